@@ -1,0 +1,371 @@
+"""Config models: the YAML under include/config/ parsed and validated.
+
+Everything the DAG factory, the ingestion and the warehouse loads need to know about a
+source or a table comes from here. Validation happens when the config loads (at DAG
+parse time, which is cheap: YAML + pydantic, no I/O beyond reading the files), so a bad
+identifier or an unknown type fails the DAG import with a message naming the file and
+field, never a half-run.
+
+Identifiers (schemas, tables, columns) must match ``IDENTIFIER``; they are still always
+composed into SQL with ``psycopg.sql.Identifier``. Column types are a closed set
+(``BASE_TYPES``) or an enum type of schema ``dw`` created by a migration.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from dw.paths import CONFIG_DIR, SQL_DIR
+
+IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
+
+UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
+WAREHOUSE_SCHEMA = "dw"
+
+# Postgres types a config column may use, besides dw.<enum>.
+BASE_TYPES = {
+    "text",
+    "uuid",
+    "date",
+    "timestamptz",
+    "boolean",
+    "smallint",
+    "integer",
+    "bigint",
+    "numeric",
+    "double precision",
+}
+_NUMERIC_RE = re.compile(r"^numeric\((\d{1,2}),(\d{1,2})\)$")
+_ENUM_RE = re.compile(r"^dw\.([a-z_][a-z0-9_]{0,62})$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- lake
+
+
+class LakeConfig(_Model):
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    raw_prefix: Identifier = "raw"
+    extracts_prefix: Identifier = "extracts"
+    athena_database: Identifier = "dw_lake"
+    athena_workgroup: str = "primary"
+
+
+# --------------------------------------------------------------------------- sources
+
+MongoFieldType = Literal["object_id", "uuid", "string", "timestamp", "bool", "int64", "float64", "decimal", "json"]
+
+
+class MongoField(_Model):
+    type: MongoFieldType
+    required: bool = False
+    pii: Literal["keyed_hash"] | None = None
+    lake_name: Identifier | None = None  # column name in the lake, if not the field name
+    precision: int | None = Field(default=None, ge=1, le=38)
+    scale: int | None = Field(default=None, ge=0, le=38)
+
+    @model_validator(mode="after")
+    def _decimal_needs_precision(self) -> MongoField:
+        if self.type == "decimal" and (self.precision is None or self.scale is None):
+            raise ValueError("a decimal field needs precision and scale")
+        if self.pii and self.type != "string":
+            raise ValueError("pii: keyed_hash applies to string fields only")
+        return self
+
+
+class MongoCollection(_Model):
+    name: Identifier
+    mode: Literal["incremental", "snapshot"]
+    cursor_field: str | None = None
+    fields: dict[str, MongoField]
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, fields: dict[str, MongoField]) -> dict[str, MongoField]:
+        for name in fields:
+            if not re.match(r"^_?[a-z][a-z0-9_]{0,62}$|^_id$", name):
+                raise ValueError(f"field name {name!r} is not a plain identifier")
+        return fields
+
+    @model_validator(mode="after")
+    def _cursor(self) -> MongoCollection:
+        if self.mode == "incremental":
+            if not self.cursor_field:
+                raise ValueError(f"collection {self.name}: incremental mode needs cursor_field")
+            f = self.fields.get(self.cursor_field)
+            if f is None or f.type != "timestamp" or not f.required:
+                raise ValueError(f"collection {self.name}: cursor_field must be a required timestamp field")
+        lake_names = [self.lake_column(n) for n in self.fields]
+        if len(set(lake_names)) != len(lake_names):
+            raise ValueError(f"collection {self.name}: two fields land in the same lake column")
+        return self
+
+    @staticmethod
+    def _lake_column(name: str, field: MongoField) -> str:
+        if field.lake_name:
+            return field.lake_name
+        return "id" if name == "_id" else name
+
+    def lake_column(self, name: str) -> str:
+        return self._lake_column(name, self.fields[name])
+
+    @property
+    def lake_columns(self) -> list[str]:
+        return [self.lake_column(n) for n in self.fields]
+
+
+class MongoSource(_Model):
+    source: Literal["mongo"]
+    conn_id: str
+    database: str
+    batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
+    pii_key_conn_id: str
+    collections: dict[str, MongoCollection]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: dict) -> dict:
+        cols = data.get("collections") or {}
+        data = dict(data)
+        data["collections"] = {k: {**v, "name": k} for k, v in cols.items()}
+        return data
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+def _check_type(value: str) -> str:
+    v = " ".join(value.strip().lower().split())
+    if v in BASE_TYPES or _NUMERIC_RE.match(v) or _ENUM_RE.match(v):
+        return v
+    raise ValueError(f"unsupported column type {value!r} (allowed: {sorted(BASE_TYPES)}, numeric(p,s), dw.<enum>)")
+
+
+ColumnType = Annotated[str, Field(min_length=1)]
+
+
+class Column(_Model):
+    name: Identifier
+    type: ColumnType
+    nullable: bool = True
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        return _check_type(v)
+
+
+class Measure(_Model):
+    name: Identifier
+    type: ColumnType
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        return _check_type(v)
+
+
+class Lookup(_Model):
+    """Resolve a surrogate key: ``key`` = ``dimension.id`` where every ``match`` pair
+    (dimension column: extract column) is equal, NULL matching NULL. Unmatched rows get
+    the unknown member. ``as_of`` names the extract's date column for an SCD2 dimension
+    (valid_from <= as_of < valid_to); without it an SCD2 lookup takes the current row."""
+
+    key: Identifier
+    dimension: Identifier
+    match: dict[Identifier, Identifier]
+    as_of: Identifier | None = None
+
+
+class TableChecks(_Model):
+    # name -> boolean SQL expression that must hold on every row of the run's slice
+    # (run with SQLTableCheckOperator, per-row expressions aggregated by the operator).
+    table: dict[Identifier, str] = Field(default_factory=dict)
+    # column -> SQLColumnCheckOperator checks, e.g. {null_check: {equal_to: 0}}
+    columns: dict[Identifier, dict[str, dict[str, float | int]]] = Field(default_factory=dict)
+
+
+class TableConfig(_Model):
+    table: Identifier
+    kind: Literal["dimension", "fact"]
+    description: str
+    source: str  # which ingested source feeds it (mongo, stripe, ...), for docs and freshness
+    lake_tables: list[Identifier] = Field(default_factory=list)  # raw_* tables the extract reads
+    loaded: bool = True  # false: the table exists (with its unknown member) but no task loads it yet
+    columns: list[Column]  # the extract's columns, in order (the stage table)
+    checks: TableChecks = Field(default_factory=TableChecks)
+
+    # dimensions
+    scd: Literal[1, 2] | None = None
+    natural_key: list[Identifier] = Field(default_factory=list)
+    version_column: Identifier | None = None  # source version (e.g. updated_at) for SCD ordering
+    tracked: list[Identifier] | None = None  # SCD2: columns whose change opens a new version
+    unknown_member: dict[Identifier, str | int | bool | None] = Field(default_factory=dict)
+    insert_only: bool = False  # a dimension with no attributes: rows are only ever added
+
+    # facts
+    date_column: Identifier | None = None
+    lookups: list[Lookup] = Field(default_factory=list)
+    grain: list[Identifier] = Field(default_factory=list)
+    measures: list[Measure] = Field(default_factory=list)
+
+    @property
+    def qualified(self) -> tuple[str, str]:
+        return (WAREHOUSE_SCHEMA, self.table)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.table}: no column {name!r}")
+
+    @property
+    def extract_sql_path(self) -> Path:
+        return SQL_DIR / "athena" / "extract" / f"{self.table}.sql"
+
+    @property
+    def attributes(self) -> list[Column]:
+        """Dimension columns that are neither the natural key nor the version column."""
+        skip = set(self.natural_key) | ({self.version_column} if self.version_column else set())
+        return [c for c in self.columns if c.name not in skip]
+
+    @property
+    def degenerate(self) -> list[Column]:
+        """Fact grain columns taken from the extract as they are (not surrogate keys)."""
+        keys = {lk.key for lk in self.lookups}
+        return [self.column(g) for g in self.grain if g not in keys]
+
+    @model_validator(mode="after")
+    def _shape(self) -> TableConfig:
+        names = self.column_names
+        where = f"table {self.table}"
+        if len(set(names)) != len(names):
+            raise ValueError(f"{where}: duplicate column names")
+        if self.kind == "dimension":
+            if self.scd is None or not self.natural_key:
+                raise ValueError(f"{where}: a dimension needs scd and natural_key")
+            for k in self.natural_key:
+                if k not in names:
+                    raise ValueError(f"{where}: natural key {k!r} is not an extract column")
+            if self.version_column and self.version_column not in names:
+                raise ValueError(f"{where}: version_column {self.version_column!r} is not an extract column")
+            if self.scd == 2 and not self.version_column:
+                raise ValueError(f"{where}: an SCD2 dimension needs version_column")
+            for k in self.tracked or []:
+                if k not in names:
+                    raise ValueError(f"{where}: tracked column {k!r} is not an extract column")
+            for k in self.unknown_member:
+                if k not in names:
+                    raise ValueError(f"{where}: unknown_member column {k!r} is not an extract column")
+            if self.lookups or self.grain or self.measures:
+                raise ValueError(f"{where}: lookups, grain and measures are for facts")
+        else:
+            if not self.date_column or self.date_column not in names:
+                raise ValueError(f"{where}: a fact needs date_column, an extract column")
+            keys = [lk.key for lk in self.lookups]
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"{where}: two lookups write the same key")
+            for lk in self.lookups:
+                if lk.key in names:
+                    raise ValueError(f"{where}: lookup key {lk.key!r} clashes with an extract column")
+                for extract_col in lk.match.values():
+                    if extract_col not in names:
+                        raise ValueError(f"{where}: lookup {lk.key} matches on {extract_col!r}, not an extract column")
+                if lk.as_of and lk.as_of not in names:
+                    raise ValueError(f"{where}: lookup {lk.key} as_of {lk.as_of!r} is not an extract column")
+            if self.date_column not in self.grain:
+                raise ValueError(f"{where}: the grain must include the date column")
+            for g in self.grain:
+                if g not in keys and g not in names:
+                    raise ValueError(f"{where}: grain column {g!r} is neither a lookup key nor an extract column")
+                if g in names and self.column(g).nullable:
+                    raise ValueError(f"{where}: grain column {g!r} must be declared nullable: false")
+            for m in self.measures:
+                if m.name not in names:
+                    raise ValueError(f"{where}: measure {m.name!r} is not an extract column")
+                if m.name in self.grain:
+                    raise ValueError(f"{where}: measure {m.name!r} is in the grain")
+        return self
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _validated(model: type[BaseModel], path: Path, data: dict):
+    try:
+        return model.model_validate(data)
+    except Exception as e:  # pydantic.ValidationError, with the file named
+        raise ValueError(f"{path}: {e}") from e
+
+
+@functools.lru_cache(maxsize=None)
+def lake_config(config_dir: Path = CONFIG_DIR) -> LakeConfig:
+    path = config_dir / "lake.yaml"
+    data = _read_yaml(path)
+    if os.environ.get("DW_LAKE_BUCKET"):
+        data["bucket"] = os.environ["DW_LAKE_BUCKET"]
+    return _validated(LakeConfig, path, data)
+
+
+@functools.lru_cache(maxsize=None)
+def mongo_source(config_dir: Path = CONFIG_DIR) -> MongoSource:
+    path = config_dir / "sources" / "mongo.yaml"
+    return _validated(MongoSource, path, _read_yaml(path))
+
+
+@functools.lru_cache(maxsize=None)
+def warehouse_tables(config_dir: Path = CONFIG_DIR) -> dict[str, TableConfig]:
+    """Every table under include/config/warehouse/, by name, with cross-table checks:
+    lookups name existing dimensions and their columns, extract SQL files exist."""
+    tables: dict[str, TableConfig] = {}
+    for path in sorted((config_dir / "warehouse").glob("*.yaml")):
+        cfg = _validated(TableConfig, path, _read_yaml(path))
+        if cfg.table != path.stem:
+            raise ValueError(f"{path}: table {cfg.table!r} must match the file name")
+        tables[cfg.table] = cfg
+    for cfg in tables.values():
+        if cfg.loaded and not cfg.extract_sql_path.exists():
+            raise ValueError(f"table {cfg.table}: extract SQL {cfg.extract_sql_path} is missing")
+        for lk in cfg.lookups:
+            dim = tables.get(lk.dimension)
+            if dim is None or dim.kind != "dimension":
+                raise ValueError(f"table {cfg.table}: lookup {lk.key} names {lk.dimension!r}, not a dimension")
+            for dim_col in lk.match:
+                if dim_col not in dim.column_names:
+                    raise ValueError(f"table {cfg.table}: lookup {lk.key}: {lk.dimension} has no column {dim_col!r}")
+            if dim.scd == 2 and lk.as_of is None:
+                pass  # current-row lookup, allowed
+    return tables
+
+
+def dimension_order(tables: dict[str, TableConfig]) -> list[str]:
+    return [t for t, c in tables.items() if c.kind == "dimension"]
+
+
+def fact_order(tables: dict[str, TableConfig]) -> list[str]:
+    return [t for t, c in tables.items() if c.kind == "fact"]

@@ -1,0 +1,192 @@
+"""Builds the platform's DAGs from include/config/.
+
+DAG files in dags/ are one call each into this module. Parsing reads YAML and builds
+operators; it opens no connection, reads no Variable and imports no heavy library
+(the operators import pyarrow, duckdb, boto3, pymongo and psycopg inside execute).
+
+Every run processes one UTC day, its data interval [D 00:00, D+1 00:00): the run with
+logical date D+1 processes D (Airflow 3 semantics; docs/decisions/0001-run-date.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
+
+from dw import runbooks
+from dw.config import lake_config, mongo_source, warehouse_tables
+from dw.lake import raw_partition_key, raw_table_uri
+
+OWNER = "data-platform"
+START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
+# The run's date (D) as a Jinja expression, for templated fields of provider operators.
+RUN_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
+
+
+def default_args(**extra) -> dict:
+    args = {
+        "owner": OWNER,
+        "retries": 2,
+        "retry_delay": dt.timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": dt.timedelta(minutes=30),
+        "execution_timeout": dt.timedelta(hours=2),
+    }
+    args.update(extra)
+    return args
+
+
+def daily() -> CronTriggerTimetable:
+    """Runs at 00:00 UTC and processes the day that just ended."""
+    return CronTriggerTimetable("0 0 * * *", timezone="UTC", interval=dt.timedelta(days=1))
+
+
+def raw_asset(source: str, entity: str) -> Asset:
+    return Asset(uri=raw_table_uri(source, entity), name=f"raw_{source}_{entity}", group="lake")
+
+
+# --------------------------------------------------------------------------- ingest_mongo
+
+
+def build_ingest_mongo_dag() -> DAG:
+    from dw.operators.mongo_to_lake import MongoToLakeOperator
+
+    src = mongo_source()
+    with DAG(
+        dag_id="ingest_mongo",
+        description="MongoDB collections of the app database into the S3 lake (Parquet, dt= partitions)",
+        schedule=daily(),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=4,
+        default_args=default_args(),
+        doc_md=runbooks.ingest_mongo(src),
+        tags=["ingest", "mongo", "lake"],
+    ) as dag:
+        for name, coll in src.collections.items():
+            MongoToLakeOperator(
+                task_id=name,
+                collection=name,
+                outlets=[raw_asset("mongo", name)],
+                doc_md=runbooks.mongo_collection(src, coll),
+            )
+    return dag
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+def _lake_source(lake_table: str) -> tuple[str, str]:
+    # raw_<source>_<entity>
+    _, source, entity = lake_table.split("_", 2)
+    return source, entity
+
+
+def build_warehouse_dag() -> DAG:
+    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+    from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
+
+    from dw.operators.lake_query import LakeQueryOperator
+    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+
+    tables = warehouse_tables()
+    loaded = {n: c for n, c in tables.items() if c.loaded}
+    lake = lake_config()
+
+    with DAG(
+        dag_id="warehouse",
+        description="Lake → Athena extracts → PostgreSQL star schema (dw.*), dimensions before facts",
+        schedule=daily(),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(),
+        doc_md=runbooks.warehouse(tables),
+        tags=["warehouse", "athena", "postgres"],
+    ) as dag:
+        migrate = MigrateWarehouseOperator(task_id="migrate", doc_md=runbooks.MIGRATE)
+
+        # The day's raw partitions every loaded table reads must exist (ingestion done).
+        lake_tables = sorted({lt for c in loaded.values() for lt in c.lake_tables})
+        with TaskGroup("lake_ready", tooltip="the day's raw partitions are in the lake") as lake_ready:
+            lake_ready.doc_md = runbooks.LAKE_READY
+            for lt in lake_tables:
+                source, entity = _lake_source(lt)
+                S3KeySensor(
+                    task_id=lt,
+                    aws_conn_id="aws_lake",
+                    bucket_name=lake.bucket,
+                    bucket_key=raw_partition_key(source, entity, RUN_DATE),
+                    mode="reschedule",
+                    poke_interval=300,
+                    timeout=6 * 3600,
+                    retries=0,
+                    doc_md=runbooks.lake_ready_sensor(lt),
+                )
+
+        groups: dict[str, TaskGroup] = {}
+        loads: dict[str, object] = {}
+
+        def table_group(name: str, cfg) -> TaskGroup:
+            with TaskGroup(name, tooltip=cfg.description) as tg:
+                tg.doc_md = runbooks.table(cfg)
+                extract = LakeQueryOperator(task_id="extract", table=name, doc_md=runbooks.extract(cfg))
+                load = WarehouseLoadOperator(
+                    task_id="load", table=name, extract_task_id=f"{tg.group_id}.extract", doc_md=runbooks.load(cfg)
+                )
+                extract >> load
+                checks = []
+                partition = f"{cfg.date_column} = '{RUN_DATE}'" if cfg.kind == "fact" else None
+                if cfg.checks.table:
+                    checks.append(
+                        SQLTableCheckOperator(
+                            task_id="table_checks",
+                            conn_id="postgres_dw",
+                            table=f"dw.{name}",
+                            checks={k: {"check_statement": v} for k, v in cfg.checks.table.items()},
+                            partition_clause=partition,
+                            retries=0,
+                            doc_md=runbooks.CHECKS,
+                        )
+                    )
+                if cfg.checks.columns:
+                    checks.append(
+                        SQLColumnCheckOperator(
+                            task_id="column_checks",
+                            conn_id="postgres_dw",
+                            table=f"dw.{name}",
+                            column_mapping={c: dict(v) for c, v in cfg.checks.columns.items()},
+                            partition_clause=partition,
+                            retries=0,
+                            doc_md=runbooks.CHECKS,
+                        )
+                    )
+                for c in checks:
+                    load >> c
+                loads[name] = load
+                extract_of[name] = extract
+            return tg
+
+        extract_of: dict[str, object] = {}
+        with TaskGroup("dimensions", tooltip="dimensions, loaded before any fact") as dims:
+            dims.doc_md = runbooks.DIMENSIONS
+            for name, cfg in loaded.items():
+                if cfg.kind == "dimension":
+                    groups[name] = table_group(name, cfg)
+        with TaskGroup("facts", tooltip="facts, each after the dimensions it looks up") as facts:
+            facts.doc_md = runbooks.FACTS
+            for name, cfg in loaded.items():
+                if cfg.kind == "fact":
+                    groups[name] = table_group(name, cfg)
+
+        for name, cfg in loaded.items():
+            # Extracts read only the lake: they wait for the lake, not for other tables.
+            lake_ready >> extract_of[name]
+            migrate >> loads[name]
+            if cfg.kind == "fact":
+                for lk in cfg.lookups:
+                    if lk.dimension in groups:
+                        groups[lk.dimension] >> loads[name]
+    return dag

@@ -1,0 +1,103 @@
+"""The S3 lake layout (a contract: users, Athena tables and outside checks rely on it).
+
+    s3://<bucket>/raw/<source>/<entity>/dt=YYYY-MM-DD/part-00000.parquet
+    s3://<bucket>/extracts/<table>/dt=YYYY-MM-DD/<query id>.csv
+
+A raw partition is exactly one object. It is written to local disk first and uploaded
+with one PUT (or one multipart upload, which S3 makes visible only when it completes),
+so a re-run replaces the date's partition in a single atomic step and a reader never
+sees half of it; see docs/decisions/0002-one-object-per-partition.md.
+
+The "date" of a run is the UTC date of its data interval's start (``run_date``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from dw.config import lake_config
+
+SOURCES = ("mongo", "stripe", "amplitude", "chargify")
+PART_NAME = "part-00000.parquet"
+_DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def check_ds(ds: str) -> str:
+    if not _DS_RE.match(ds):
+        raise ValueError(f"not a YYYY-MM-DD date: {ds!r}")
+    dt.date.fromisoformat(ds)
+    return ds
+
+
+def run_date(context) -> str:
+    """The date a run processes: the UTC date its data interval starts on.
+
+    Scheduled runs, backfills and manual runs (``airflow dags test <dag> D+1``) all have
+    a one-day data interval [D 00:00, D+1 00:00) UTC; see docs/decisions/0001-run-date.md.
+    """
+    start = context["data_interval_start"]
+    return start.astimezone(dt.timezone.utc).date().isoformat()
+
+
+def raw_partition_key(source: str, entity: str, ds: str) -> str:
+    """The object key of a raw partition. ``ds`` may be a Jinja expression (for sensors)."""
+    return f"{lake_config().raw_prefix}/{source}/{entity}/dt={ds}/{PART_NAME}"
+
+
+@dataclass(frozen=True)
+class RawPartition:
+    source: str
+    entity: str
+    ds: str
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown lake source {self.source!r}")
+        if not re.match(r"^[a-z_][a-z0-9_]*$", self.entity):
+            raise ValueError(f"bad entity name {self.entity!r}")
+        check_ds(self.ds)
+
+    @property
+    def bucket(self) -> str:
+        return lake_config().bucket
+
+    @property
+    def table_prefix(self) -> str:
+        return f"{lake_config().raw_prefix}/{self.source}/{self.entity}/"
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.table_prefix}dt={self.ds}/"
+
+    @property
+    def key(self) -> str:
+        return raw_partition_key(self.source, self.entity, self.ds)
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def raw_table_uri(source: str, entity: str, bucket: str | None = None) -> str:
+    """The S3 location of a raw entity (all partitions): the Asset URI and Athena LOCATION."""
+    cfg = lake_config()
+    return f"s3://{bucket or cfg.bucket}/{cfg.raw_prefix}/{source}/{entity}/"
+
+
+def raw_table_name(source: str, entity: str) -> str:
+    """Athena / DuckDB table name of a raw entity, e.g. raw_mongo_jobs."""
+    return f"raw_{source}_{entity}"
+
+
+def extract_prefix(table: str, ds: str) -> str:
+    check_ds(ds)
+    return f"{lake_config().extracts_prefix}/{table}/dt={ds}/"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    m = re.match(r"^s3://([^/]+)/(.+)$", uri)
+    if not m:
+        raise ValueError(f"not an s3:// object URI: {uri!r}")
+    return m.group(1), m.group(2)

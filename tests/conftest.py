@@ -1,0 +1,100 @@
+"""Shared fixtures: one embedded stack (PostgreSQL, moto S3, nx-27017 MongoDB) per test
+session, real servers on 127.0.0.1, and fresh per-test namespaces on them:
+
+- ``warehouse``: a fresh PostgreSQL database, ``postgres_dw`` pointed at it
+- ``lake``: a fresh S3 bucket, the lake config pointed at it (DW_LAKE_BUCKET)
+- ``mongo_app``: the ``app`` database, emptied
+
+Airflow runs with a throw-away AIRFLOW_HOME (SQLite metadata DB) under the session's
+temp dir; connections come from AIRFLOW_CONN_* environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "plugins"))
+
+# Airflow settings must be in the environment before anything imports airflow.
+_SESSION_HOME = Path(os.environ.get("DW_TEST_HOME") or f"/tmp/dw-etl-tests-{os.getpid()}")
+os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_HOME / "airflow"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DW_REPO_ROOT", str(REPO))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The embedded stack for this session; its connections are in os.environ."""
+    from dw.local.stack import Stack
+
+    st = Stack(state=_SESSION_HOME / "stack")
+    st.up()
+    saved = {k: os.environ.get(k) for k in st.environ()}
+    os.environ.update(st.environ())
+    yield st
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    st.down(quiet=True)
+
+
+@pytest.fixture
+def lake(stack, monkeypatch):
+    """A fresh, empty lake bucket; returns a boto3 S3 client with ``.bucket`` set."""
+    from dw.config import lake_config
+
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    s3 = stack.boto3_client()
+    s3.create_bucket(Bucket=bucket)
+    monkeypatch.setenv("DW_LAKE_BUCKET", bucket)
+    lake_config.cache_clear()
+    s3.bucket = bucket  # type: ignore[attr-defined]
+    yield s3
+    lake_config.cache_clear()
+
+
+@pytest.fixture
+def warehouse(stack, monkeypatch):
+    """A fresh, empty warehouse database; returns its psycopg URI. ``postgres_dw`` points at it."""
+    import json
+
+    import psycopg
+    from psycopg import sql
+
+    admin = stack.info["pg_uri"]
+    name = f"wh_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    conn = json.loads(stack.connections()["postgres_dw"])
+    conn["schema"] = name
+    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps(conn))
+    uri = admin.rsplit("/", 1)[0] + "/" + name
+    yield uri
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def mongo_app(stack):
+    """The source MongoDB database ``app``, emptied."""
+    import pymongo
+
+    from dw.config import mongo_source
+
+    client = pymongo.MongoClient(stack.info["mongo_uri"])
+    db_name = mongo_source().database
+    client.drop_database(db_name)
+    yield client[db_name]
+    client.close()
