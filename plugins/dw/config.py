@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from dw.paths import CONFIG_DIR, SQL_DIR
+from dw import paths
 
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
@@ -236,7 +236,7 @@ class TableConfig(_Model):
 
     @property
     def extract_sql_path(self) -> Path:
-        return SQL_DIR / "athena" / "extract" / f"{self.table}.sql"
+        return paths.sql_dir() / "athena" / "extract" / f"{self.table}.sql"
 
     @property
     def attributes(self) -> list[Column]:
@@ -323,8 +323,20 @@ def _validated(model: type[BaseModel], path: Path, data: dict):
         raise ValueError(f"{path}: {e}") from e
 
 
-@functools.lru_cache(maxsize=None)
-def lake_config(config_dir: Path = CONFIG_DIR) -> LakeConfig:
+def _cached(fn):
+    """Cache per include tree; ``f.cache_clear()`` forgets (tests change DW_* settings)."""
+    cached = functools.lru_cache(maxsize=None)(fn)
+
+    @functools.wraps(fn)
+    def wrapper(config_dir: Path | None = None):
+        return cached(Path(config_dir) if config_dir else paths.config_dir())
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
+
+@_cached
+def lake_config(config_dir: Path) -> LakeConfig:
     path = config_dir / "lake.yaml"
     data = _read_yaml(path)
     if os.environ.get("DW_LAKE_BUCKET"):
@@ -332,15 +344,15 @@ def lake_config(config_dir: Path = CONFIG_DIR) -> LakeConfig:
     return _validated(LakeConfig, path, data)
 
 
-@functools.lru_cache(maxsize=None)
-def mongo_source(config_dir: Path = CONFIG_DIR) -> MongoSource:
+@_cached
+def mongo_source(config_dir: Path) -> MongoSource:
     path = config_dir / "sources" / "mongo.yaml"
     return _validated(MongoSource, path, _read_yaml(path))
 
 
-@functools.lru_cache(maxsize=None)
-def warehouse_tables(config_dir: Path = CONFIG_DIR) -> dict[str, TableConfig]:
-    """Every table under include/config/warehouse/, by name, with cross-table checks:
+@_cached
+def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
+    """Every table under <config>/warehouse/, by name, with cross-table checks:
     lookups name existing dimensions and their columns, extract SQL files exist."""
     tables: dict[str, TableConfig] = {}
     for path in sorted((config_dir / "warehouse").glob("*.yaml")):
@@ -348,9 +360,10 @@ def warehouse_tables(config_dir: Path = CONFIG_DIR) -> dict[str, TableConfig]:
         if cfg.table != path.stem:
             raise ValueError(f"{path}: table {cfg.table!r} must match the file name")
         tables[cfg.table] = cfg
+    sql_dir = config_dir.parent / "sql" / "athena" / "extract"
     for cfg in tables.values():
-        if cfg.loaded and not cfg.extract_sql_path.exists():
-            raise ValueError(f"table {cfg.table}: extract SQL {cfg.extract_sql_path} is missing")
+        if cfg.loaded and not (sql_dir / f"{cfg.table}.sql").exists():
+            raise ValueError(f"table {cfg.table}: extract SQL {sql_dir / (cfg.table + '.sql')} is missing")
         for lk in cfg.lookups:
             dim = tables.get(lk.dimension)
             if dim is None or dim.kind != "dimension":
@@ -358,9 +371,12 @@ def warehouse_tables(config_dir: Path = CONFIG_DIR) -> dict[str, TableConfig]:
             for dim_col in lk.match:
                 if dim_col not in dim.column_names:
                     raise ValueError(f"table {cfg.table}: lookup {lk.key}: {lk.dimension} has no column {dim_col!r}")
-            if dim.scd == 2 and lk.as_of is None:
-                pass  # current-row lookup, allowed
     return tables
+
+
+def clear_caches() -> None:
+    for f in (lake_config, mongo_source, warehouse_tables):
+        f.cache_clear()
 
 
 def dimension_order(tables: dict[str, TableConfig]) -> list[str]:
