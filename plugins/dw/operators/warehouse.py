@@ -1,0 +1,128 @@
+"""Operators of the warehouse DAG: migrate the warehouse, load one table.
+
+    MigrateWarehouseOperator(task_id="migrate")
+    WarehouseLoadOperator(task_id="load", table="job_ran_fact", extract_task_id="facts.job_ran_fact.extract")
+
+The load reads the extract URI its run's extract task returned (XCom), streams that file
+into PostgreSQL and merges it into ``dw.<table>`` in one transaction
+(``dw.warehouse.load.load_table``), logging ``COPY n / DELETE n / INSERT n / UPDATE n``
+like the talk's log, and returns the counts (XCom). ``loaded_at`` is the run's
+``data_interval_end``, so a re-run writes the same values.
+
+A problem in the data or the config (no extract, wrong header, a row PostgreSQL rejects)
+fails the task without retries (``AirflowFailException``): the error names the table, the
+date, the file and the line/column, and the warehouse is as it was. Infrastructure errors
+(connections) raise as they are and are retried.
+
+Parse-time cost: ``dw.config`` only (YAML + pydantic); psycopg, boto3 and SQLAlchemy are
+imported in ``execute``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from dw.config import warehouse_tables
+from dw.hooks.connections import LAKE_CONN_ID, WAREHOUSE_CONN_ID
+
+
+class MigrateWarehouseOperator(BaseOperator):
+    """Alembic ``upgrade head`` plus the config-declared tables, unknown members and grants
+    (``dw.warehouse.migrate.migrate``), under an advisory lock. Idempotent."""
+
+    template_fields = ()
+    ui_color = "#c9daf8"
+
+    def __init__(self, *, conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+
+    def execute(self, context) -> dict:
+        from dw.hooks.connections import warehouse_conninfo
+        from dw.warehouse.migrate import migrate
+
+        t0 = time.monotonic()
+        result = migrate(warehouse_conninfo(self.conn_id))
+        self.log.info(
+            "warehouse at revision %s; tables created now: %s; %.2fs",
+            result["revision"], ", ".join(result["created"]) or "none", time.monotonic() - t0,
+        )
+        return result
+
+
+def extract_uri_from_xcom(value: Any) -> str | None:
+    """The extract task returns the URI itself or a dict with ``uri``."""
+    if isinstance(value, dict):
+        value = value.get("uri")
+    if isinstance(value, str) and value.startswith("s3://"):
+        return value
+    return None
+
+
+class WarehouseLoadOperator(BaseOperator):
+    """Load this run's extract of ``table`` (URI from the XCom of ``extract_task_id``)."""
+
+    template_fields = ()
+    ui_color = "#b6d7a8"
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        extract_task_id: str,
+        conn_id: str = WAREHOUSE_CONN_ID,
+        aws_conn_id: str = LAKE_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        tables = warehouse_tables()
+        if table not in tables:
+            raise ValueError(
+                f"WarehouseLoadOperator: table {table!r} is not in include/config/warehouse/ (known: {sorted(tables)})"
+            )
+        self.table = table
+        self.extract_task_id = extract_task_id
+        self.conn_id = conn_id
+        self.aws_conn_id = aws_conn_id
+
+    def execute(self, context) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from dw.hooks.connections import s3_client, warehouse_connect
+        from dw.lake import run_date
+        from dw.warehouse.load import LoadError, load_table
+
+        tables = warehouse_tables()
+        cfg = tables[self.table]
+        ds = run_date(context)
+        loaded_at = context.get("data_interval_end")
+        if loaded_at is None:
+            raise AirflowFailException(f"dw.{self.table} dt={ds}: the run has no data interval end (loaded_at)")
+        pulled = context["ti"].xcom_pull(task_ids=self.extract_task_id)
+        uri = extract_uri_from_xcom(pulled)
+        if uri is None:
+            raise AirflowFailException(
+                f"dw.{self.table} dt={ds}: task {self.extract_task_id} returned no extract URI for this run "
+                f"(got {pulled!r}); clear the extract task with its downstream tasks"
+            )
+        self.log.info("loading dw.%s dt=%s from %s (loaded_at %s)", self.table, ds, uri, loaded_at.isoformat())
+        s3 = s3_client(self.aws_conn_id)
+        t0 = time.monotonic()
+        with warehouse_connect(self.conn_id) as conn:
+            try:
+                stats = load_table(conn, cfg, uri, ds, loaded_at, s3, tables=tables)
+            except LoadError as e:
+                raise AirflowFailException(str(e)) from None
+        seconds = time.monotonic() - t0
+        for line in (f"COPY {stats.copied}", f"DELETE {stats.deleted}", f"INSERT {stats.inserted}",
+                     f"UPDATE {stats.updated}"):
+            self.log.info("%s", line)
+        self.log.info(
+            "dw.%s dt=%s: %s%s in %.2fs",
+            self.table, ds, stats.summary(),
+            f", dates {', '.join(stats.dates)}" if stats.dates else "", seconds,
+        )
+        return stats.as_dict()

@@ -1,0 +1,242 @@
+"""Load one extract into one warehouse table: ``load_table(...)`` (docs/decisions/0005-warehouse-loads.md).
+
+One transaction per table and run:
+
+1. ``pg_advisory_xact_lock(hashtext('dw.<table>'))``: loads of the same table serialize
+   (backfills with several runs in flight never deadlock or interleave).
+2. The extract is streamed from S3 into ``CREATE TEMP TABLE stage (...) ON COMMIT DROP`` with
+   ``COPY ... FROM STDIN (FORMAT csv, HEADER true)``, chunk by chunk (never the whole file in
+   memory), after checking that its header names the config columns in order.
+3. Dimension SCD1: latest version per natural key, ``INSERT ... ON CONFLICT DO UPDATE`` only
+   where something changed and the source version is not older (insert-only dimensions:
+   ``DO NOTHING``). SCD2: close/open versions when a tracked column changes.
+   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain;
+   delete the restated dates' rows whose grain is gone; upsert rows whose measures changed.
+4. Commit.
+
+A fact extract must hold complete dates: every date it contains is replaced as a whole
+(rows of other dates are never touched).
+
+``loaded_at`` (the run's ``data_interval_end``) stamps ``dw_created_at``/``dw_updated_at``: a
+re-run writes the same values. Errors in the data (a missing extract, a wrong header, a row
+PostgreSQL rejects) raise ``LoadError`` naming the table, the date, the file and the line and
+column; the transaction rolls back and the warehouse is as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+from dw.config import TableConfig, warehouse_tables
+from dw.lake import split_s3_uri
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1 << 20
+MAX_HEADER_BYTES = 1 << 20
+_COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
+
+
+class LoadError(Exception):
+    """The extract cannot be loaded as it is (data or config, not infrastructure): retrying
+    will not help. The message names table, date, file and line/column."""
+
+
+@dataclass(frozen=True)
+class LoadStats:
+    copied: int = 0  # rows COPY'd into the stage
+    deleted: int = 0  # fact rows deleted (vanished grains, healed unknown members)
+    inserted: int = 0
+    updated: int = 0
+    unknown: int = 0  # fact rows written pointing at an unknown member (any lookup)
+    dates: list[str] = field(default_factory=list)  # fact dates the extract restated
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        return (
+            f"COPY {self.copied} / DELETE {self.deleted} / INSERT {self.inserted} / UPDATE {self.updated}"
+            f" (unknown {self.unknown})"
+        )
+
+
+def load_table(
+    conn,
+    cfg: TableConfig,
+    extract_uri: str,
+    run_date: str,
+    loaded_at: dt.datetime,
+    s3,
+    tables: dict[str, TableConfig] | None = None,
+) -> LoadStats:
+    """Load ``extract_uri`` (s3://bucket/key, a CSV with a header) into ``dw.<cfg.table>`` in
+    one transaction on ``conn`` (psycopg 3, not inside a transaction: this commits).
+    ``run_date`` (YYYY-MM-DD) only labels messages; a fact's dates are those the extract holds.
+    ``tables``: the config of the dimensions a fact looks up (default: ``warehouse_tables()``)."""
+    import psycopg
+
+    from dw.warehouse import sqlgen
+
+    label = f"dw.{cfg.table} dt={run_date} file {extract_uri}"
+    if loaded_at.tzinfo is None:
+        raise ValueError(f"{label}: loaded_at must be timezone-aware")
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise ValueError(f"{label}: load_table runs (and commits) its own transaction; the connection is in one already")
+    bucket, key = split_s3_uri(extract_uri)
+    if cfg.kind == "fact":
+        tables = warehouse_tables() if tables is None else tables
+    params = {"loaded_at": loaded_at}
+
+    t0 = time.monotonic()
+    with conn.transaction(), conn.cursor() as cur:
+        for stmt in sqlgen.session_settings():
+            cur.execute(stmt)
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"dw.{cfg.table}",))
+        t_lock = time.monotonic()
+
+        body = _open_extract(s3, bucket, key, label)
+        try:
+            chunks = body.iter_chunks(chunk_size=CHUNK_BYTES)
+            head = _check_header(chunks, cfg, label)
+            cur.execute(sqlgen.create_stage(cfg))
+            copied = _copy(cur, cfg, head, chunks, label)
+        finally:
+            body.close()
+        cur.execute(sqlgen.analyze(sqlgen.STAGE))
+        t_copy = time.monotonic()
+
+        if cfg.kind == "dimension":
+            if cfg.scd == 2:
+                stats = _load_scd2(cur, cfg, params, copied)
+            else:
+                inserted, updated = cur.execute(sqlgen.dimension_upsert(cfg), params).fetchone()
+                stats = LoadStats(copied=copied, inserted=inserted, updated=updated)
+        else:
+            stats = _load_fact(cur, cfg, tables, params, copied)
+    t_end = time.monotonic()
+    log.info(
+        "%s: %s; lock %.2fs, copy %.2fs, merge %.2fs",
+        label, stats.summary(), t_lock - t0, t_copy - t_lock, t_end - t_copy,
+    )
+    return stats
+
+
+# --------------------------------------------------------------------------- extract
+
+
+def _open_extract(s3, bucket: str, key: str, label: str):
+    from botocore.exceptions import ClientError
+
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as e:
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
+            raise LoadError(
+                f"{label}: the extract does not exist ({code}). Nothing was loaded; "
+                "clear the table's extract task (with downstream) to write a new one."
+            ) from None
+        raise
+
+
+def _check_header(chunks, cfg: TableConfig, label: str) -> bytes:
+    """Read up to the end of the header line; fail unless it names the config columns in
+    order. Returns the bytes read (header included: COPY's HEADER skips it)."""
+    buf = b""
+    while b"\n" not in buf:
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        buf += chunk
+        if len(buf) > MAX_HEADER_BYTES and b"\n" not in buf:
+            raise LoadError(f"{label}: no header line in the first {MAX_HEADER_BYTES} bytes")
+    if not buf:
+        raise LoadError(f"{label}: the extract is empty (not even a header line); expected columns {cfg.column_names}")
+    line = buf.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        got = next(csv.reader([line.decode("utf-8-sig")]), [])
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise LoadError(f"{label}: unreadable header line: {e}") from None
+    want = cfg.column_names
+    if got != want:
+        missing = [c for c in want if c not in got]
+        extra = [c for c in got if c not in want]
+        detail = []
+        if missing:
+            detail.append(f"missing {missing}")
+        if extra:
+            detail.append(f"unexpected {extra}")
+        if not missing and not extra:
+            detail.append("same columns in another order")
+        raise LoadError(
+            f"{label}: header columns {got} do not match the configured columns {want} "
+            f"({'; '.join(detail)}). Fix include/sql/athena/extract/{cfg.table}.sql or "
+            f"include/config/warehouse/{cfg.table}.yaml."
+        )
+    return buf
+
+
+def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
+    import psycopg
+
+    from dw.warehouse import sqlgen
+
+    try:
+        with cur.copy(sqlgen.copy_stage(cfg)) as copy:
+            copy.write(head)
+            for chunk in chunks:
+                copy.write(chunk)
+    except psycopg.Error as e:
+        ctx = getattr(e.diag, "context", None) or ""
+        m = _COPY_CONTEXT.search(ctx)
+        if m is None:
+            raise  # not about the data (connection lost, ...): retryable as it is
+        line, column, data = m.group(1), m.group(2) or e.diag.column_name, (m.group(3) or "").strip()
+        where = f"line {line} (data row {int(line) - 1})"
+        if column:
+            where += f", column {column}"
+        msg = e.diag.message_primary or str(e)
+        # the context quotes either the offending value (when it names a column) or the line
+        what = "value" if m.group(2) else "row"
+        row = f"; {what}: {data[:300]}{'…' if len(data) > 300 else ''}" if data else ""
+        raise LoadError(f"{label}: {where}: {msg}{row}. Nothing was loaded.") from None
+    return cur.rowcount
+
+
+# --------------------------------------------------------------------------- merges
+
+
+def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
+    from dw.warehouse import sqlgen
+
+    stmts = sqlgen.scd2_statements(cfg)
+    cur.execute(stmts["src"])
+    cur.execute(stmts["plan"])
+    closed = cur.execute(stmts["close"], params).fetchone()[0]
+    changed = cur.execute(stmts["update"], params).fetchone()[0]
+    opened = cur.execute(stmts["open"], params).fetchone()[0]
+    return LoadStats(copied=copied, inserted=opened, updated=closed + changed)
+
+
+def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int) -> LoadStats:
+    from dw.warehouse import sqlgen
+
+    cur.execute(sqlgen.fact_resolve(cfg, tables))
+    cur.execute(sqlgen.analyze(sqlgen.RESOLVED))
+    dates = [r[0] for r in cur.execute(sqlgen.fact_dates(cfg)).fetchall()]
+    unknown = cur.execute(sqlgen.fact_unknown_count(cfg)).fetchone()[0]
+    deleted = 0
+    if dates:
+        cur.execute(sqlgen.fact_delete(cfg), {"dates": dates})
+        deleted = cur.rowcount
+    inserted, updated = cur.execute(sqlgen.fact_upsert(cfg), params).fetchone()
+    return LoadStats(
+        copied=copied, deleted=deleted, inserted=inserted, updated=updated, unknown=unknown,
+        dates=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in dates],
+    )

@@ -1,0 +1,232 @@
+"""Bring a warehouse database to the current schema: ``migrate(conninfo)``.
+
+1. ``pg_advisory_lock(MIGRATE_LOCK_KEY)`` on a dedicated connection: concurrent migrate tasks
+   (backfill runs, two DAG runs) serialize; the second finds nothing to do.
+2. One transaction on a second connection:
+   - ``alembic upgrade head`` (``include/sql/postgres/migrations``; version table
+     ``dw.alembic_version``): roles, schema, enum types, ``dw.date_dim``, default privileges,
+     and every later versioned change;
+   - every config-declared table (``include/config/warehouse/*.yaml``) that does not exist yet
+     is created from its ``TableConfig`` (``CREATE TABLE IF NOT EXISTS``, owner ``dw_loader``);
+     one that exists must still have the columns its config declares, else migrate fails and
+     says that the change needs an Alembic migration (docs/decisions/0006-tables-from-config.md);
+   - the dimensions' unknown members (``ON CONFLICT DO NOTHING``);
+   - grants: ``dw_loader`` everything, ``dw_analyst`` SELECT — column by column on tables
+     with personal-data columns (``dw.user_dim.email_hash`` is never readable by the analyst).
+3. Commit, unlock.
+
+Idempotent: a second run executes the same statements and changes nothing (existing tables
+are not altered, so it takes no lock that would wait for a running load).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dw import paths
+from dw.config import WAREHOUSE_SCHEMA, TableConfig, mongo_source, warehouse_tables
+
+log = logging.getLogger(__name__)
+
+# One bigint key, above the int4 range of the loads' hashtext() keys, so it cannot collide.
+MIGRATE_LOCK_KEY = 0x64775F6D69677261  # "dw_migra"
+LOADER_ROLE = "dw_loader"
+ANALYST_ROLE = "dw_analyst"
+# Columns the analyst must not read, besides the keyed hashes of ``pii:`` source fields.
+ANALYST_HIDDEN_COLUMNS: dict[str, set[str]] = {"user_dim": {"email_hash"}}
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def migrations_dir() -> Path:
+    return paths.MIGRATIONS_DIR
+
+
+def alembic_config(connection=None):
+    """The Alembic Config of the warehouse; ``connection`` (SQLAlchemy) is handed to env.py."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("version_locations", str(migrations_dir() / "versions"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def run_sql_files(directory: Path, names: list[str]) -> None:
+    """Execute the SQL files of a migration step, in order, on the migration's connection
+    (inside Alembic's transaction). Called from ``versions/*.py``."""
+    from alembic import op
+
+    raw = op.get_bind().connection.dbapi_connection
+    with raw.cursor() as cur:
+        for name in names:
+            path = Path(directory) / name
+            text = path.read_text()
+            try:
+                cur.execute(text)  # no parameters: the file may hold several statements
+            except Exception as e:
+                e.add_note(f"while running migration SQL {path}")
+                raise
+
+
+def _engine(conninfo: str):
+    import psycopg
+    from sqlalchemy import create_engine, pool
+
+    return create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=pool.NullPool)
+
+
+def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None) -> dict:
+    """Migrate the warehouse at ``conninfo`` (libpq conninfo or URI). Returns
+    ``{"revision": ..., "created": [tables created now], "tables": [all config tables]}``."""
+    import psycopg
+    from alembic import command
+
+    tables = warehouse_tables() if tables is None else tables
+    with psycopg.connect(conninfo, autocommit=True) as lock_conn:
+        lock_conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK_KEY,))
+        try:
+            engine = _engine(conninfo)
+            try:
+                with engine.connect() as sa_conn:
+                    with sa_conn.begin():
+                        command.upgrade(alembic_config(sa_conn), "head")
+                        pg = sa_conn.connection.dbapi_connection
+                        created = ensure_tables(pg, tables)
+                        revision = pg.execute(
+                            "SELECT version_num FROM dw.alembic_version"
+                        ).fetchone()[0]
+            finally:
+                engine.dispose()
+        finally:
+            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
+    return {"revision": revision, "created": created, "tables": list(tables)}
+
+
+# --------------------------------------------------------------------------- config tables
+
+
+def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
+    """Create the missing config tables, check the existing ones, insert unknown members,
+    grant. ``pg``: a psycopg connection inside the migration transaction."""
+    from psycopg import sql
+
+    from dw.warehouse import sqlgen
+
+    created: list[str] = []
+    with pg.cursor() as cur:
+        for stmt in sqlgen.session_settings():
+            cur.execute(stmt)
+        _own(cur, "alembic_version")
+        for name, cfg in tables.items():
+            exists = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{WAREHOUSE_SCHEMA}.{name}",)).fetchone()[0]
+            if exists:
+                _check_columns(cur, cfg)
+            else:
+                for stmt in sqlgen.create_table(cfg):
+                    cur.execute(stmt)
+                cur.execute(
+                    sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                        sqlgen.table_ident(cfg), sql.Literal(f"{cfg.description.strip()} (include/config/warehouse/{name}.yaml)")
+                    )
+                )
+                created.append(name)
+                log.info("created dw.%s", name)
+            _own(cur, name)
+            insert = sqlgen.unknown_member_insert(cfg)
+            if insert is not None:
+                cur.execute(insert)
+            _grant(cur, cfg)
+    return created
+
+
+def _own(cur, table: str) -> None:
+    """Hand the table to dw_loader, only if it is not its owner yet (ALTER ... OWNER takes an
+    ACCESS EXCLUSIVE lock, which would wait for a running load)."""
+    from psycopg import sql
+
+    row = cur.execute(
+        "SELECT tableowner FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s",
+        (WAREHOUSE_SCHEMA, table),
+    ).fetchone()
+    if row and row[0] != LOADER_ROLE:
+        cur.execute(
+            sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(WAREHOUSE_SCHEMA, table), sql.Identifier(LOADER_ROLE))
+        )
+
+
+_COLUMNS_SQL = """
+SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+
+def _check_columns(cur, cfg: TableConfig) -> None:
+    """An existing table must have exactly the columns (names, types, NOT NULL, order) its
+    config declares: a YAML change to an existing table needs an Alembic migration."""
+    from psycopg import sql
+
+    from dw.warehouse import sqlgen
+
+    probe = f"_dw_expected_{cfg.table}"[:63]
+    cur.execute(sqlgen.expected_columns_table(cfg, probe))
+    expected = cur.execute(_COLUMNS_SQL, (f"pg_temp.{probe}",)).fetchall()
+    cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(probe)))
+    actual = cur.execute(_COLUMNS_SQL, (f"{WAREHOUSE_SCHEMA}.{cfg.table}",)).fetchall()
+    if actual != expected:
+        def fmt(cols):
+            return ", ".join(f"{n} {t}{' not null' if nn else ''}" for n, t, nn in cols)
+
+        raise MigrationError(
+            f"dw.{cfg.table} exists with columns ({fmt(actual)}) but include/config/warehouse/{cfg.table}.yaml "
+            f"declares ({fmt(expected)}). Changing an existing table's columns needs an Alembic migration "
+            f"(include/sql/postgres/migrations/versions/, see docs/decisions/0006-tables-from-config.md)."
+        )
+
+
+def analyst_hidden_columns(cfg: TableConfig) -> set[str]:
+    """Columns of ``cfg`` the analyst may not read: the configured ones and every column that
+    holds the keyed hash of a ``pii:`` field of the table's source."""
+    hidden = set(ANALYST_HIDDEN_COLUMNS.get(cfg.table, set()))
+    if cfg.source == "mongo":
+        src = mongo_source()
+        for coll in src.collections.values():
+            for name, field in coll.fields.items():
+                if field.pii:
+                    hidden.add(coll.lake_column(name))
+    return hidden & set(_table_column_names(cfg))
+
+
+def _table_column_names(cfg: TableConfig) -> list[str]:
+    from dw.warehouse import sqlgen
+
+    return [c.name for c in sqlgen.table_columns(cfg)]
+
+
+def _grant(cur, cfg: TableConfig) -> None:
+    from psycopg import sql
+
+    from dw.warehouse import sqlgen
+
+    t = sqlgen.table_ident(cfg)
+    loader, analyst = sql.Identifier(LOADER_ROLE), sql.Identifier(ANALYST_ROLE)
+    cur.execute(sql.SQL("GRANT ALL ON {} TO {}").format(t, loader))
+    # The analyst reads, nothing else: reset its table privileges, then grant SELECT.
+    cur.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(t, analyst))
+    hidden = analyst_hidden_columns(cfg)
+    if hidden:
+        cols = _table_column_names(cfg)
+        cur.execute(
+            sql.SQL("REVOKE ALL ({}) ON {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, sorted(hidden))), t, analyst)
+        )
+        visible = [c for c in cols if c not in hidden]
+        cur.execute(sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(sql.SQL(", ").join(map(sql.Identifier, visible)), t, analyst))
+    else:
+        cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(t, analyst))

@@ -1,0 +1,504 @@
+"""SQL of the warehouse, generated from ``TableConfig`` (docs/decisions/0006-tables-from-config.md).
+
+Every statement is composed with ``psycopg.sql``: identifiers with ``Identifier``, values
+with ``Literal`` or ``Placeholder``; the only raw SQL fragments are this module's own text
+and column types from the closed set ``dw.config`` validates.
+
+Shapes (``table_columns``):
+
+- dimension, SCD1: ``id uuid`` (PK), natural key, attributes, version column,
+  ``dw_created_at``, ``dw_updated_at``; ``UNIQUE NULLS NOT DISTINCT (natural key)``.
+- dimension, SCD2: the same plus ``valid_from``, ``valid_to`` ('infinity' while current),
+  ``is_current``; unique (natural key, valid_from) and one current row per natural key.
+- fact: the grain (lookup keys ``uuid``, degenerate columns with their config types, all
+  NOT NULL), the measures, ``dw_updated_at``; ``PRIMARY KEY`` (date column first, then the
+  rest of the grain), which is also the date-leading index the loads' DELETE uses. No
+  physical foreign keys (docs/decisions/0005-warehouse-loads.md).
+
+Surrogate keys are ``md5('<table>|' || key values as text joined by '|')::uuid`` (a NULL key
+value is written ``\\N``; SCD2 appends ``|valid_from``). They depend on the session's
+TimeZone/DateStyle for date and time values, so every transaction that computes them runs
+``session_settings()`` first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from dw.config import BASE_TYPES, UNKNOWN_ID, WAREHOUSE_SCHEMA, TableConfig
+
+_ENUM_RE = re.compile(r"^dw\.([a-z_][a-z0-9_]{0,62})$")
+_NUMERIC_RE = re.compile(r"^numeric\((\d{1,2}),(\d{1,2})\)$")
+
+# dw_created_at / dw_updated_at of the unknown members (fixed: a warehouse is a function of the lake).
+UNKNOWN_AUDIT_TS = "2000-01-01 00:00:00+00"
+NULL_KEY_TEXT = "\\N"
+
+STAGE = sql.Identifier("stage")
+RESOLVED = sql.Identifier("resolved")
+LOADED_AT = sql.Placeholder("loaded_at")
+
+
+class ConfigError(ValueError):
+    """The config asks for something the generator cannot build safely."""
+
+
+def unknown() -> sql.Composed:
+    return sql.SQL("{}::uuid").format(sql.Literal(UNKNOWN_ID))
+
+
+def session_settings() -> list[sql.Composed]:
+    """Run at the start of every warehouse transaction: keys and ``::text`` renderings of
+    dates and timestamps must not depend on the login's settings."""
+    return [
+        sql.SQL("SET LOCAL timezone = {}").format(sql.Literal("UTC")),
+        sql.SQL("SET LOCAL datestyle = {}").format(sql.Literal("ISO, YMD")),
+    ]
+
+
+def type_sql(t: str) -> sql.Composable:
+    """A config column type as SQL (``dw.config`` has validated it already; checked again)."""
+    if m := _ENUM_RE.match(t):
+        return sql.Identifier(WAREHOUSE_SCHEMA, m.group(1))
+    if m := _NUMERIC_RE.match(t):
+        return sql.SQL("numeric({}, {})").format(sql.Literal(int(m.group(1))), sql.Literal(int(m.group(2))))
+    if t in BASE_TYPES:
+        return sql.SQL(t)  # closed set of plain type names
+    raise ConfigError(f"unsupported column type {t!r}")
+
+
+def table_ident(cfg: TableConfig) -> sql.Identifier:
+    return sql.Identifier(WAREHOUSE_SCHEMA, cfg.table)
+
+
+def _ids(names, alias: str | None = None) -> sql.Composed:
+    if alias:
+        return sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+def _row(names, alias: str) -> sql.Composed:
+    return sql.SQL("ROW({})").format(_ids(names, alias))
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class WColumn:
+    """A column of a warehouse table."""
+
+    name: str
+    type: str  # a config type string, or "uuid"/"timestamptz"/"boolean" for the generated ones
+    not_null: bool
+
+
+def _dim_not_null(cfg: TableConfig, name: str) -> bool:
+    col = cfg.column(name)
+    if name in cfg.natural_key:
+        return not col.nullable
+    # NOT NULL only where the unknown member has a value too (it has no source version).
+    return not col.nullable and cfg.unknown_member.get(name) is not None
+
+
+def table_columns(cfg: TableConfig) -> list[WColumn]:
+    if cfg.kind == "dimension":
+        cols = [WColumn("id", "uuid", True)]
+        cols += [WColumn(k, cfg.column(k).type, _dim_not_null(cfg, k)) for k in cfg.natural_key]
+        cols += [WColumn(c.name, c.type, _dim_not_null(cfg, c.name)) for c in cfg.attributes]
+        if cfg.version_column:
+            cols.append(WColumn(cfg.version_column, cfg.column(cfg.version_column).type, _dim_not_null(cfg, cfg.version_column)))
+        if cfg.scd == 2:
+            cols += [
+                WColumn("valid_from", "timestamptz", True),
+                WColumn("valid_to", "timestamptz", True),
+                WColumn("is_current", "boolean", True),
+            ]
+        cols += [WColumn("dw_created_at", "timestamptz", True), WColumn("dw_updated_at", "timestamptz", True)]
+        return cols
+    keys = {lk.key for lk in cfg.lookups}
+    cols = [WColumn(g, "uuid" if g in keys else cfg.column(g).type, True) for g in cfg.grain]
+    cols += [WColumn(m.name, m.type, False) for m in cfg.measures]
+    cols.append(WColumn("dw_updated_at", "timestamptz", True))
+    return cols
+
+
+def column_of(cfg: TableConfig, name: str) -> WColumn:
+    for c in table_columns(cfg):
+        if c.name == name:
+            return c
+    raise KeyError(f"dw.{cfg.table} has no column {name!r}")
+
+
+def fact_key(cfg: TableConfig) -> list[str]:
+    """The fact's primary key: the date column first, then the rest of the grain."""
+    return [cfg.date_column] + [g for g in cfg.grain if g != cfg.date_column]
+
+
+def conflict_key(cfg: TableConfig) -> list[str]:
+    return list(cfg.natural_key) if cfg.kind == "dimension" else fact_key(cfg)
+
+
+def _column_defs(cols: list[WColumn]) -> sql.Composed:
+    return sql.SQL(",\n  ").join(
+        sql.SQL("{} {}{}").format(sql.Identifier(c.name), type_sql(c.type), sql.SQL(" NOT NULL") if c.not_null else sql.SQL(""))
+        for c in cols
+    )
+
+
+def _constraint(cfg: TableConfig, suffix: str) -> sql.Identifier:
+    return sql.Identifier(f"{cfg.table}_{suffix}"[:63])
+
+
+def create_table(cfg: TableConfig) -> list[sql.Composed]:
+    """``CREATE TABLE IF NOT EXISTS`` (and its extra indexes) for a config-declared table."""
+    cols = table_columns(cfg)
+    t = table_ident(cfg)
+    if cfg.kind == "fact":
+        return [
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} (\n  {},\n  CONSTRAINT {} PRIMARY KEY ({})\n)").format(
+                t, _column_defs(cols), _constraint(cfg, "pkey"), _ids(fact_key(cfg))
+            )
+        ]
+    nk = _ids(cfg.natural_key)
+    if cfg.scd == 2:
+        return [
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (\n  {},\n  CONSTRAINT {} PRIMARY KEY (id),\n"
+                "  CONSTRAINT {} UNIQUE NULLS NOT DISTINCT ({}, valid_from),\n"
+                "  CONSTRAINT {} CHECK (valid_from < valid_to)\n)"
+            ).format(
+                t, _column_defs(cols), _constraint(cfg, "pkey"), _constraint(cfg, "version_key"), nk,
+                _constraint(cfg, "valid_range"),
+            ),
+            sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({}) NULLS NOT DISTINCT WHERE is_current").format(
+                _constraint(cfg, "current_key"), t, nk
+            ),
+        ]
+    return [
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (\n  {},\n  CONSTRAINT {} PRIMARY KEY (id),\n"
+            "  CONSTRAINT {} UNIQUE NULLS NOT DISTINCT ({})\n)"
+        ).format(t, _column_defs(cols), _constraint(cfg, "pkey"), _constraint(cfg, "natural_key"), nk)
+    ]
+
+
+def expected_columns_table(cfg: TableConfig, name: str) -> sql.Composed:
+    """A temp table with exactly the columns ``cfg`` declares (to compare with the real one)."""
+    return sql.SQL("CREATE TEMP TABLE {} (\n  {}\n) ON COMMIT DROP").format(
+        sql.Identifier(name), _column_defs(table_columns(cfg))
+    )
+
+
+def unknown_member_insert(cfg: TableConfig) -> sql.Composed | None:
+    """Insert the dimension's unknown member (id 0) unless it is there. Facts have none."""
+    if cfg.kind != "dimension":
+        return None
+    names: list[str] = ["id"]
+    values: list[sql.Composable] = [unknown()]
+    for c in table_columns(cfg):
+        if c.name in ("id", "valid_from", "valid_to", "is_current", "dw_created_at", "dw_updated_at"):
+            continue
+        v = cfg.unknown_member.get(c.name)
+        if v is None:
+            if c.not_null:
+                raise ConfigError(f"table {cfg.table}: unknown_member needs a value for the NOT NULL column {c.name!r}")
+            continue
+        names.append(c.name)
+        values.append(sql.SQL("CAST({} AS {})").format(sql.Literal(v), type_sql(c.type)))
+    if cfg.scd == 2:
+        names += ["valid_from", "valid_to", "is_current"]
+        values += [sql.SQL("'-infinity'::timestamptz"), sql.SQL("'infinity'::timestamptz"), sql.SQL("true")]
+    names += ["dw_created_at", "dw_updated_at"]
+    ts = sql.SQL("{}::timestamptz").format(sql.Literal(UNKNOWN_AUDIT_TS))
+    values += [ts, ts]
+    # NOT EXISTS first: a plain read, so a migrate never waits on a load that holds the row.
+    return sql.SQL(
+        "INSERT INTO {t} ({cols}) SELECT {vals} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE id = {unk}) "
+        "ON CONFLICT DO NOTHING"
+    ).format(t=table_ident(cfg), cols=_ids(names), vals=sql.SQL(", ").join(values), unk=unknown())
+
+
+# --------------------------------------------------------------------------- stage
+
+
+def stage_not_null(cfg: TableConfig, name: str) -> bool:
+    col = cfg.column(name)
+    return not col.nullable or (cfg.scd == 2 and name == cfg.version_column)
+
+
+def create_stage(cfg: TableConfig) -> sql.Composed:
+    cols = [WColumn(c.name, c.type, stage_not_null(cfg, c.name)) for c in cfg.columns]
+    return sql.SQL("CREATE TEMP TABLE {} (\n  {}\n) ON COMMIT DROP").format(STAGE, _column_defs(cols))
+
+
+def copy_stage(cfg: TableConfig) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(STAGE, _ids(cfg.column_names))
+
+
+def analyze(name: sql.Identifier) -> sql.Composed:
+    return sql.SQL("ANALYZE {}").format(name)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def surrogate_key(cfg: TableConfig, alias: str, valid_from: sql.Composable | None = None) -> sql.Composed:
+    """``md5('<table>|' || k1 || '|' || k2 ...)::uuid`` over ``alias``'s natural key columns."""
+    parts: list[sql.Composable] = []
+    for k in cfg.natural_key:
+        v = sql.SQL("{}::text").format(sql.Identifier(alias, k))
+        if not stage_not_null(cfg, k):
+            v = sql.SQL("coalesce({}, {})").format(v, sql.Literal(NULL_KEY_TEXT))
+        parts.append(v)
+    if valid_from is not None:
+        parts.append(sql.SQL("({})::text").format(valid_from))
+    sep = sql.SQL(" || ") + sql.Literal("|") + sql.SQL(" || ")
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined + sep + p
+    return sql.SQL("md5({} || {})::uuid").format(sql.Literal(cfg.table + "|"), joined)
+
+
+def _null_safe_eq(left: sql.Composable, right: sql.Composable, nullable: bool, same_type: bool) -> sql.Composed:
+    """``left = right`` with NULL equal to NULL where a NULL can occur, written as two plain
+    equalities so the planner can still hash-join on them (IS NOT DISTINCT FROM cannot)."""
+    if same_type and not nullable:
+        return sql.SQL("{} = {}").format(left, right)
+    lt = sql.SQL("{}::text").format(left)
+    rt = sql.SQL("{}::text").format(right)
+    if not nullable:
+        return sql.SQL("{} = {}").format(lt, rt)
+    empty = sql.Literal("")
+    return sql.SQL("coalesce({lt}, {e}) = coalesce({rt}, {e}) AND ({l} IS NULL) = ({r} IS NULL)").format(
+        lt=lt, rt=rt, e=empty, l=left, r=right
+    )
+
+
+def natural_key_match(cfg: TableConfig, a: str, b: str) -> sql.Composed:
+    """Rows ``a`` and ``b`` of the same dimension shape have the same natural key."""
+    return sql.SQL(" AND ").join(
+        _null_safe_eq(sql.Identifier(a, k), sql.Identifier(b, k), not stage_not_null(cfg, k) or not _dim_not_null(cfg, k), True)
+        for k in cfg.natural_key
+    )
+
+
+# --------------------------------------------------------------------------- dimensions
+
+COUNT_WRITES = sql.SQL(
+    "SELECT count(*) FILTER (WHERE w.inserted), count(*) FILTER (WHERE NOT w.inserted) FROM w"
+)
+
+
+def _latest_per_key(cfg: TableConfig) -> sql.Composed:
+    """The stage deduplicated to one row per natural key: the latest version, ties broken
+    by the attribute values (deterministic whatever the extract's row order)."""
+    order = [sql.SQL("{} ASC").format(sql.Identifier("s", k)) for k in cfg.natural_key]
+    if cfg.version_column:
+        order.append(sql.SQL("{} DESC NULLS LAST").format(sql.Identifier("s", cfg.version_column)))
+    order += [sql.SQL("{} DESC NULLS LAST").format(sql.Identifier("s", c.name)) for c in cfg.attributes]
+    return sql.SQL("SELECT DISTINCT ON ({}) {} FROM {} AS s ORDER BY {}").format(
+        _ids(cfg.natural_key, "s"), _ids(cfg.column_names, "s"), STAGE, sql.SQL(", ").join(order)
+    )
+
+
+def dimension_upsert(cfg: TableConfig) -> sql.Composed:
+    """SCD1 (and insert-only) dimension load from ``stage``; returns (inserted, updated)."""
+    attrs = [c.name for c in cfg.attributes]
+    ver = cfg.version_column
+    payload = list(cfg.natural_key) + attrs + ([ver] if ver else [])
+    insert_cols = ["id"] + payload + ["dw_created_at", "dw_updated_at"]
+    select = sql.SQL("SELECT {}, {}, {}, {} FROM src AS s").format(
+        surrogate_key(cfg, "s"), _ids(payload, "s"), LOADED_AT, LOADED_AT
+    )
+    changing = attrs + ([ver] if ver else [])
+    if cfg.insert_only or not changing:
+        action = sql.SQL("DO NOTHING")
+    else:
+        sets = [sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in changing]
+        sets.append(sql.SQL("dw_updated_at = excluded.dw_updated_at"))
+        where = [
+            sql.SQL("d.id <> {}").format(unknown()),  # the unknown member is never touched
+            sql.SQL("{} IS DISTINCT FROM {}").format(_row(changing, "d"), _row(changing, "excluded")),
+        ]
+        if ver:  # never go back to an older source version (a backfill run out of order)
+            where.append(sql.SQL("({d} IS NULL OR {e} >= {d})").format(d=sql.Identifier("d", ver), e=sql.Identifier("excluded", ver)))
+        action = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(sets), sql.SQL(" AND ").join(where))
+    return sql.SQL(
+        "WITH src AS ({latest}),\n"
+        "w AS (INSERT INTO {t} AS d ({cols})\n  {select}\n  ON CONFLICT ({key}) {action}\n  RETURNING (d.xmax = 0) AS inserted)\n"
+    ).format(
+        latest=_latest_per_key(cfg), t=table_ident(cfg), cols=_ids(insert_cols), select=select,
+        key=_ids(cfg.natural_key), action=action,
+    ) + COUNT_WRITES
+
+
+# SCD2: plan in a temp table, then close, update in place, open.
+SCD2_SRC = sql.Identifier("scd2_src")
+SCD2_PLAN = sql.Identifier("scd2_plan")
+
+
+def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
+    """The SCD2 load, as named statements run in order by ``load``:
+
+    - ``src``: latest row per natural key from the stage, without the unknown member's key
+    - ``plan``: per key, compared with the current version: ``new`` (no version yet),
+      ``stale`` (older than the current version: a date re-run after later ones; ignored),
+      ``version`` (a tracked column changed: close the current version, open a new one at
+      the source version time), ``update`` (other attributes changed: in place), ``same``
+    - ``close``, ``update``, ``open``: the writes; each returns its row count
+    The first version of a key is valid from '-infinity', so facts dated before the key was
+    first seen resolve to it rather than to the unknown member.
+    """
+    t = table_ident(cfg)
+    ver = cfg.version_column
+    attrs = [c.name for c in cfg.attributes]
+    tracked = list(cfg.tracked or attrs)
+    changing = attrs + [ver]
+    src = sql.SQL(
+        "CREATE TEMP TABLE {src} ON COMMIT DROP AS\n"
+        "SELECT * FROM ({latest}) AS s\n"
+        "WHERE NOT EXISTS (SELECT 1 FROM {t} AS u WHERE u.id = {unk} AND {match})"
+    ).format(src=SCD2_SRC, latest=_latest_per_key(cfg), t=t, unk=unknown(), match=natural_key_match(cfg, "u", "s"))
+    plan = sql.SQL(
+        "CREATE TEMP TABLE {plan} ON COMMIT DROP AS\n"
+        "SELECT s.*, c.id AS dw_current_id,\n"
+        "  CASE WHEN c.id IS NULL THEN 'new'\n"
+        "       WHEN {cver} IS NOT NULL AND {sver} < {cver} THEN 'stale'\n"
+        "       WHEN {strk} IS DISTINCT FROM {ctrk} AND {sver} > c.valid_from THEN 'version'\n"
+        "       WHEN {schg} IS DISTINCT FROM {cchg} THEN 'update'\n"
+        "       ELSE 'same' END AS dw_action\n"
+        "FROM {src} AS s LEFT JOIN {t} AS c ON c.is_current AND c.id <> {unk} AND {match}"
+    ).format(
+        plan=SCD2_PLAN, cver=sql.Identifier("c", ver), sver=sql.Identifier("s", ver),
+        strk=_row(tracked, "s"), ctrk=_row(tracked, "c"), schg=_row(changing, "s"), cchg=_row(changing, "c"),
+        src=SCD2_SRC, t=t, unk=unknown(), match=natural_key_match(cfg, "c", "s"),
+    )
+    close = sql.SQL(
+        "WITH w AS (UPDATE {t} AS d SET valid_to = p.{ver}, is_current = false, dw_updated_at = {at}\n"
+        "  FROM {plan} AS p WHERE p.dw_action = 'version' AND d.id = p.dw_current_id RETURNING 1)\n"
+        "SELECT count(*) FROM w"
+    ).format(t=t, ver=sql.Identifier(ver), at=LOADED_AT, plan=SCD2_PLAN)
+    update = sql.SQL(
+        "WITH w AS (UPDATE {t} AS d SET {sets}, dw_updated_at = {at}\n"
+        "  FROM {plan} AS p WHERE p.dw_action = 'update' AND d.id = p.dw_current_id RETURNING 1)\n"
+        "SELECT count(*) FROM w"
+    ).format(
+        t=t, sets=sql.SQL(", ").join(sql.SQL("{c} = p.{c}").format(c=sql.Identifier(c)) for c in changing),
+        at=LOADED_AT, plan=SCD2_PLAN,
+    )
+    payload = list(cfg.natural_key) + changing
+    vf = sql.SQL("(CASE WHEN p.dw_action = 'new' THEN '-infinity'::timestamptz ELSE p.{} END)").format(sql.Identifier(ver))
+    open_ = sql.SQL(
+        "WITH w AS (INSERT INTO {t} (id, {cols}, valid_from, valid_to, is_current, dw_created_at, dw_updated_at)\n"
+        "  SELECT {key}, {vals}, {vf}, 'infinity'::timestamptz, true, {at}, {at}\n"
+        "  FROM {plan} AS p WHERE p.dw_action IN ('new', 'version') RETURNING 1)\n"
+        "SELECT count(*) FROM w"
+    ).format(
+        t=t, cols=_ids(payload), key=surrogate_key(cfg, "p", vf), vals=_ids(payload, "p"), vf=vf,
+        at=LOADED_AT, plan=SCD2_PLAN,
+    )
+    return {"src": src, "plan": plan, "close": close, "update": update, "open": open_}
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def _lookup_join(cfg: TableConfig, tables: dict[str, TableConfig], i: int) -> sql.Composed:
+    lk = cfg.lookups[i]
+    dim = tables.get(lk.dimension)
+    if dim is None or dim.kind != "dimension":
+        raise ConfigError(f"table {cfg.table}: lookup {lk.key} names {lk.dimension!r}, not a dimension")
+    if set(lk.match) != set(dim.natural_key):
+        # Matching on anything but the whole natural key could match several rows and
+        # multiply the fact's measures.
+        raise ConfigError(
+            f"table {cfg.table}: lookup {lk.key} must match the whole natural key of {dim.table} "
+            f"({', '.join(dim.natural_key)}), not ({', '.join(lk.match)})"
+        )
+    alias = f"l{i}"
+    conds = []
+    for dim_col, ext_col in lk.match.items():
+        # NULL matches NULL only where both sides can hold one (resource_dim.resource_class)
+        nullable = not column_of(dim, dim_col).not_null and not stage_not_null(cfg, ext_col)
+        same_type = dim.column(dim_col).type == cfg.column(ext_col).type
+        conds.append(_null_safe_eq(sql.Identifier(alias, dim_col), sql.Identifier("s", ext_col), nullable, same_type))
+    if dim.scd == 2:
+        if lk.as_of:
+            # The version in effect on that (UTC) date: consecutive versions share a boundary,
+            # so their date ranges [from, to) never overlap and at most one row matches.
+            a = sql.Identifier("s", lk.as_of)
+            conds.append(
+                sql.SQL("({a}.valid_from AT TIME ZONE 'UTC')::date <= {d} AND {d} < ({a}.valid_to AT TIME ZONE 'UTC')::date").format(
+                    a=sql.Identifier(alias), d=a
+                )
+            )
+        else:
+            conds.append(sql.SQL("{}.is_current").format(sql.Identifier(alias)))
+    return sql.SQL("LEFT JOIN {} AS {} ON {}").format(
+        sql.Identifier(WAREHOUSE_SCHEMA, dim.table), sql.Identifier(alias), sql.SQL(" AND ").join(conds)
+    )
+
+
+def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composed:
+    """``resolved``: the stage with surrogate keys (unknown member when a dimension row is
+    missing), aggregated to the grain — duplicate grain rows in one extract, and several
+    natural keys resolving to the unknown member, add up instead of colliding."""
+    keys = {lk.key: i for i, lk in enumerate(cfg.lookups)}
+    select = []
+    for g in cfg.grain:
+        if g in keys:
+            select.append(sql.SQL("coalesce({}.id, {}) AS {}").format(sql.Identifier(f"l{keys[g]}"), unknown(), sql.Identifier(g)))
+        else:
+            select.append(sql.SQL("{} AS {}").format(sql.Identifier("s", g), sql.Identifier(g)))
+    for m in cfg.measures:
+        select.append(sql.SQL("CAST(sum({}) AS {}) AS {}").format(sql.Identifier("s", m.name), type_sql(m.type), sql.Identifier(m.name)))
+    joins = [_lookup_join(cfg, tables, i) for i in range(len(cfg.lookups))]
+    group_by = sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(cfg.grain)))
+    return sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS\nSELECT {}\nFROM {} AS s\n{}\nGROUP BY {}").format(
+        RESOLVED, sql.SQL(",\n  ").join(select), STAGE, sql.SQL("\n").join(joins), group_by
+    )
+
+
+def fact_dates(cfg: TableConfig) -> sql.Composed:
+    return sql.SQL("SELECT DISTINCT {d} FROM {r} ORDER BY {d}").format(d=sql.Identifier(cfg.date_column), r=RESOLVED)
+
+
+def fact_unknown_count(cfg: TableConfig) -> sql.Composed:
+    if not cfg.lookups:
+        return sql.SQL("SELECT 0")
+    cond = sql.SQL(" OR ").join(sql.SQL("{} = {}").format(sql.Identifier(lk.key), unknown()) for lk in cfg.lookups)
+    return sql.SQL("SELECT count(*) FROM {} WHERE {}").format(RESOLVED, cond)
+
+
+def fact_delete(cfg: TableConfig) -> sql.Composed:
+    """Delete the restated dates' rows whose grain is not in ``resolved`` (vanished grains and
+    rows that pointed at an unknown member that now resolves). Parameter ``dates``: date[]."""
+    key = fact_key(cfg)
+    same = sql.SQL(" AND ").join(sql.SQL("r.{c} = f.{c}").format(c=sql.Identifier(c)) for c in key)
+    return sql.SQL(
+        "DELETE FROM {t} AS f WHERE f.{d} = ANY({dates}) AND NOT EXISTS (SELECT 1 FROM {r} AS r WHERE {same})"
+    ).format(t=table_ident(cfg), d=sql.Identifier(cfg.date_column), dates=sql.Placeholder("dates"), r=RESOLVED, same=same)
+
+
+def fact_upsert(cfg: TableConfig) -> sql.Composed:
+    """Insert ``resolved``; rows whose measures changed are updated, unchanged ones not written."""
+    key = fact_key(cfg)
+    measures = [m.name for m in cfg.measures]
+    cols = list(cfg.grain) + measures
+    if measures:
+        sets = sql.SQL(", ").join(sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in measures)
+        action = sql.SQL("DO UPDATE SET {}, dw_updated_at = excluded.dw_updated_at WHERE {} IS DISTINCT FROM {}").format(
+            sets, _row(measures, "f"), _row(measures, "excluded")
+        )
+    else:
+        action = sql.SQL("DO NOTHING")
+    return sql.SQL(
+        "WITH w AS (INSERT INTO {t} AS f ({cols}, dw_updated_at)\n  SELECT {rcols}, {at} FROM {r} AS r\n"
+        "  ON CONFLICT ({key}) {action}\n  RETURNING (f.xmax = 0) AS inserted)\n"
+    ).format(
+        t=table_ident(cfg), cols=_ids(cols), rcols=_ids(cols, "r"), at=LOADED_AT, r=RESOLVED, key=_ids(key), action=action
+    ) + COUNT_WRITES

@@ -1,0 +1,508 @@
+"""dw.warehouse.load.load_table and WarehouseLoadOperator against a real PostgreSQL and moto S3:
+small CSV extracts uploaded to the ``lake`` bucket, loaded into a migrated ``warehouse``.
+No mocks of psycopg or boto3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from dw.config import UNKNOWN_ID
+from dw.warehouse.load import LoadError, LoadStats, load_table
+from tests.helpers import warehouse_fingerprint
+from tests.test_warehouse_migrate import dw_tables, run_migrate  # noqa: F401 - fixture
+
+UTC = dt.timezone.utc
+D1, D2, D3 = "2024-03-04", "2024-03-05", "2024-03-06"
+AT1 = dt.datetime(2024, 3, 5, tzinfo=UTC)
+AT2 = dt.datetime(2024, 3, 6, tzinfo=UTC)
+ORG_A = "aaaaaaaa-0000-4000-8000-000000000001"
+ORG_B = "aaaaaaaa-0000-4000-8000-000000000002"
+PROJ_A = "bbbbbbbb-0000-4000-8000-000000000001"
+PROJ_LATE = "bbbbbbbb-0000-4000-8000-00000000000f"
+USER_A = "cccccccc-0000-4000-8000-000000000001"
+
+
+# --------------------------------------------------------------------------- fixtures / helpers
+
+
+@pytest.fixture
+def wh(warehouse, lake, dw_tables):
+    """A migrated warehouse; returns its URI."""
+    run_migrate(warehouse, dw_tables)
+    return warehouse
+
+
+def csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    """Like the extracts: every value quoted, NULL as an empty unquoted field."""
+
+    def field(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        return '"' + str(v).replace('"', '""') + '"'
+
+    lines = [",".join(field(h) for h in header)] + [",".join(field(v) for v in r) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+_seq = iter(range(1_000_000))
+
+
+def put(lake, table: str, ds: str, header: list[str], rows: list[list]) -> str:
+    key = f"extracts/{table}/dt={ds}/q{next(_seq):05d}.csv"
+    lake.put_object(Bucket=lake.bucket, Key=key, Body=csv_bytes(header, rows))
+    return f"s3://{lake.bucket}/{key}"
+
+
+def load(wh, lake, tables, table: str, uri: str, ds: str = D1, at: dt.datetime = AT1) -> LoadStats:
+    with psycopg.connect(wh) as con:
+        return load_table(con, tables[table], uri, ds, at, lake, tables=tables)
+
+
+def q(wh, query: str, params=()) -> list[tuple]:
+    with psycopg.connect(wh) as con:
+        return con.execute(query, params).fetchall()
+
+
+def org(analytics_id, name, updated, plan="free"):
+    return [analytics_id, name, "github", plan, "2024-01-01T00:00:00Z", updated]
+
+
+def load_orgs(wh, lake, tables, rows, ds=D1, at=AT1) -> LoadStats:
+    uri = put(lake, "organization_dim", ds, tables["organization_dim"].column_names, rows)
+    return load(wh, lake, tables, "organization_dim", uri, ds, at)
+
+
+def job(date=D1, org_id=ORG_A, proj=PROJ_A, user=USER_A, sub="sub_0", rc="medium", os_="linux", ex="docker",
+        vis="public", outcome="success", dlc=False, jobs=1, credits=10, dlc_credits=3, minutes="1.500"):
+    return [date, org_id, proj, user, sub, rc, os_, ex, vis, outcome, dlc, jobs, credits, dlc_credits, minutes]
+
+
+def load_jobs(wh, lake, tables, rows, ds=D1, at=AT1) -> LoadStats:
+    uri = put(lake, "job_ran_fact", ds, tables["job_ran_fact"].column_names, rows)
+    return load(wh, lake, tables, "job_ran_fact", uri, ds, at)
+
+
+def seed_dims(wh, lake, tables, projects=(PROJ_A,)):
+    load_orgs(wh, lake, tables, [org(ORG_A, "acme", "2024-03-01T00:00:00Z"), org(ORG_B, "beta", "2024-03-01T00:00:00Z")])
+    p = tables["project_dim"]
+    uri = put(lake, "project_dim", D1, p.column_names,
+              [[pid, ORG_A, f"p-{pid[-2:]}", "public", None, "2024-03-01T00:00:00Z"] for pid in projects])
+    load(wh, lake, tables, "project_dim", uri)
+    u = tables["user_dim"]
+    uri = put(lake, "user_dim", D1, u.column_names, [[USER_A, "alice", "f00d" * 16, None, "2024-03-01T00:00:00Z"]])
+    load(wh, lake, tables, "user_dim", uri)
+    r = tables["resource_dim"]
+    uri = put(lake, "resource_dim", D1, r.column_names, [["medium", "linux", "docker"], [None, "linux", "docker"]])
+    load(wh, lake, tables, "resource_dim", uri)
+    s2 = tables["subscription_dim"]
+    uri = put(lake, "subscription_dim", D1, s2.column_names, [["sub_0", ORG_A, "free", "active", "2024-01-01T00:00:00Z"]])
+    load(wh, lake, tables, "subscription_dim", uri)
+
+
+def facts(wh, date=None) -> list[tuple]:
+    where = "where date = %s" if date else ""
+    return q(wh, f"""select date::text, organization_id::text, project_id::text, user_id::text, resource_id::text,
+                            subscription_id::text, project_visibility::text, outcome::text, dlc, jobs_ran,
+                            credits_used, dlc_credits_used, minutes_used
+                     from dw.job_ran_fact {where} order by 1, 2, 3, 4, 5, 6, 7, 8, 9""", (date,) if date else ())
+
+
+def xmins(wh, table: str) -> list[tuple]:
+    return q(wh, f"select xmin::text, ctid::text from dw.{table} order by 1, 2")
+
+
+def key(table: str, *values) -> str:
+    """The surrogate key the warehouse must have computed, computed here independently."""
+    return str(uuid.UUID(hashlib.md5("|".join([table, *values]).encode()).hexdigest()))
+
+
+# --------------------------------------------------------------------------- SCD1 dimensions
+
+
+def test_scd1_insert_rerun_change_and_keys(wh, lake, dw_tables):
+    rows = [org(ORG_A, "acme", "2024-03-04T10:00:00Z"), org(ORG_B, "beta", "2024-03-04T10:00:00Z")]
+    s = load_orgs(wh, lake, dw_tables, rows)
+    assert (s.copied, s.inserted, s.updated, s.deleted) == (2, 2, 0, 0)
+    got = q(wh, "select id::text, analytics_id::text, name, dw_created_at, dw_updated_at from dw.organization_dim "
+                "where id <> %s order by 2", (UNKNOWN_ID,))
+    assert got == [
+        (key("organization_dim", ORG_A), ORG_A, "acme", AT1, AT1),
+        (key("organization_dim", ORG_B), ORG_B, "beta", AT1, AT1),
+    ]
+
+    # unchanged re-run: nothing written (stats, and no row got a new version)
+    before = xmins(wh, "organization_dim")
+    s = load_orgs(wh, lake, dw_tables, rows, at=AT2)
+    assert (s.inserted, s.updated) == (0, 0)
+    assert xmins(wh, "organization_dim") == before
+
+    # a changed attribute updates that row only, stamped with the run's loaded_at
+    s = load_orgs(wh, lake, dw_tables, [org(ORG_A, "acme inc", "2024-03-05T09:00:00Z"), rows[1]], ds=D2, at=AT2)
+    assert (s.inserted, s.updated) == (0, 1)
+    assert q(wh, "select name, dw_created_at, dw_updated_at from dw.organization_dim where analytics_id = %s",
+             (ORG_A,)) == [("acme inc", AT1, AT2)]
+
+
+def test_scd1_older_version_never_overwrites_newer(wh, lake, dw_tables):
+    load_orgs(wh, lake, dw_tables, [org(ORG_A, "new name", "2024-03-05T09:00:00Z")], ds=D2, at=AT2)
+    # the backfill of an earlier date arrives afterwards
+    s = load_orgs(wh, lake, dw_tables, [org(ORG_A, "old name", "2024-03-04T09:00:00Z")], ds=D1, at=AT1)
+    assert (s.inserted, s.updated) == (0, 0)
+    assert q(wh, "select name, source_updated_at from dw.organization_dim where analytics_id = %s", (ORG_A,)) == [
+        ("new name", dt.datetime(2024, 3, 5, 9, tzinfo=UTC))]
+
+
+def test_scd1_duplicates_in_one_extract_resolve_to_latest(wh, lake, dw_tables):
+    rows = [
+        org(ORG_A, "v1", "2024-03-04T01:00:00Z"),
+        org(ORG_A, "v3", "2024-03-04T03:00:00Z"),
+        org(ORG_A, "v2", "2024-03-04T02:00:00Z"),
+        # same version twice with different values: a deterministic pick, whatever the row order
+        org(ORG_B, "x", "2024-03-04T01:00:00Z"),
+        org(ORG_B, "y", "2024-03-04T01:00:00Z"),
+    ]
+    s = load_orgs(wh, lake, dw_tables, rows)
+    assert (s.copied, s.inserted) == (5, 2)
+    names = dict(q(wh, "select analytics_id::text, name from dw.organization_dim"))
+    assert names[ORG_A] == "v3"
+    picked = names[ORG_B]
+    s = load_orgs(wh, lake, dw_tables, list(reversed(rows)))
+    assert (s.inserted, s.updated) == (0, 0)
+    assert dict(q(wh, "select analytics_id::text, name from dw.organization_dim"))[ORG_B] == picked
+
+
+def test_unknown_member_is_never_touched(wh, lake, dw_tables):
+    before = q(wh, "select * from dw.organization_dim")
+    s = load_orgs(wh, lake, dw_tables, [org(UNKNOWN_ID, "hijacked", "2030-01-01T00:00:00Z")])
+    assert (s.inserted, s.updated) == (0, 0)
+    assert q(wh, "select * from dw.organization_dim") == before
+
+
+def test_resource_dim_null_resource_class_inserted_once(wh, lake, dw_tables):
+    r = dw_tables["resource_dim"]
+    rows = [[None, "linux", "docker"], [None, "linux", "docker"], ["large", "linux", "docker"], [None, "macos", "macos"]]
+    s = load(wh, lake, dw_tables, "resource_dim", put(lake, "resource_dim", D1, r.column_names, rows))
+    assert (s.copied, s.inserted, s.updated) == (4, 3, 0)
+    s = load(wh, lake, dw_tables, "resource_dim", put(lake, "resource_dim", D2, r.column_names, rows), D2, AT2)
+    assert (s.inserted, s.updated) == (0, 0)
+    got = q(wh, "select id::text, resource_class, operating_system::text, executor::text from dw.resource_dim "
+                "where id <> %s order by 2 nulls first, 3", (UNKNOWN_ID,))
+    assert got == [
+        (key("resource_dim", "\\N", "linux", "docker"), None, "linux", "docker"),
+        (key("resource_dim", "\\N", "macos", "macos"), None, "macos", "macos"),
+        (key("resource_dim", "large", "linux", "docker"), "large", "linux", "docker"),
+    ]
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def test_fact_measures_are_sums_and_duplicate_grains_aggregate(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    rows = [
+        job(credits=10, dlc_credits=1, minutes="1.250"),
+        job(credits=20, dlc_credits=2, minutes="2.500"),  # same grain: aggregated
+        job(credits=None, dlc_credits=4, minutes=None),  # same grain, NULL measures ignored by sum
+        job(outcome="failed", credits=7, dlc_credits=None, minutes="0.001"),
+        job(rc=None, credits=5, dlc_credits=5, minutes="3.000"),  # NULL resource_class resolves
+    ]
+    s = load_jobs(wh, lake, dw_tables, rows)
+    assert (s.copied, s.inserted, s.updated, s.deleted, s.unknown) == (5, 3, 0, 0, 0)
+    assert s.dates == [D1]
+    org_a, proj_a, user_a = key("organization_dim", ORG_A), key("project_dim", PROJ_A), key("user_dim", USER_A)
+    medium, null_rc = key("resource_dim", "medium", "linux", "docker"), key("resource_dim", "\\N", "linux", "docker")
+    sub0 = key("subscription_dim", "sub_0", "-infinity")
+    assert facts(wh) == sorted([
+        (D1, org_a, proj_a, user_a, medium, sub0, "public", "success", False, 3, 30, 7, Decimal("3.750")),
+        (D1, org_a, proj_a, user_a, medium, sub0, "public", "failed", False, 1, 7, None, Decimal("0.001")),
+        (D1, org_a, proj_a, user_a, null_rc, sub0, "public", "success", False, 1, 5, 5, Decimal("3.000")),
+    ])
+    # totals equal the extract's, field by field (dlc_credits_used is not credits_used)
+    assert q(wh, "select sum(jobs_ran), sum(credits_used), sum(dlc_credits_used), sum(minutes_used) "
+                 "from dw.job_ran_fact") == [(5, 42, 12, Decimal("6.751"))]
+
+    # unchanged re-run: nothing deleted, inserted or updated, no row rewritten
+    before = xmins(wh, "job_ran_fact")
+    s = load_jobs(wh, lake, dw_tables, rows, at=AT2)
+    assert (s.deleted, s.inserted, s.updated) == (0, 0, 0)
+    assert xmins(wh, "job_ran_fact") == before
+
+    # a changed measure updates exactly that row, with the run's loaded_at
+    rows[3] = job(outcome="failed", credits=8, dlc_credits=None, minutes="0.001")
+    s = load_jobs(wh, lake, dw_tables, rows, at=AT2)
+    assert (s.deleted, s.inserted, s.updated) == (0, 0, 1)
+    assert q(wh, "select credits_used, dw_updated_at from dw.job_ran_fact where outcome = 'failed'") == [(8, AT2)]
+    assert q(wh, "select count(*) from dw.job_ran_fact where dw_updated_at = %s", (AT1,)) == [(2,)]
+
+
+def test_fact_unknown_member_fallback_and_many_unknowns_aggregate(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    missing = ["dddddddd-0000-4000-8000-00000000000%d" % i for i in range(3)]
+    rows = [job(org_id=m, credits=i + 1) for i, m in enumerate(missing)] + [job(org_id=None, credits=100)]
+    s = load_jobs(wh, lake, dw_tables, rows)
+    # four organizations nobody knows: one row on the unknown member, their sums added up
+    assert (s.inserted, s.unknown) == (1, 1)
+    assert q(wh, "select organization_id::text, jobs_ran, credits_used from dw.job_ran_fact") == [(UNKNOWN_ID, 4, 106)]
+
+
+def test_late_arriving_dimension_heals_on_reload(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    rows = [job(proj=PROJ_A, credits=1), job(proj=PROJ_LATE, credits=2), job(proj=PROJ_LATE, credits=3)]
+    s = load_jobs(wh, lake, dw_tables, rows)
+    assert (s.inserted, s.unknown) == (2, 1)
+    assert q(wh, "select count(*) from dw.job_ran_fact where project_id = %s", (UNKNOWN_ID,)) == [(1,)]
+
+    # the project arrives (a later dimension load); the date's fact reload heals
+    p = dw_tables["project_dim"]
+    load(wh, lake, dw_tables, "project_dim",
+         put(lake, "project_dim", D2, p.column_names, [[PROJ_LATE, ORG_A, "late", "private", None, "2024-03-05T00:00:00Z"]]),
+         D2, AT2)
+    s = load_jobs(wh, lake, dw_tables, rows, at=AT2)
+    assert (s.deleted, s.inserted, s.updated, s.unknown) == (1, 1, 0, 0)
+    assert q(wh, "select count(*) from dw.job_ran_fact where project_id = %s", (UNKNOWN_ID,)) == [(0,)]
+    assert q(wh, "select jobs_ran, credits_used from dw.job_ran_fact where project_id = %s",
+             (key("project_dim", PROJ_LATE),)) == [(2, 5)]
+
+
+def test_vanished_grain_is_removed(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    load_jobs(wh, lake, dw_tables, [job(outcome="running", credits=1), job(outcome="success", user=None, credits=2)])
+    # next day's extract restates D1: the running job has finished
+    s = load_jobs(wh, lake, dw_tables, [job(outcome="failed", credits=1), job(outcome="success", user=None, credits=2)],
+                  ds=D2, at=AT2)
+    assert (s.deleted, s.inserted, s.updated) == (1, 1, 0)
+    assert sorted((r[7], r[10]) for r in facts(wh)) == [("failed", 1), ("success", 2)]
+
+
+def test_only_the_extracts_dates_are_touched(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    load_jobs(wh, lake, dw_tables, [job(date=D1, credits=1), job(date=D2, credits=2), job(date=D3, credits=3)])
+    d1_d3 = [r for r in xmins(wh, "job_ran_fact")]
+    before = {D1: facts(wh, D1), D3: facts(wh, D3)}
+    # an extract restating D2 only (with a different grain) leaves D1 and D3 alone
+    s = load_jobs(wh, lake, dw_tables, [job(date=D2, outcome="failed", credits=20)], ds=D2, at=AT2)
+    assert s.dates == [D2]
+    assert (s.deleted, s.inserted) == (1, 1)
+    assert facts(wh, D1) == before[D1] and facts(wh, D3) == before[D3]
+    assert [r[7] for r in facts(wh, D2)] == ["failed"]
+    assert len(set(xmins(wh, "job_ran_fact")) & set(d1_d3)) == 2
+    # several dates in one extract are all restated
+    s = load_jobs(wh, lake, dw_tables, [job(date=D1, credits=10), job(date=D3, credits=30)], ds=D3, at=AT2)
+    assert s.dates == [D1, D3] and (s.deleted, s.inserted, s.updated) == (0, 0, 2)
+
+
+def test_empty_extract_loads_nothing(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    load_jobs(wh, lake, dw_tables, [job()])
+    before = warehouse_fingerprint(wh, with_audit=True)
+    s = load_jobs(wh, lake, dw_tables, [])
+    assert s == LoadStats()
+    assert warehouse_fingerprint(wh, with_audit=True) == before
+
+
+# --------------------------------------------------------------------------- SCD2
+
+
+def sub(sid, product, state, updated, org_id=ORG_A):
+    return [sid, org_id, product, state, updated]
+
+
+def test_scd2_versions_and_as_of_lookup(wh, lake, dw_tables):
+    s2 = dw_tables["subscription_dim"]
+
+    def load_subs(rows, ds, at):
+        return load(wh, lake, dw_tables, "subscription_dim", put(lake, "subscription_dim", ds, s2.column_names, rows), ds, at)
+
+    s = load_subs([sub("sub_1", "free", "active", "2024-03-04T08:00:00Z")], D1, AT1)
+    assert (s.inserted, s.updated) == (1, 0)
+    assert load_subs([sub("sub_1", "free", "active", "2024-03-04T08:00:00Z")], D1, AT1) == LoadStats(copied=1)
+    # an untracked attribute changes in place; a tracked one closes the version and opens one
+    s = load_subs([sub("sub_1", "free", "active", "2024-03-05T01:00:00Z", org_id=ORG_B)], D2, AT2)
+    assert (s.inserted, s.updated) == (0, 1)
+    s = load_subs([sub("sub_1", "pro", "active", "2024-03-05T12:00:00Z", org_id=ORG_B)], D2, AT2)
+    assert (s.inserted, s.updated) == (1, 1)
+    # re-running the dates creates no extra versions
+    for rows, ds, at in (([sub("sub_1", "free", "active", "2024-03-04T08:00:00Z")], D1, AT1),
+                         ([sub("sub_1", "pro", "active", "2024-03-05T12:00:00Z", org_id=ORG_B)], D2, AT2)):
+        s = load_subs(rows, ds, at)
+        assert (s.inserted, s.updated) == (0, 0)
+    versions = q(wh, "select id::text, product_handle, valid_from::text, valid_to::text, is_current "
+                     "from dw.subscription_dim where id <> %s order by valid_from", (UNKNOWN_ID,))
+    v1 = key("subscription_dim", "sub_1", "-infinity")
+    v2 = key("subscription_dim", "sub_1", "2024-03-05 12:00:00+00")
+    assert versions == [
+        (v1, "free", "-infinity", "2024-03-05 12:00:00+00", False),
+        (v2, "pro", "2024-03-05 12:00:00+00", "infinity", True),
+    ]
+    # facts look the version up as of their date
+    seed_dims(wh, lake, dw_tables)
+    load_jobs(wh, lake, dw_tables, [job(date=D1, sub="sub_1"), job(date=D2, sub="sub_1"), job(date=D3, sub="sub_1"),
+                                    job(date=D3, sub="sub_unknown")], ds=D3)
+    got = q(wh, "select date::text, subscription_id::text from dw.job_ran_fact order by 1, 2")
+    assert got == [(D1, v1), (D2, v2), (D3, UNKNOWN_ID), (D3, v2)]
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _bad_extracts(tables):
+    f = tables["job_ran_fact"].column_names
+    o = tables["organization_dim"].column_names
+    good = job()
+    return {
+        "missing_object": ("job_ran_fact", None, r"does not exist"),
+        "wrong_header": ("job_ran_fact", ([*f[:-1], "minutes"], [good]), r"header columns .* do not match"),
+        "header_order": ("job_ran_fact", ([f[1], f[0], *f[2:]], [good]), r"another order"),
+        "too_many_columns": ("job_ran_fact", (f, [good, [*good, "x"]]), r"line 3 \(data row 2\): extra data after last"),
+        "too_few_columns": ("job_ran_fact", (f, [good, good[:-1]]), r"line 3 \(data row 2\): missing data for column"),
+        "unknown_enum": ("job_ran_fact", (f, [good, job(outcome="exploded")]),
+                         r"line 3 \(data row 2\), column outcome: invalid input value for enum .*\"exploded\""),
+        "out_of_range": ("job_ran_fact", (f, [good, job(credits=2**63)]),
+                         r"line 3 \(data row 2\), column credits_used: .*out of range"),
+        "bad_date": ("job_ran_fact", (f, [good, job(date="2024-02-30")]), r"line 3 \(data row 2\), column date"),
+        "null_natural_key": ("organization_dim", (o, [org(ORG_A, "a", "2024-03-04T00:00:00Z"),
+                                                      org(None, "b", "2024-03-04T00:00:00Z")]),
+                             r"line 3 \(data row 2\), column analytics_id: null value"),
+        "empty_file": ("organization_dim", ([], []), r"empty"),
+    }
+
+
+BAD_CASES = ["missing_object", "wrong_header", "header_order", "too_many_columns", "too_few_columns", "unknown_enum",
+             "out_of_range", "bad_date", "null_natural_key", "empty_file"]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_extract_fails_naming_table_date_file_and_leaves_warehouse_unchanged(wh, lake, dw_tables, case):
+    seed_dims(wh, lake, dw_tables)
+    load_jobs(wh, lake, dw_tables, [job(), job(outcome="failed")])
+    table, content, pattern = _bad_extracts(dw_tables)[case]
+    if content is None:
+        uri = f"s3://{lake.bucket}/extracts/{table}/dt={D2}/never-written.csv"
+    elif content == ([], []):
+        key_ = f"extracts/{table}/dt={D2}/empty.csv"
+        lake.put_object(Bucket=lake.bucket, Key=key_, Body=b"")
+        uri = f"s3://{lake.bucket}/{key_}"
+    else:
+        uri = put(lake, table, D2, *content)
+    before = warehouse_fingerprint(wh, with_audit=True)
+    with pytest.raises(LoadError) as err:
+        load(wh, lake, dw_tables, table, uri, D2, AT2)
+    msg = str(err.value)
+    assert f"dw.{table}" in msg and f"dt={D2}" in msg and uri in msg, msg
+    assert re.search(pattern, msg), msg
+    assert warehouse_fingerprint(wh, with_audit=True) == before
+    # the connection's transaction rolled back: no stage table, no lock left behind
+    assert q(wh, "select count(*) from pg_locks where locktype = 'advisory' "
+                 "and database = (select oid from pg_database where datname = current_database())") == [(0,)]
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def test_concurrent_loads_of_one_fact_serialize_without_deadlock(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    uris = {
+        D1: put(lake, "job_ran_fact", D1, dw_tables["job_ran_fact"].column_names,
+                [job(date=D1, credits=i) for i in range(50)] + [job(date=D1, outcome="failed")]),
+        D2: put(lake, "job_ran_fact", D2, dw_tables["job_ran_fact"].column_names,
+                [job(date=D2, credits=i) for i in range(50)] + [job(date=D2, proj=PROJ_LATE)]),
+    }
+    results, errors = {}, []
+
+    def worker(ds):
+        try:
+            results[ds] = load(wh, lake, dw_tables, "job_ran_fact", uris[ds], ds)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    # hold the table's lock so that both loads are queued behind it at the same time
+    with psycopg.connect(wh) as holder:
+        holder.execute("select pg_advisory_xact_lock(hashtext('dw.job_ran_fact'))")
+        threads = [threading.Thread(target=worker, args=(ds,)) for ds in (D1, D2)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            waiting = q(wh, "select count(*) from pg_locks where locktype = 'advisory' and not granted "
+                            "and database = (select oid from pg_database where datname = current_database())")[0][0]
+            if waiting == 2:
+                break
+            time.sleep(0.05)
+        assert waiting == 2
+        holder.rollback()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert results[D1].inserted == 2 and results[D2].inserted == 2
+    assert q(wh, "select date::text, sum(jobs_ran), sum(credits_used) from dw.job_ran_fact group by 1 order by 1") == [
+        (D1, 51, sum(range(50)) + 10), (D2, 51, sum(range(50)) + 10)]
+
+
+# --------------------------------------------------------------------------- operators
+
+
+class _TI:
+    def __init__(self, value):
+        self.value = value
+        self.pulled = []
+
+    def xcom_pull(self, task_ids=None, **kwargs):
+        self.pulled.append(task_ids)
+        return self.value
+
+
+def _ctx(ti, day=dt.datetime(2024, 3, 4, tzinfo=UTC)):
+    return {"ti": ti, "data_interval_start": day, "data_interval_end": day + dt.timedelta(days=1)}
+
+
+def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+
+    result = MigrateWarehouseOperator(task_id="migrate").execute(_ctx(None))
+    assert result["revision"] == "0001"
+
+    uri = put(lake, "organization_dim", D1, dw_tables["organization_dim"].column_names,
+              [org(ORG_A, "acme", "2024-03-04T00:00:00Z")])
+    op = WarehouseLoadOperator(task_id="load", table="organization_dim", extract_task_id="dimensions.organization_dim.extract")
+    ti = _TI({"uri": uri, "rows": 1})
+    stats = op.execute(_ctx(ti))
+    assert ti.pulled == ["dimensions.organization_dim.extract"]
+    assert stats == {"copied": 1, "deleted": 0, "inserted": 1, "updated": 0, "unknown": 0, "dates": []}
+    # dw_created_at is the run's data_interval_end, not the wall clock
+    assert q(warehouse, "select dw_created_at from dw.organization_dim where analytics_id = %s", (ORG_A,)) == [
+        (dt.datetime(2024, 3, 5, tzinfo=UTC),)]
+    assert op.execute(_ctx(_TI(uri)))["inserted"] == 0  # a bare URI works too
+
+    with pytest.raises(AirflowFailException, match="returned no extract URI"):
+        op.execute(_ctx(_TI(None)))
+    with pytest.raises(AirflowFailException, match=r"dw\.organization_dim dt=2024-03-04 .*does not exist"):
+        op.execute(_ctx(_TI(uri + ".gone")))
+    with pytest.raises(ValueError, match="not in include/config/warehouse"):
+        WarehouseLoadOperator(task_id="x", table="nope", extract_task_id="e")
+
+
+def test_operator_module_is_light_at_import():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, airflow.sdk; before = set(sys.modules); import dw.operators.warehouse; "
+        "heavy = {m.split('.')[0] for m in set(sys.modules) - before} & "
+        "{'psycopg', 'boto3', 'botocore', 'sqlalchemy', 'alembic'}; print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

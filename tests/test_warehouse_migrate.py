@@ -1,0 +1,278 @@
+"""dw.warehouse.migrate against a real PostgreSQL (the ``warehouse`` fixture): Alembic
+migrations + tables generated from config, unknown members, date_dim, roles and grants,
+idempotence and concurrency. No mocks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import psycopg
+import pytest
+from pydantic import ValidationError
+
+from dw.config import UNKNOWN_ID, TableConfig
+from tests.helpers import warehouse_fingerprint
+
+CONTRACT_JOB_RAN_FACT = [
+    "date", "organization_id", "project_id", "user_id", "resource_id", "subscription_id",
+    "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used",
+    "minutes_used", "dw_updated_at",
+]
+ENUMS = {
+    "project_visibility_type": ["public", "private", "unknown"],
+    "operating_system_type": ["linux", "macos", "windows", "unknown"],
+    "executor_type": ["docker", "machine", "macos", "windows", "unknown"],
+    "job_outcome_type": ["success", "failed", "canceled", "infrastructure_fail", "timedout", "running", "unknown"],
+}
+
+
+@pytest.fixture
+def dw_tables(monkeypatch, tmp_path):
+    """The repository's warehouse config. ``warehouse_tables()`` also requires each loaded
+    table's Athena extract SQL; while a tree lacks one, the tests run on a copy of include/
+    with placeholder SQL files (only the YAML matters to migrate and load)."""
+    from dw import config, paths
+
+    config.clear_caches()
+    try:
+        tables = config.warehouse_tables()
+    except ValueError as e:
+        if "extract SQL" not in str(e):
+            raise
+        include = tmp_path / "include"
+        shutil.copytree(paths.include_dir(), include)
+        for y in (include / "config" / "warehouse").glob("*.yaml"):
+            sql_file = include / "sql" / "athena" / "extract" / f"{y.stem}.sql"
+            if not sql_file.exists():
+                sql_file.write_text("select 1 -- placeholder for the warehouse tests\n")
+        monkeypatch.setenv("DW_INCLUDE_DIR", str(include))
+        config.clear_caches()
+        tables = config.warehouse_tables()
+    yield tables
+    config.clear_caches()
+
+
+def run_migrate(uri: str, tables) -> dict:
+    from dw.warehouse.migrate import migrate
+
+    return migrate(uri, tables)
+
+
+def catalog_state(uri: str) -> dict:
+    """Everything migrate could change, as comparable values."""
+    q = {
+        "tables": """select c.relname, c.relkind, pg_get_userbyid(c.relowner), c.relacl::text
+                     from pg_class c where c.relnamespace = 'dw'::regnamespace order by 1""",
+        "columns": """select c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                             a.attacl::text
+                      from pg_attribute a join pg_class c on c.oid = a.attrelid
+                      where c.relnamespace = 'dw'::regnamespace and a.attnum > 0 and not a.attisdropped
+                      order by 1, 2""",
+        "constraints": """select conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+                          from pg_constraint where connamespace = 'dw'::regnamespace order by 1, 2""",
+        "indexes": "select indexname, indexdef from pg_indexes where schemaname = 'dw' order by 1",
+        "types": """select t.typname, e.enumsortorder, e.enumlabel from pg_type t join pg_enum e on e.enumtypid = t.oid
+                    where t.typnamespace = 'dw'::regnamespace order by 1, 2""",
+        "schema": "select nspname, pg_get_userbyid(nspowner), nspacl::text from pg_namespace where nspname = 'dw'",
+        "default_acl": "select pg_get_userbyid(defaclrole), defaclobjtype, defaclacl::text from pg_default_acl order by 1, 2",
+        "roles": """select rolname, rolcanlogin, rolsuper from pg_roles
+                    where rolname in ('dw_loader', 'dw_analyst') order by 1""",
+        "version": "select version_num from dw.alembic_version",
+    }
+    with psycopg.connect(uri) as con:
+        out = {k: con.execute(v).fetchall() for k, v in q.items()}
+    out["data"] = warehouse_fingerprint(uri, with_audit=True)
+    return out
+
+
+def test_migrate_creates_schema_types_tables_unknown_members_date_dim_roles(warehouse, dw_tables):
+    result = run_migrate(warehouse, dw_tables)
+    assert result["revision"] == "0001"
+    assert set(result["created"]) == set(dw_tables)
+
+    with psycopg.connect(warehouse) as con:
+        tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'dw'")}
+        assert tables >= set(dw_tables) | {"date_dim"}
+        for typ, labels in ENUMS.items():
+            got = [r[0] for r in con.execute(
+                "select e.enumlabel from pg_enum e join pg_type t on t.oid = e.enumtypid "
+                "where t.typnamespace = 'dw'::regnamespace and t.typname = %s order by e.enumsortorder", (typ,))]
+            assert got == labels, typ
+        roles = dict(con.execute(
+            "select rolname, rolcanlogin from pg_roles where rolname in ('dw_loader', 'dw_analyst')").fetchall())
+        assert roles == {"dw_loader": False, "dw_analyst": False}
+        assert con.execute("select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'dw'").fetchone()[0] == "dw_loader"
+
+        # every dimension has exactly its unknown member, with the configured values
+        for name, cfg in dw_tables.items():
+            if cfg.kind != "dimension":
+                continue
+            rows = con.execute(f"select id::text from dw.{name}").fetchall()
+            assert rows == [(UNKNOWN_ID,)], name
+        assert con.execute("select visibility::text, name from dw.project_dim").fetchone() == ("unknown", "Unknown")
+        assert con.execute(
+            "select resource_class, operating_system::text, executor::text from dw.resource_dim").fetchone() == (
+            "unknown", "unknown", "unknown")
+        assert con.execute(
+            "select subscription_id, valid_from::text, valid_to::text, is_current from dw.subscription_dim"
+        ).fetchone() == ("unknown", "-infinity", "infinity", True)
+
+        # date_dim: 2000-01-01 .. 2050-12-31 plus the unknown member, deterministic keys
+        n, lo, hi = con.execute("select count(date), min(date)::text, max(date)::text from dw.date_dim").fetchone()
+        assert (n, lo, hi) == (18628, "2000-01-01", "2050-12-31")
+        assert con.execute("select count(*) from dw.date_dim where id = %s", (UNKNOWN_ID,)).fetchone()[0] == 1
+        row = con.execute(
+            """select id = md5('date_dim|2024-03-09')::uuid, year, quarter, month, day, day_of_week, iso_week,
+                      is_weekend, month_name, day_name from dw.date_dim where date = '2024-03-09'""").fetchone()
+        assert row == (True, 2024, 1, 3, 9, 6, 10, True, "March", "Saturday")
+
+        # the fact: the contract's columns, PK = grain with the date first, no NULLs in the grain
+        cols = [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'dw' "
+            "and table_name = 'job_ran_fact' order by ordinal_position")]
+        assert cols == CONTRACT_JOB_RAN_FACT
+        pk = con.execute(
+            "select pg_get_constraintdef(oid) from pg_constraint where conrelid = 'dw.job_ran_fact'::regclass "
+            "and contype = 'p'").fetchone()[0]
+        assert pk == ("PRIMARY KEY (date, organization_id, project_id, user_id, resource_id, subscription_id, "
+                      "project_visibility, outcome, dlc)")
+        types = dict(con.execute(
+            "select column_name, data_type || coalesce('(' || numeric_precision || ',' || numeric_scale || ')', '') "
+            "from information_schema.columns where table_schema = 'dw' and table_name = 'job_ran_fact'").fetchall())
+        assert types["minutes_used"] == "numeric(18,3)" and types["dlc_credits_used"].startswith("bigint")
+        # resource_dim: nullable resource_class, unique with NULLS NOT DISTINCT
+        uq = con.execute(
+            "select pg_get_constraintdef(oid) from pg_constraint where conrelid = 'dw.resource_dim'::regclass "
+            "and contype = 'u'").fetchone()[0]
+        assert uq == "UNIQUE NULLS NOT DISTINCT (resource_class, operating_system, executor)"
+
+
+def test_migrate_twice_changes_nothing(warehouse, dw_tables):
+    run_migrate(warehouse, dw_tables)
+    before = catalog_state(warehouse)
+    again = run_migrate(warehouse, dw_tables)
+    assert again["created"] == []
+    assert catalog_state(warehouse) == before
+
+
+def test_concurrent_migrates_both_succeed(warehouse, dw_tables):
+    results, errors = [], []
+    start = threading.Barrier(2)
+
+    def worker():
+        try:
+            start.wait()
+            results.append(run_migrate(warehouse, dw_tables))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(results) == 2
+    # one of them created the tables, the other found them
+    assert sorted(len(r["created"]) for r in results) == [0, len(dw_tables)]
+
+
+def test_analyst_reads_but_cannot_write_or_see_email_hash(warehouse, dw_tables):
+    run_migrate(warehouse, dw_tables)
+    with psycopg.connect(warehouse, autocommit=True) as con:
+        con.execute("set role dw_analyst")
+        for t in [*dw_tables, "date_dim"]:
+            con.execute(f"select count(*) from dw.{t}").fetchone()
+        assert con.execute("select login from dw.user_dim").fetchall() == [("unknown",)]
+        denied = [
+            "select email_hash from dw.user_dim",
+            "select * from dw.user_dim",
+            "insert into dw.organization_dim (id, analytics_id, dw_created_at, dw_updated_at) "
+            "values (gen_random_uuid(), gen_random_uuid(), now(), now())",
+            "update dw.organization_dim set name = 'x'",
+            "delete from dw.job_ran_fact",
+            "delete from dw.date_dim",
+            "truncate dw.resource_dim",
+            "create table dw.mine (x int)",
+        ]
+        for stmt in denied:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                con.execute(stmt)
+        con.execute("reset role")
+
+    # the loader writes
+    with psycopg.connect(warehouse) as con:
+        con.execute("set role dw_loader")
+        con.execute("update dw.organization_dim set name = name")
+        con.execute("insert into dw.job_ran_fact select * from dw.job_ran_fact")
+        con.rollback()
+
+
+def test_config_identifiers_are_validated():
+    base = {
+        "table": "t_dim", "kind": "dimension", "description": "d", "source": "mongo", "scd": 1,
+        "natural_key": ["k"], "columns": [{"name": "k", "type": "uuid", "nullable": False}],
+    }
+    TableConfig.model_validate(base)
+    for bad in (
+        {**base, "table": "x; drop table y"},
+        {**base, "columns": [{"name": "k", "type": "uuid"}, {"name": "x; drop table y", "type": "text"}]},
+        {**base, "columns": [{"name": "k", "type": "text; drop table y"}]},
+        {**base, "natural_key": ['k" or 1=1 --']},
+    ):
+        with pytest.raises(ValidationError):
+            TableConfig.model_validate(bad)
+
+
+def test_new_table_from_config_needs_no_migration(warehouse, dw_tables):
+    run_migrate(warehouse, dw_tables)
+    extra = TableConfig.model_validate({
+        "table": "organization_daily_fact", "kind": "fact", "description": "jobs per organization and day",
+        "source": "mongo", "date_column": "date",
+        "columns": [
+            {"name": "date", "type": "date", "nullable": False},
+            {"name": "organization_analytics_id", "type": "uuid"},
+            {"name": "jobs_ran", "type": "bigint", "nullable": False},
+        ],
+        "lookups": [{"key": "organization_id", "dimension": "organization_dim",
+                     "match": {"analytics_id": "organization_analytics_id"}}],
+        "grain": ["date", "organization_id"],
+        "measures": [{"name": "jobs_ran", "type": "bigint"}],
+    })
+    result = run_migrate(warehouse, {**dw_tables, extra.table: extra})
+    assert result["created"] == ["organization_daily_fact"]
+    with psycopg.connect(warehouse) as con:
+        cols = [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'dw' "
+            "and table_name = 'organization_daily_fact' order by ordinal_position")]
+        assert cols == ["date", "organization_id", "jobs_ran", "dw_updated_at"]
+        con.execute("set role dw_analyst")
+        con.execute("select * from dw.organization_daily_fact").fetchall()
+
+
+def test_changing_an_existing_tables_columns_needs_a_migration(warehouse, dw_tables):
+    from dw.warehouse.migrate import MigrationError
+
+    run_migrate(warehouse, dw_tables)
+    org = dw_tables["organization_dim"]
+    changed = org.model_copy(update={"columns": [*org.columns, org.columns[1].model_copy(update={"name": "country"})]})
+    with pytest.raises(MigrationError, match=r"dw\.organization_dim .*Alembic migration"):
+        run_migrate(warehouse, {**dw_tables, "organization_dim": changed})
+
+
+def test_migrate_does_not_wait_for_a_running_load(warehouse, dw_tables):
+    """A second DAG run's migrate while a load holds its rows: no table is altered, the
+    unknown members are only read, so migrate goes through (lock_timeout would fire)."""
+    run_migrate(warehouse, dw_tables)
+    with psycopg.connect(warehouse) as load_tx:
+        load_tx.execute("select pg_advisory_xact_lock(hashtext('dw.organization_dim'))")
+        load_tx.execute("update dw.organization_dim set name = name")  # even the unknown member's row
+        load_tx.execute(
+            "insert into dw.job_ran_fact values ('2024-03-04', %(u)s, %(u)s, %(u)s, %(u)s, %(u)s, 'public', "
+            "'success', false, 1, 1, 1, 1, now())", {"u": UNKNOWN_ID})
+        result = run_migrate(warehouse + "?options=-c%20lock_timeout%3D5000", dw_tables)
+        assert result["created"] == []
+        load_tx.rollback()
