@@ -16,8 +16,8 @@ import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
 from dw import runbooks
-from dw.config import lake_config, mongo_source, warehouse_tables
-from dw.lake import raw_partition_key, raw_table_uri
+from dw.config import mongo_source, warehouse_tables
+from dw.lake import raw_table_uri
 
 OWNER = "data-platform"
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
@@ -44,7 +44,16 @@ def daily() -> CronTriggerTimetable:
 
 
 def raw_asset(source: str, entity: str) -> Asset:
-    return Asset(uri=raw_table_uri(source, entity), name=f"raw_{source}_{entity}", group="lake")
+    """The Asset of a raw lake table. Its URI uses the custom scheme ``x-dw-lake`` rather than
+    ``s3``: Airflow normalizes ``s3://`` URIs with the amazon provider, which imports boto3 at
+    parse time (docs/decisions/0009-asset-uris.md). The S3 location is in ``extra``."""
+    s3_uri = raw_table_uri(source, entity)
+    return Asset(
+        uri="x-dw-lake://" + s3_uri[len("s3://"):].rstrip("/"),
+        name=f"raw_{source}_{entity}",
+        group="lake",
+        extra={"s3_uri": s3_uri},
+    )
 
 
 # --------------------------------------------------------------------------- ingest_mongo
@@ -85,15 +94,14 @@ def _lake_source(lake_table: str) -> tuple[str, str]:
 
 
 def build_warehouse_dag() -> DAG:
-    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
     from dw.operators.lake_query import LakeQueryOperator
+    from dw.operators.lake_sensor import LakePartitionSensor
     from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
 
     tables = warehouse_tables()
     loaded = {n: c for n, c in tables.items() if c.loaded}
-    lake = lake_config()
 
     with DAG(
         dag_id="warehouse",
@@ -114,12 +122,10 @@ def build_warehouse_dag() -> DAG:
             lake_ready.doc_md = runbooks.LAKE_READY
             for lt in lake_tables:
                 source, entity = _lake_source(lt)
-                S3KeySensor(
+                LakePartitionSensor(
                     task_id=lt,
-                    aws_conn_id="aws_lake",
-                    bucket_name=lake.bucket,
-                    bucket_key=raw_partition_key(source, entity, RUN_DATE),
-                    mode="reschedule",
+                    source=source,
+                    entity=entity,
                     poke_interval=300,
                     timeout=6 * 3600,
                     retries=0,

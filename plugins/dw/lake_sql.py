@@ -1,0 +1,276 @@
+"""The lake's SQL: Athena DDL and extract files, how they are rendered, and the DuckDB engine
+that runs the same files locally.
+
+    include/sql/athena/ddl/<raw table>.sql      CREATE EXTERNAL TABLE ... (partition projection on dt)
+    include/sql/athena/extract/<table>.sql     the query whose result is dw.<table>'s extract
+
+Both kinds are Jinja templates rendered with ``StrictUndefined``:
+
+- extract files see ``run_date`` (the run's day, ``YYYY-MM-DD``, validated), ``next_date``
+  (D+1) and ``database`` (the Athena database);
+- DDL files see ``database``, ``bucket``, ``raw_prefix``, ``location`` (the raw table's
+  ``s3://`` prefix) and ``dt_partitioned_parquet`` (the PARTITIONED BY ... TBLPROPERTIES tail
+  every raw table shares: daily ``dt`` partitions found by partition projection).
+
+The extract files are written in Athena's dialect (Trino). On Athena they run as they are,
+with the raw tables of the Glue database. Locally (``aws_lake`` extra ``lake_engine: duckdb``)
+``DuckDBLake`` creates one view per raw table the query names, over the table's Parquet
+partitions in the same S3 layout (hive partitioning on ``dt``, every column cast to the type
+its DDL declares, missing columns NULL, as Athena reads them), transpiles the query with
+sqlglot and writes the result as CSV in Athena's output format: a header line, every value
+quoted, NULL an empty unquoted field.
+
+The DDL files are the one description of the raw tables' schemas: Athena creates its tables
+from them and DuckDB types its views with them; ``tests/test_lake_query.py`` checks them
+against the source configs.
+
+Heavy libraries (duckdb, sqlglot, jinja2) are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+from dw import paths
+from dw.lake import check_ds
+
+RAW_TABLE_RE = re.compile(r"^raw_(mongo|stripe|amplitude|chargify)_([a-z][a-z0-9_]*)$")
+ATHENA_DIALECT = "athena"
+
+
+# The tail of every raw table's DDL: one partition per day under <location>dt=YYYY-MM-DD/, found
+# by partition projection (no MSCK REPAIR / ALTER TABLE ADD PARTITION task is ever needed).
+DT_PARTITIONED_PARQUET = """\
+PARTITIONED BY (dt string)
+STORED AS PARQUET
+LOCATION '{location}'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '{location}dt=${{dt}}/',
+  'parquet.compression' = 'ZSTD'
+)"""
+
+
+class LakeQueryError(Exception):
+    """The lake query cannot run as written (SQL, schema or missing data): retrying won't help."""
+
+
+# --------------------------------------------------------------------------- files and rendering
+
+
+def ddl_dir() -> Path:
+    return paths.sql_dir() / "athena" / "ddl"
+
+
+def extract_dir() -> Path:
+    return paths.sql_dir() / "athena" / "extract"
+
+
+def split_raw_table(name: str) -> tuple[str, str]:
+    """``raw_mongo_jobs`` -> ``("mongo", "jobs")``."""
+    m = RAW_TABLE_RE.match(name)
+    if not m:
+        raise LakeQueryError(f"{name!r} is not a raw lake table name (raw_<source>_<entity>)")
+    return m.group(1), m.group(2)
+
+
+def _render(text: str, where: str, **values) -> str:
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    try:
+        return env.from_string(text).render(**values)
+    except jinja2.TemplateError as e:
+        raise LakeQueryError(f"{where}: cannot render: {e}") from None
+
+
+def render_extract(table: str, run_date: str, sql_file: Path | None = None) -> str:
+    """The extract SQL of ``dw.<table>`` for day ``run_date`` (Athena dialect)."""
+    from dw.config import lake_config
+
+    check_ds(run_date)
+    path = sql_file or extract_dir() / f"{table}.sql"
+    if not path.exists():
+        raise LakeQueryError(f"dw.{table}: extract SQL {path} does not exist")
+    nxt = (dt.date.fromisoformat(run_date) + dt.timedelta(days=1)).isoformat()
+    return _render(path.read_text(), str(path), run_date=run_date, next_date=nxt, database=lake_config().athena_database)
+
+
+def render_ddl(raw_table: str) -> str:
+    """The Athena CREATE EXTERNAL TABLE statement of a raw table, for this deployment's lake."""
+    from dw.config import lake_config
+    from dw.lake import raw_table_uri
+
+    source, entity = split_raw_table(raw_table)
+    path = ddl_dir() / f"{raw_table}.sql"
+    if not path.exists():
+        raise LakeQueryError(f"{raw_table}: no DDL file {path}")
+    cfg = lake_config()
+    location = raw_table_uri(source, entity)
+    return _render(path.read_text(), str(path), database=cfg.athena_database, bucket=cfg.bucket,
+                   raw_prefix=cfg.raw_prefix, location=location,
+                   dt_partitioned_parquet=DT_PARTITIONED_PARQUET.format(location=location))
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclasses.dataclass(frozen=True)
+class RawColumn:
+    name: str
+    athena_type: str  # as written in the DDL, normalized by sqlglot (Athena dialect)
+    duckdb_type: str
+
+
+def raw_table_columns(raw_table: str) -> list[RawColumn]:
+    """The data columns of a raw table (partition column ``dt`` excluded), from its DDL file."""
+    import sqlglot
+    from sqlglot import exp
+
+    text = render_ddl(raw_table)
+    try:
+        tree = sqlglot.parse_one(text, read=ATHENA_DIALECT)
+    except sqlglot.errors.ParseError as e:
+        raise LakeQueryError(f"{ddl_dir() / (raw_table + '.sql')}: not valid Athena DDL: {e}") from None
+    if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
+        raise LakeQueryError(f"{raw_table}: the DDL file must hold one CREATE EXTERNAL TABLE statement")
+    if tree.this.this.name != raw_table:
+        raise LakeQueryError(f"{raw_table}: the DDL creates {tree.this.this.name!r}, not {raw_table!r}")
+    cols = []
+    for c in tree.this.expressions:
+        if isinstance(c, exp.ColumnDef):
+            kind = c.args["kind"]
+            cols.append(RawColumn(c.name, kind.sql(ATHENA_DIALECT), _duckdb_type(kind)))
+    if not cols:
+        raise LakeQueryError(f"{raw_table}: the DDL declares no columns")
+    return cols
+
+
+def _duckdb_type(kind) -> str:
+    from sqlglot import exp
+
+    # Athena reads Parquet timestamps (UTC-adjusted) as timestamp without zone, in UTC.
+    if kind.this in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMP):
+        return "TIMESTAMP"
+    return kind.sql("duckdb")
+
+
+def raw_tables_in(sql_text: str) -> list[str]:
+    """The raw lake tables a query reads (``raw_<source>_<entity>``), sorted."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql_text, read=ATHENA_DIALECT)
+    except sqlglot.errors.ParseError as e:
+        raise LakeQueryError(f"not valid Athena SQL: {e}") from None
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    names = {t.name for t in tree.find_all(exp.Table)} - ctes
+    return sorted(n for n in names if RAW_TABLE_RE.match(n))
+
+
+def to_duckdb(sql_text: str) -> str:
+    import sqlglot
+
+    try:
+        out = sqlglot.transpile(sql_text, read=ATHENA_DIALECT, write="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.SqlglotError as e:
+        raise LakeQueryError(f"cannot transpile the Athena SQL to DuckDB: {e}") from None
+    if len(out) != 1:
+        raise LakeQueryError(f"an extract file must hold exactly one query, not {len(out)}")
+    return out[0]
+
+
+# --------------------------------------------------------------------------- DuckDB engine
+
+
+class DuckDBLake:
+    """Runs Athena extract SQL on DuckDB against the lake's S3 (the local profile).
+
+        with DuckDBLake.connect() as lake:
+            rows = lake.extract_to_csv(sql, "/tmp/out.csv")
+    """
+
+    def __init__(self, con, bucket: str):
+        self.con = con
+        self.bucket = bucket
+
+    @classmethod
+    def connect(cls, conn_id: str | None = None) -> DuckDBLake:
+        from dw.config import lake_config
+        from dw.hooks.connections import LAKE_CONN_ID, duckdb_connect
+
+        return cls(duckdb_connect(conn_id or LAKE_CONN_ID), lake_config().bucket)
+
+    def __enter__(self) -> DuckDBLake:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.con.close()
+
+    def register(self, raw_table: str) -> int:
+        """Create the view ``raw_table`` over its partitions; returns how many partitions."""
+        from dw.config import lake_config
+
+        source, entity = split_raw_table(raw_table)
+        cols = raw_table_columns(raw_table)
+        prefix = f"{lake_config().raw_prefix}/{source}/{entity}/"
+        files = self._partition_files(prefix)
+        ident = _quote(raw_table)
+        if not files:
+            select = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {_quote(c.name)}" for c in cols)
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, CAST(NULL AS VARCHAR) AS dt WHERE false")
+            return 0
+        glob = f"s3://{self.bucket}/{prefix}dt=*/*.parquet"
+        reader = (f"read_parquet({_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
+                  f"union_by_name = true)")
+        present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+        select = ", ".join(
+            (f"CAST({_quote(c.name)} AS {c.duckdb_type})" if c.name in present else f"CAST(NULL AS {c.duckdb_type})")
+            + f" AS {_quote(c.name)}"
+            for c in cols
+        )
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, dt FROM {reader}")
+        return len(files)
+
+    def _partition_files(self, prefix: str) -> list[str]:
+        from dw.hooks.connections import s3_client
+
+        s3 = s3_client()
+        keys = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+        return keys
+
+    def extract_to_csv(self, athena_sql: str, path: str) -> int:
+        """Run the query and write its result to ``path`` in Athena's CSV format; returns rows."""
+        import duckdb
+
+        for t in raw_tables_in(athena_sql):
+            self.register(t)
+        query = to_duckdb(athena_sql)
+        try:
+            (rows,) = self.con.execute(
+                f"COPY ({query}) TO {_literal(path)} (FORMAT csv, HEADER true, FORCE_QUOTE *, DELIMITER ',')"
+            ).fetchone()
+            return int(rows)
+        except duckdb.Error as e:
+            raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
+
+
+def _quote(ident: str) -> str:
+    if not re.match(r"^[a-z_][a-z0-9_]*$", ident):
+        raise LakeQueryError(f"not a plain identifier: {ident!r}")
+    return f'"{ident}"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
