@@ -98,3 +98,25 @@ def mongo_app(stack):
     client.drop_database(db_name)
     yield client[db_name]
     client.close()
+
+
+VENDOR_SCALE = 0.02
+VENDOR_CLOCK = "2024-01-16T03:00:00+00:00"
+
+
+@pytest.fixture
+def vendor_standins(stack):
+    """The Stripe, Amplitude and Chargify stand-ins of the session's stack, reset (no faults,
+    empty request log, no rate-limit history) and set to seed 42, scale ``VENDOR_SCALE`` and
+    the clock ``VENDOR_CLOCK``. Returns ``{vendor: {"url", "key", "secret", ...}}``."""
+    from dw.local import vendors
+
+    info = stack.info["vendors"]
+    for name, v in info.items():
+        vendors.reset(v["url"])
+        vendors.configure(v["url"], seed=42, scale=VENDOR_SCALE, rate_limit=vendors.vendor_class(name).default_rate_limit,
+                          rate_window=1.0)
+        vendors.set_clock(v["url"], VENDOR_CLOCK)
+    yield info
+    for v in info.values():
+        vendors.reset(v["url"])

@@ -3,10 +3,12 @@
 - PostgreSQL: pgserver's bundled PostgreSQL (or the server in DW_POSTGRES_URI if set)
 - S3: the moto server
 - MongoDB: nx-27017, a MongoDB wire-protocol server
+- Stripe, Amplitude, Chargify: the HTTP stand-ins of dw.local.vendors (one process each)
 
 ``up`` starts them (or finds them running), creates the lake bucket and the warehouse
 database, and writes ``<state>/stack.env``: shell-sourceable ``AIRFLOW_CONN_*`` for
-``mongo_app``, ``aws_lake``, ``postgres_dw``, ``dw_pii_key`` and plain ``DW_*`` URIs.
+``mongo_app``, ``aws_lake``, ``postgres_dw``, ``dw_pii_key``, ``stripe_api``, ``amplitude_api``,
+``chargify_api`` and plain ``DW_*`` URIs.
 
     python -m dw.local.stack up|down|status|env [--state DIR]
 """
@@ -103,6 +105,7 @@ class Stack:
         if not self.info:
             return False
         pids = [self.info.get("moto_pid"), self.info.get("mongo_pid")]
+        pids += [v.get("pid") for v in (self.info.get("vendors") or {"missing": {}}).values()]
         if self.info.get("pg_managed"):
             pids.append(self._pg_pid())
         return all(_alive(p) for p in pids)
@@ -121,6 +124,7 @@ class Stack:
         if self.info_file.exists():
             old = json.loads(self.info_file.read_text())
         info["pii_key"] = pii_key or old.get("pii_key") or secrets.token_hex(32)
+        info["vendors"] = self._start_vendors(old.get("vendors") or {})
         self.info = info
         self.info_file.write_text(json.dumps(info, indent=2))
         self._create_bucket()
@@ -129,8 +133,8 @@ class Stack:
 
     def down(self, quiet: bool = False) -> None:
         self.load()
-        for key in ("moto_pid", "mongo_pid"):
-            pid = self.info.get(key)
+        vendor_pids = [v.get("pid") for v in (self.info.get("vendors") or {}).values()]
+        for pid in [self.info.get("moto_pid"), self.info.get("mongo_pid"), *vendor_pids]:
             if _alive(pid):
                 try:
                     os.killpg(pid, signal.SIGTERM)
@@ -253,6 +257,32 @@ class Stack:
         _wait("nx-27017 MongoDB", ping, log=self.state / "mongo.log")
         return {"mongo_pid": pid, "mongo_uri": uri, "mongo_port": port}
 
+    def _start_vendors(self, old: dict) -> dict:
+        """The Stripe, Amplitude and Chargify stand-ins; credentials kept from an earlier ``up``."""
+        from dw.local.vendors import VENDORS
+
+        out = {}
+        for name in VENDORS:
+            prev = old.get(name) or {}
+            key = prev.get("key") or (("sk_test_" if name == "stripe" else "") + secrets.token_hex(16))
+            secret = prev.get("secret") or (secrets.token_hex(16) if name == "amplitude" else "")
+            port = free_port()
+            log = open(self.state / f"{name}.log", "ab")
+            plugins = str(Path(__file__).resolve().parents[2])
+            path = os.pathsep.join(p for p in (plugins, os.environ.get("PYTHONPATH")) if p)
+            env = dict(os.environ, DW_STANDIN_KEY=key, DW_STANDIN_SECRET=secret, PYTHONPATH=path)
+            p = subprocess.Popen([sys.executable, "-m", "dw.local.vendors", name, "--host", "127.0.0.1", "--port", str(port)],
+                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                 start_new_session=True)
+            out[name] = {"pid": p.pid, "url": f"http://127.0.0.1:{port}", "port": port, "key": key, "secret": secret}
+        for name, v in out.items():
+            _wait(f"{name} stand-in", lambda u=v["url"]: urllib.request.urlopen(u + "/_admin/health", timeout=2).status == 200,
+                  log=self.state / f"{name}.log")
+        return out
+
+    def vendor_urls(self) -> dict[str, str]:
+        return {k: v["url"] for k, v in (self.info.get("vendors") or {}).items()}
+
     def _create_bucket(self) -> None:
         import boto3
 
@@ -296,6 +326,16 @@ class Stack:
             },
             "dw_pii_key": {"conn_type": "generic", "password": i["pii_key"]},
         }
+        # Vendor APIs (conn_type http: host, port, schema = URL scheme). The secret is always
+        # the password (masked in logs): Stripe's secret key; Chargify's API key (sent as the
+        # basic-auth user with password "x"); Amplitude's secret key, its API key the login.
+        v = i.get("vendors") or {}
+        for name, conn_id in (("stripe", "stripe_api"), ("amplitude", "amplitude_api"), ("chargify", "chargify_api")):
+            if name in v:
+                conns[conn_id] = {"conn_type": "http", "host": "127.0.0.1", "port": v[name]["port"], "schema": "http",
+                                  "password": v[name]["secret"] if name == "amplitude" else v[name]["key"]}
+                if name == "amplitude":
+                    conns[conn_id]["login"] = v[name]["key"]
         return {k: json.dumps(v) for k, v in conns.items()}
 
     def environ(self) -> dict[str, str]:
