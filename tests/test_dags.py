@@ -116,11 +116,16 @@ def test_parsing_imports_no_heavy_library():
         before = set(sys.modules)
         bag = DagBag(dag_folder={str(REPO / 'dags')!r})
         assert not bag.import_errors, bag.import_errors
+        # the plugins manager (scheduler, workers) must not import plugins/dw as plugins
+        from airflow import plugins_manager
+        plugins_manager.ensure_plugins_loaded()
+        assert not plugins_manager.get_import_errors(), plugins_manager.get_import_errors()
+        assert not any(m in sys.modules for m in ("config", "mongo", "stack", "load")), "plugins/dw loaded as plugins"
         heavy = {HEAVY!r}
         print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
         """
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO / "plugins"))
+    env = dict(os.environ, PYTHONPATH=str(REPO / "plugins"), AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"))
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     imported = json.loads(r.stdout.strip().splitlines()[-1])

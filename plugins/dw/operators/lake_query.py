@@ -180,6 +180,8 @@ class LakeQueryOperator(BaseOperator):
             )
         info = hook.get_query_info(query_id)
         uri = hook.get_output_location(query_id)
+        if uri.endswith("/"):  # a location prefix: Athena names the result file after the query
+            uri = f"{uri}{query_id}.csv"
         stats = info.get("QueryExecution", {}).get("Statistics", {})
         self.log.info("%s: Athena query %s succeeded, %s bytes scanned -> %s",
                       self._label(ds), query_id, stats.get("DataScannedInBytes"), uri)
