@@ -142,6 +142,89 @@ class MongoSource(_Model):
         return data
 
 
+# --------------------------------------------------------------------------- vendor sources
+# include/config/sources/{stripe,amplitude,chargify}.yaml: the vendor APIs landed by
+# ingest_<vendor> (dw.ingest.vendor and one module per vendor). An entity's objects land as
+# raw JSON and as Parquet with the configured fields (docs/decisions/0010-vendor-landing.md).
+
+VENDORS = ("stripe", "amplitude", "chargify")
+# A vendor field's type: the Mongo types (same strict conversion, dw.ingest.mongo), plus
+# epoch_seconds (Stripe's unix times, landed as timestamps).
+VendorFieldType = Literal["string", "uuid", "int64", "float64", "bool", "timestamp", "epoch_seconds", "json"]
+_MAX_PAGE = {"stripe": 100, "chargify": 200, "amplitude": 1}
+
+
+def _keyed(data: dict, key: str) -> dict:
+    """Give each entry of the mapping ``data[key]`` its key as ``name``."""
+    return {**data, key: {k: {**v, "name": k} for k, v in (data.get(key) or {}).items()}}
+
+
+class VendorField(_Model):
+    path: str | None = None  # dotted path into the object ("metadata.analytics_id", "items.data.0.price.id"); default: the name
+    type: VendorFieldType
+    required: bool = False
+    pii: Literal["keyed_hash"] | None = None
+
+    @model_validator(mode="after")
+    def _pii_string(self) -> VendorField:
+        if self.pii and self.type != "string":
+            raise ValueError("pii: keyed_hash applies to string fields only")
+        return self
+
+
+class VendorEntity(_Model):
+    name: Identifier
+    endpoint: str = Field(pattern=r"^/[A-Za-z0-9_./-]*$")
+    # window: the objects of the data interval (Stripe: created in it; Chargify: date_field in it;
+    # Amplitude: uploaded in it); snapshot: every object that exists at the interval's end.
+    mode: Literal["window", "snapshot"]
+    id_field: str = "id"  # path of the object's unique id (de-duplication, error messages)
+    time_field: str | None = None  # path of the field the window filters on, checked on every object
+    root: str | None = None  # Chargify wraps each object: [{"subscription": {...}}]
+    date_field: str | None = None  # Chargify's date_field parameter
+    params: dict[str, str] = Field(default_factory=dict)  # fixed query parameters (e.g. status: all)
+    fields: dict[Identifier, VendorField]
+
+    @model_validator(mode="after")
+    def _id_is_a_field(self) -> VendorEntity:
+        paths = {f.path or n for n, f in self.fields.items()}
+        if self.id_field not in paths:
+            raise ValueError(f"entity {self.name}: id_field {self.id_field!r} must be the path of a configured field")
+        return self
+
+
+class VendorSource(_Model):
+    source: Literal["stripe", "amplitude", "chargify"]
+    conn_id: str
+    pii_key_conn_id: str | None = None
+    page_size: int = Field(default=100, ge=1)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)  # per request (connect and each read)
+    max_attempts: int = Field(default=6, ge=1, le=20)  # per request: 429, 5xx, timeouts, truncated bodies
+    backoff_seconds: float = Field(default=2.0, ge=0)  # first backoff; doubles, jittered
+    max_backoff_seconds: float = Field(default=120.0, ge=0)  # also caps a Retry-After
+    max_passes: int = Field(default=4, ge=2, le=10)  # page-numbered paging: reads until two agree
+    available_after_hours: float = Field(default=0, ge=0)  # Amplitude: an hour is exportable this long after it ends
+    headers: dict[str, str] = Field(default_factory=dict)  # e.g. Stripe-Version
+    entities: dict[str, VendorEntity]
+
+    _names = model_validator(mode="before")(classmethod(lambda cls, data: _keyed(data, "entities")))
+
+    @model_validator(mode="after")
+    def _vendor_rules(self) -> VendorSource:
+        if self.page_size > _MAX_PAGE[self.source]:
+            raise ValueError(f"{self.source}: page_size at most {_MAX_PAGE[self.source]}")
+        for e in self.entities.values():
+            if any(f.pii for f in e.fields.values()) and not self.pii_key_conn_id:
+                raise ValueError(f"{self.source}.{e.name}: a pii field needs pii_key_conn_id")
+            if self.source == "chargify" and (not e.root or not e.date_field or e.mode != "window"):
+                raise ValueError(f"chargify.{e.name}: needs root and date_field, mode window")
+            if self.source == "amplitude" and e.mode != "window":
+                raise ValueError("amplitude: the Export API is a window by upload time (mode: window)")
+            if e.mode == "window" and not e.time_field:
+                raise ValueError(f"{self.source}.{e.name}: a window entity needs time_field")
+        return self
+
+
 # --------------------------------------------------------------------------- warehouse
 
 
@@ -374,8 +457,24 @@ def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
     return tables
 
 
+def vendor_source(name: str, config_dir: Path | None = None) -> VendorSource:
+    """include/config/sources/<name>.yaml for a vendor (stripe, amplitude, chargify)."""
+    if name not in VENDORS:
+        raise ValueError(f"unknown vendor source {name!r} (known: {VENDORS})")
+    return _vendor_source(Path(config_dir) if config_dir else paths.config_dir(), name)
+
+
+@functools.lru_cache(maxsize=None)
+def _vendor_source(config_dir: Path, name: str) -> VendorSource:
+    path = config_dir / "sources" / f"{name}.yaml"
+    src = _validated(VendorSource, path, _read_yaml(path))
+    if src.source != name:
+        raise ValueError(f"{path}: source {src.source!r} must match the file name")
+    return src
+
+
 def clear_caches() -> None:
-    for f in (lake_config, mongo_source, warehouse_tables):
+    for f in (lake_config, mongo_source, warehouse_tables, _vendor_source):
         f.cache_clear()
 
 

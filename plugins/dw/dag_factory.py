@@ -84,6 +84,35 @@ def build_ingest_mongo_dag() -> DAG:
     return dag
 
 
+# --------------------------------------------------------------------------- ingest_<vendor>
+
+
+def build_ingest_vendor_dag(source: str) -> DAG:
+    """ingest_stripe / ingest_amplitude / ingest_chargify from include/config/sources/<source>.yaml:
+    one task per entity, each emitting its raw table's Asset."""
+    from dw.config import vendor_source
+    from dw.operators.vendor_to_lake import VendorToLakeOperator
+
+    src = vendor_source(source)
+    settings = dict(schedule=daily(), start_date=START_DATE, catchup=False, max_active_runs=4, default_args=default_args())
+    with DAG(
+        dag_id=f"ingest_{source}",
+        description=f"{source.capitalize()} API into the S3 lake (raw JSON + Parquet, dt= partitions)",
+        doc_md=runbooks.ingest_vendor(src),
+        tags=["ingest", source, "lake"],
+        **settings,
+    ) as dag:
+        for name, ent in src.entities.items():
+            VendorToLakeOperator(
+                task_id=name,
+                source=source,
+                entity=name,
+                outlets=[raw_asset(source, name)],
+                doc_md=runbooks.vendor_entity(src, ent),
+            )
+    return dag
+
+
 # --------------------------------------------------------------------------- warehouse
 
 

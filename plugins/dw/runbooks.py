@@ -66,6 +66,64 @@ written; the error names `_id` and field.
 """
 
 
+_VENDOR_WINDOW = {
+    "stripe": {"window": "objects created in the data interval (`created[gte]`/`created[lt]`)",
+               "snapshot": "every object created before the interval's end, as it stands now (snapshot)"},
+    "chargify": {"window": "objects whose `updated_at` is in the data interval (`date_field=updated_at`, "
+                           "`start_datetime`/`end_datetime`), read until two page-numbered reads agree"},
+    "amplitude": {"window": "the events uploaded in each hour of the day (Export API, one zip per hour, "
+                            "streamed to disk); deferred until the whole day is exportable"},
+}
+
+
+def ingest_vendor(src) -> str:
+    table = ["| entity | reads | writes |", "|---|---|---|"] + [
+        f"| `{e.name}` | {_VENDOR_WINDOW[src.source][e.mode]} | `raw/{src.source}/{e.name}/dt=D/part-00000.parquet`, "
+        f"`raw/{src.source}/{e.name}_json/dt=D/part-00000.jsonl.gz` |"
+        for e in src.entities.values()
+    ]
+    nl = "\n"
+    return f"""\
+# ingest_{src.source} — the {src.source.capitalize()} API into the lake
+
+{_DATE}
+
+{nl.join(table)}
+
+Connection: `{src.conn_id}` (read; the secret is its password), `aws_lake` (write). Each task
+emits the Asset of its entity. Requests that fail with 429, 5xx, a timeout or a cut-short body
+are retried in the task with backoff (honouring `Retry-After`), up to {src.max_attempts} attempts each.
+
+**Clearing is safe.** A task re-reads its entity for D and replaces the day's raw JSON and
+Parquet, each with one atomic upload, only after the whole day was read; until then readers
+see the previous partition. A snapshot entity re-run later captures the objects as they are then.
+
+**When it fails**: the log's last error names the vendor, entity, date and the request
+(path, parameters, page) or object at fault.
+- `HTTP 401`/`403`: the connection's secret is wrong or lacks read access — fix the
+  connection, then clear the task. Never retried.
+- other `4xx`: the request was rejected (an API change?); the message quotes the vendor.
+- `gave up after N attempts`: the vendor kept failing or rate-limiting; Airflow retries the
+  task; if it persists check the vendor's status page, then clear.
+- a field that does not convert: the vendor's data changed shape — fix
+  `include/config/sources/{src.source}.yaml` (and the Athena DDL), then clear.
+
+{_BACKFILL.format(dag="ingest_" + src.source)}"""
+
+
+def vendor_entity(src, ent) -> str:
+    pii = [n for n, f in ent.fields.items() if f.pii]
+    pii_line = f"\nFields {', '.join(f'`{p}`' for p in pii)} land as a keyed hash." if pii else ""
+    return f"""\
+### {src.source}.{ent.name} → `raw/{src.source}/{ent.name}/dt=D/`
+
+`GET {ent.endpoint}`: {_VENDOR_WINDOW[src.source][ent.mode]}. Lands every object once (by
+`{ent.id_field}`) as raw JSON and as Parquet of {len(ent.fields)} configured fields.{pii_line}
+Safe to clear: the re-run replaces the partition atomically. A `401` means the connection
+`{src.conn_id}` is wrong: fix it and clear.
+"""
+
+
 def warehouse(tables) -> str:
     dims = ", ".join(f"`dw.{n}`" for n, c in tables.items() if c.kind == "dimension")
     facts = ", ".join(f"`dw.{n}`" for n, c in tables.items() if c.kind == "fact")

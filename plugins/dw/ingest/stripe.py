@@ -1,0 +1,64 @@
+"""Stripe list endpoints → one entity's day (``dw.ingest.vendor.land_partition``).
+
+Cursor paging as Stripe documents it: ``limit`` (≤ 100), then ``starting_after=<last id of
+the previous page>`` while ``has_more``; objects come newest first. The cursor names a
+position, so a page cannot be skipped; a page served twice (a retried request, a stale
+cache) only repeats objects, which the sink drops by id — and a cursor that stops moving
+fails the task instead of looping.
+
+- ``window`` entities (invoices, charges): ``created[gte]`` = the interval's start,
+  ``created[lt]`` = its end; every object returned is checked to be inside.
+- ``snapshot`` entities (customers, subscriptions): ``created[lt]`` = the interval's end;
+  mutable objects are re-read whole every day (Stripe's list API has no "updated since").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dw.ingest.vendor import PartitionSink, VendorClient, VendorFatalError, check_in_window, parse_time
+
+MAX_STALLS = 3
+
+
+def window_params(mode: str, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    lo, hi = int(start.timestamp()), int(end.timestamp())
+    return {"created[gte]": lo, "created[lt]": hi} if mode == "window" else {"created[lt]": hi}
+
+
+def fetch(client: VendorClient, entity, sink: PartitionSink, start: dt.datetime, end: dt.datetime) -> int:
+    """Read every page of ``entity`` for the window into ``sink``; returns the pages read."""
+    base = {"limit": client.source.page_size, **entity.params, **window_params(entity.mode, start, end)}
+    after: str | None = None
+    pages = stalls = 0
+    while True:
+        params = dict(base, **({"starting_after": after} if after else {}))
+        what = f"page {pages + 1}" + (f" (after {after})" if after else "")
+        body = client.get_json(entity.endpoint, params, what=what)
+        pages += 1
+        if not (isinstance(body, dict) and isinstance(body.get("data"), list) and isinstance(body.get("has_more"), bool)):
+            raise VendorFatalError(f"{sink.label}: {what}: not a Stripe list object: {str(body)[:200]}")
+        data = body["data"]
+        for obj in data:
+            created = parse_time(obj.get("created")) if isinstance(obj, dict) else None
+            if entity.mode == "window":
+                check_in_window(sink, obj, created, start, end)
+            elif created is None or created >= end:
+                raise VendorFatalError(f"{sink.label}: object {sink.object_id(obj)}: created={created} is not "
+                                       f"before the snapshot's bound {end.isoformat()}")
+        new = sink.add(data)
+        if not data:
+            if body["has_more"]:
+                raise VendorFatalError(f"{sink.label}: {what}: an empty page that says has_more")
+            return pages
+        last = sink.object_id(data[-1])
+        if new == 0 and last == after:
+            stalls += 1
+            if stalls > MAX_STALLS:
+                raise VendorFatalError(f"{sink.label}: {what}: the cursor does not advance "
+                                       f"(the page after {after} keeps coming back)")
+        else:
+            stalls = 0
+        after = last
+        if not body["has_more"]:
+            return pages

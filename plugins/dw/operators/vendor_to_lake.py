@@ -1,0 +1,153 @@
+"""VendorToLakeOperator: one vendor entity, one run date -> its raw lake partition.
+
+    VendorToLakeOperator(task_id="invoices", source="stripe", entity="invoices", outlets=[...])
+
+lands, for the run's date D (``dw.lake.run_date``), ``raw/<vendor>/<entity>/dt=D/part-00000.parquet``
+and its raw JSON ``raw/<vendor>/<entity>_json/dt=D/part-00000.jsonl.gz`` from the vendor's API,
+with the connection of ``include/config/sources/<vendor>.yaml`` (read through the http
+provider's ``HttpHook``: host, port, schema; the secret is the connection's password). The
+paging is the vendor's module (``dw.ingest.stripe``, ``.chargify``, ``.amplitude``); the
+landing is ``dw.ingest.vendor`` (docs/decisions/0010-vendor-landing.md).
+
+- Amplitude: the day is exportable only ``available_after_hours`` after it ends; before that
+  the task **defers** (a ``DateTimeTrigger``, no worker slot held) and resumes then; it never
+  lands part of a day.
+- 429 / 5xx / timeouts / truncated bodies are retried inside the task (backoff, Retry-After);
+  if they persist the task fails and Airflow retries it later (the run starts over; the
+  partition is replaced only once a whole day has been read).
+- 401 / other 4xx / data that does not fit the configured fields: ``AirflowFailException``
+  (no retries). Messages name vendor, entity, date and the request or object at fault, never
+  a credential.
+
+Returns (XCom) ``{"uri", "json_uri", "rows", "requests", "retries", "pages"}``.
+Parse-time cost: ``dw.config`` / ``dw.lake`` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from dw.config import vendor_source
+from dw.lake import RawPartition, run_date
+
+
+def vendor_client(source, *, label: str):
+    """A ``VendorClient`` for ``source``'s connection: the HttpHook's session and base URL, with
+    the vendor's auth (Stripe: Bearer <password>; Chargify: basic <password>:x; Amplitude:
+    basic <login>:<password>)."""
+    from airflow.providers.http.hooks.http import HttpHook
+    from requests.auth import AuthBase, HTTPBasicAuth
+
+    from dw.ingest.vendor import VendorClient
+
+    class _Bearer(AuthBase):
+        def __init__(self, token: str):
+            self.token = token
+
+        def __call__(self, r):
+            r.headers["Authorization"] = f"Bearer {self.token}"
+            return r
+
+        def __repr__(self) -> str:  # never the token
+            return "Bearer(***)"
+
+    hook = HttpHook(method="GET", http_conn_id=source.conn_id)
+    session = hook.get_conn()
+    conn = hook.get_connection(source.conn_id)
+    if not conn.password:
+        raise ValueError(f"connection {source.conn_id} has no password: it holds the {source.source} secret")
+    if source.source == "stripe":
+        session.auth = _Bearer(conn.password)
+    elif source.source == "chargify":
+        session.auth = HTTPBasicAuth(conn.password, "x")
+    else:
+        session.auth = HTTPBasicAuth(conn.login or "", conn.password)
+    return VendorClient(session, hook.base_url, source, label=label)
+
+
+class VendorToLakeOperator(BaseOperator):
+    template_fields = ()
+    ui_color = "#7fb2e5"
+
+    def __init__(self, *, source: str, entity: str, overrides: dict | None = None, **kwargs: Any) -> None:
+        """``overrides``: source settings to change for this task (timeout_seconds, page_size,
+        backoff_seconds, ...), validated like the YAML."""
+        super().__init__(**kwargs)
+        src = _source(source, overrides)
+        if entity not in src.entities:
+            raise ValueError(f"VendorToLakeOperator: {source} has no entity {entity!r} (known: {sorted(src.entities)})")
+        self.source = source
+        self.entity = entity
+        self.overrides = dict(overrides or {})
+
+    def execute(self, context, event: Any = None) -> dict:
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        from dw.hooks.connections import pii_key, s3_client
+        from dw.ingest import amplitude, chargify, stripe
+        from dw.ingest.vendor import NotYetAvailable, VendorFatalError, VendorRetryError, land_partition
+
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        label = f"{self.source}.{self.entity}"
+        if start is None or end is None or not start < end:
+            raise AirflowFailException(f"{label}: the run's data interval [{start}, {end}) is missing or empty")
+        start, end = _utc(start), _utc(end)
+        src = _source(self.source, self.overrides)
+        ent = src.entities[self.entity]
+        ds = run_date(context)
+        part = RawPartition(self.source, self.entity, ds)
+        label = f"{label} dt={ds}"
+
+        if self.source == "amplitude":
+            ready = amplitude.available_at(src, end)
+            now = dt.datetime.now(dt.timezone.utc)  # a control decision only: the data comes from the interval
+            if now < ready:
+                from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+                self.log.info("%s: the export is complete only from %s; deferring", label, ready.isoformat())
+                self.defer(trigger=DateTimeTrigger(moment=ready), method_name="execute")
+
+        client = vendor_client(src, label=label)
+        if self.source == "stripe":
+            def fetch(sink):
+                return stripe.fetch(client, ent, sink, start, end)
+        elif self.source == "chargify":
+            def fetch(sink):
+                return chargify.fetch(client, ent, sink, start, end)
+        else:
+            def fetch(sink):
+                return amplitude.fetch(client, ent, sink, start, end, now=dt.datetime.now(dt.timezone.utc))
+
+        key = pii_key(src.pii_key_conn_id) if any(f.pii for f in ent.fields.values()) else None
+        try:
+            stats = land_partition(fetch, self.source, ent, ds=ds, pii_key=key, s3_client=s3_client(),
+                                   bucket=part.bucket, key=part.key, client=client,
+                                   raw_members=self.source == "amplitude")
+        except (VendorFatalError, NotYetAvailable) as e:
+            raise AirflowFailException(f"{e} (nothing was written; {part.uri} is unchanged)") from None
+        except VendorRetryError as e:
+            raise AirflowException(f"{e} (nothing was written; {part.uri} is unchanged; the task will retry)") from None
+        finally:
+            client.session.close()
+        self.log.info(
+            "%s rows=%d duplicates_dropped=%d pages=%d requests=%d retries=%d parquet=%dB json=%dB seconds=%.2f -> %s",
+            label, stats.rows, stats.duplicates, stats.pages, stats.requests, stats.retries, stats.parquet_bytes,
+            stats.json_bytes, stats.seconds, stats.uri,
+        )
+        return {"uri": stats.uri, "json_uri": stats.json_uri, "rows": stats.rows, "pages": stats.pages,
+                "requests": stats.requests, "retries": stats.retries}
+
+
+def _source(name: str, overrides: dict | None):
+    src = vendor_source(name)
+    if overrides:
+        src = type(src).model_validate({**src.model_dump(), **overrides})
+    return src
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    t = t.astimezone(dt.timezone.utc)
+    return dt.datetime(t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond, tzinfo=dt.timezone.utc)

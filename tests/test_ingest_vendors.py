@@ -1,0 +1,303 @@
+"""ingest_stripe, ingest_amplitude, ingest_chargify against the stand-ins over real HTTP:
+the normal day (through the DAGs), an empty day, 429 bursts, a 500 mid-paging, a timeout, a
+truncated body, bad credentials, unstable page-numbered paging, an incomplete Amplitude
+window — and completeness: every object the stand-in serves lands exactly once, as served."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import json
+import time
+import zipfile
+
+import pendulum
+import pyarrow.parquet as pq
+import pytest
+import requests
+
+from dw.local import vendors
+from test_vendor_standins import chargify_all, stripe_all
+
+D = dt.date(2024, 1, 15)
+UTC = dt.timezone.utc
+FAST = {"backoff_seconds": 0.05, "max_backoff_seconds": 2.0, "timeout_seconds": 10}
+
+
+def ctx(day: dt.date = D) -> dict:
+    start = pendulum.datetime(day.year, day.month, day.day, tz="UTC")
+    return {"data_interval_start": start, "data_interval_end": start.add(days=1)}
+
+
+def operator(source: str, entity: str, **overrides):
+    from dw.operators.vendor_to_lake import VendorToLakeOperator
+
+    return VendorToLakeOperator(task_id=f"{source}_{entity}", source=source, entity=entity,
+                                overrides={**FAST, **overrides})
+
+
+def land(source: str, entity: str, day: dt.date = D, **overrides) -> dict:
+    return operator(source, entity, **overrides).execute(ctx(day))
+
+
+def lake_rows(lake, source: str, entity: str, day: dt.date = D):
+    key = f"raw/{source}/{entity}/dt={day.isoformat()}/part-00000.parquet"
+    body = lake.get_object(Bucket=lake.bucket, Key=key)["Body"].read()
+    return pq.read_table(io.BytesIO(body))
+
+
+def lake_json(lake, source: str, entity: str, day: dt.date = D) -> bytes:
+    key = f"raw/{source}/{entity}_json/dt={day.isoformat()}/part-00000.jsonl.gz"
+    return lake.get_object(Bucket=lake.bucket, Key=key)["Body"].read()
+
+
+def lake_objects(lake, source, entity, day=D) -> list[dict]:
+    return [json.loads(ln) for ln in gzip.decompress(lake_json(lake, source, entity, day)).splitlines()]
+
+
+def day_bounds(day: dt.date = D) -> tuple[int, int]:
+    lo = int(dt.datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+    return lo, lo + 86_400
+
+
+def served(v, source: str, entity: str, day: dt.date = D) -> list[dict]:
+    """What the stand-in serves for the entity and day, read independently of the ingestion code."""
+    lo, hi = day_bounds(day)
+    if source == "stripe":
+        params = {"created[lt]": hi} if entity in ("customers", "subscriptions") else {"created[gte]": lo, "created[lt]": hi}
+        if entity == "subscriptions":
+            params["status"] = "all"
+        return stripe_all(v, f"/v1/{entity}", **params)
+    if source == "chargify":
+        root = entity[:-1]
+        items = chargify_all(v, f"/{entity}.json", date_field="updated_at",
+                             start_datetime=f"{day.isoformat()}T00:00:00Z", end_datetime=f"{day.isoformat()}T23:59:59Z")
+        return [it[root] for it in items]
+    raise ValueError(source)
+
+
+def amplitude_served(v, day: dt.date = D) -> tuple[bytes, list[dict]]:
+    """The gzip members the Export API serves for the day's hours, concatenated, and their events."""
+    a = v["amplitude"]
+    raw, events = b"", []
+    for h in range(24):
+        stamp = f"{day.strftime('%Y%m%d')}T{h:02d}"
+        for _ in range(10):  # the stand-in's rate limit applies to this reader too
+            r = requests.get(a["url"] + "/api/2/export", params={"start": stamp, "end": stamp},
+                             auth=(a["key"], a["secret"]), timeout=60)
+            if r.status_code != 429:
+                break
+            time.sleep(float(r.headers["Retry-After"]))
+        if r.status_code == 404:
+            continue
+        assert r.status_code == 200, r.text
+        with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+            for name in sorted(zf.namelist()):
+                member = zf.read(name)
+                raw += member
+                events += [json.loads(ln) for ln in gzip.decompress(member).splitlines()]
+    return raw, events
+
+
+def assert_lands_exactly(lake, v, source: str, entity: str, day: dt.date = D) -> int:
+    objs = served(v, source, entity, day)
+    ids = [o["id"] for o in objs]
+    table = lake_rows(lake, source, entity, day)
+    landed = table.column("id").to_pylist()
+    assert len(landed) == len(set(landed)), f"{source}.{entity}: duplicates in the lake"
+    assert sorted(landed) == sorted(ids), f"{source}.{entity}: the lake does not hold exactly what was served"
+    raw = {o["id"]: o for o in lake_objects(lake, source, entity, day)}
+    assert len(raw) == len(objs) and all(raw[o["id"]] == o for o in objs), f"{source}.{entity}: raw JSON differs"
+    return len(ids)
+
+
+# --------------------------------------------------------------------------- the DAGs, a normal day
+
+
+def test_normal_day_through_the_three_dags(lake, vendor_standins, stack):
+    from dw.dag_factory import build_ingest_vendor_dag
+    from helpers import run_dag
+
+    v = vendor_standins
+    for source in ("stripe", "chargify", "amplitude"):
+        run_dag(f"ingest_{source}", D, dag=build_ingest_vendor_dag(source))
+    counts = {f"stripe.{e}": assert_lands_exactly(lake, v, "stripe", e)
+              for e in ("customers", "subscriptions", "invoices", "charges")}
+    counts.update({f"chargify.{e}": assert_lands_exactly(lake, v, "chargify", e) for e in ("subscriptions", "customers")})
+    assert all(counts.values()), counts
+    # Amplitude: the raw file is the served gzip members byte for byte; Parquet has each event once
+    raw, events = amplitude_served(v)
+    assert lake_json(lake, "amplitude", "events") == raw
+    table = lake_rows(lake, "amplitude", "events")
+    assert sorted(table.column("uuid").to_pylist()) == sorted(e["uuid"] for e in events)
+    by_uuid = {e["uuid"]: e for e in events}
+    for row in table.slice(0, 50).to_pylist():
+        e = by_uuid[row["uuid"]]
+        assert row["organization_analytics_id"] == e["event_properties"]["organization_analytics_id"]
+        assert row["user_id"] == (e["user_id"].lower() if e["user_id"] else None)
+        assert row["session_id"] == e["session_id"]
+    # PII: the emails land only as a keyed hash
+    cust = lake_rows(lake, "stripe", "customers")
+    assert "email" not in cust.column_names and all(len(h) == 64 for h in cust.column("email_hash").to_pylist())
+    # the timestamps land in UTC whatever the vendor's zone (Chargify serves -05:00)
+    subs = lake_rows(lake, "chargify", "subscriptions").to_pylist()
+    assert all(s["updated_at"].date() == D for s in subs)
+
+
+# --------------------------------------------------------------------------- an empty day
+
+
+def test_empty_day_lands_empty_partitions(lake, vendor_standins):
+    v = vendor_standins
+    old = dt.date(2022, 6, 1)  # before any organization existed
+    for source, entity in (("stripe", "invoices"), ("stripe", "customers"), ("chargify", "subscriptions")):
+        out = land(source, entity, old)
+        assert out["rows"] == 0
+        assert lake_rows(lake, source, entity, old).num_rows == 0
+        assert gzip.decompress(lake_json(lake, source, entity, old)) == b""
+    # Amplitude: every hour answers 404 (no data for the range): an empty hour, not an error
+    vendors.inject(v["amplitude"]["url"], {"kind": "status", "status": 404, "count": 24})
+    out = land("amplitude", "events")
+    assert out["rows"] == 0 and lake_rows(lake, "amplitude", "events").num_rows == 0
+    assert lake_json(lake, "amplitude", "events") == b""
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def test_429_burst_and_500_mid_paging_still_land_everything_once(lake, vendor_standins):
+    v = vendor_standins
+    url = v["stripe"]["url"]
+    vendors.inject(url, {"kind": "rate_limit", "path": "/v1/customers", "count": 3, "retry_after": 1},
+                   {"kind": "status", "status": 500, "path": "/v1/customers", "after": 5, "count": 2},
+                   {"kind": "status", "status": 503, "path": "/v1/customers", "after": 9})
+    out = land("stripe", "customers", page_size=5)
+    assert out["retries"] == 6 and out["pages"] >= 10
+    n = assert_lands_exactly(lake, v, "stripe", "customers")
+    assert out["rows"] == n
+    log = [e for e in vendors.request_log(url) if e["path"] == "/v1/customers"]
+    assert [e["status"] for e in log[:3]] == [429, 429, 429]
+    # the retry after the mid-paging 500 asked for the same page again (same cursor)
+    failed = [i for i, e in enumerate(log) if e["status"] == 500]
+    assert log[failed[0]]["query"] == log[failed[-1] + 1]["query"]
+    # enforced rate limit (not injected): a client over the limit is told to wait, and does
+    vendors.reset(url)
+    vendors.configure(url, rate_limit=4, rate_window=1.0)
+    land("stripe", "subscriptions", page_size=10)
+    assert any(e["status"] == 429 for e in vendors.request_log(url))
+    vendors.configure(url, rate_limit=100)
+    assert_lands_exactly(lake, v, "stripe", "subscriptions")
+
+
+def test_timeout_and_truncated_bodies_are_retried(lake, vendor_standins):
+    v = vendor_standins
+    vendors.inject(v["stripe"]["url"], {"kind": "timeout", "seconds": 2.5, "path": "/v1/charges"},
+                   {"kind": "truncate", "path": "/v1/invoices", "after": 1})
+    land("stripe", "charges", timeout_seconds=0.5)
+    land("stripe", "invoices", page_size=2)
+    assert_lands_exactly(lake, v, "stripe", "charges")
+    assert_lands_exactly(lake, v, "stripe", "invoices")
+    faults = [e["fault"] for e in vendors.request_log(v["stripe"]["url"])]
+    assert "timeout" in faults and "truncate" in faults
+    # Amplitude: a cut-short zip (and a 500) for two hours, then whole: the day lands complete
+    vendors.inject(v["amplitude"]["url"], {"kind": "truncate", "after": 3}, {"kind": "status", "status": 502, "after": 7})
+    out = land("amplitude", "events")
+    raw, events = amplitude_served(v)
+    assert lake_json(lake, "amplitude", "events") == raw and out["rows"] == len(events) and out["retries"] == 2
+    # Chargify: a timeout mid-paging
+    vendors.inject(v["chargify"]["url"], {"kind": "timeout", "seconds": 2.5, "after": 1})
+    land("chargify", "customers", page_size=3, timeout_seconds=0.5)
+    assert_lands_exactly(lake, v, "chargify", "customers")
+
+
+@pytest.mark.parametrize("source,entity", [("stripe", "customers"), ("chargify", "subscriptions"), ("amplitude", "events")])
+def test_bad_credentials_fail_at_once_without_leaking_them(lake, vendor_standins, stack, monkeypatch, source, entity):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    v = vendor_standins
+    land(source, entity)  # a good partition first
+    key = f"raw/{source}/{entity}/dt={D.isoformat()}/part-00000.parquet"
+    etag = lake.head_object(Bucket=lake.bucket, Key=key)["ETag"]
+    vendors.reset(v[source]["url"])
+    conn_id = f"{source}_api"
+    conn = json.loads(stack.connections()[conn_id])
+    conn["password"] = "wrong-secret-123456"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    with pytest.raises(AirflowFailException) as e:
+        land(source, entity)
+    msg = str(e.value)
+    assert "HTTP 401" in msg and f"{source}.{entity} dt=2024-01-15" in msg and "unchanged" in msg
+    assert "wrong-secret-123456" not in msg and v[source]["key"] not in msg
+    assert len(vendors.request_log(v[source]["url"])) == 1  # never retried
+    assert lake.head_object(Bucket=lake.bucket, Key=key)["ETag"] == etag  # the old partition stays
+
+
+def test_retry_after_a_failed_mid_paging_run_neither_loses_nor_duplicates(lake, vendor_standins):
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    v = vendor_standins
+    url = v["stripe"]["url"]
+    # page 4 fails on every attempt: the task gives up (Airflow would retry it) and writes nothing
+    vendors.inject(url, {"kind": "status", "status": 500, "path": "/v1/customers", "after": 3, "count": 3})
+    with pytest.raises(AirflowException) as e:
+        land("stripe", "customers", page_size=5, max_attempts=3)
+    assert not isinstance(e.value, AirflowFailException)
+    assert "page 4" in str(e.value) and "gave up after 3 attempts" in str(e.value)
+    assert lake.list_objects_v2(Bucket=lake.bucket).get("KeyCount", 0) == 0
+    # the task's retry starts over and lands the day exactly once
+    out = land("stripe", "customers", page_size=5)
+    assert out["rows"] == assert_lands_exactly(lake, v, "stripe", "customers")
+
+
+def test_chargify_repeated_and_skipped_pages_are_caught(lake, vendor_standins):
+    v = vendor_standins
+    url = v["chargify"]["url"]
+    vendors.configure(url, scale=0.2)  # ~30 subscriptions change on the day: several pages of 5
+    vendors.inject(url, {"kind": "repeat_page", "path": "/subscriptions.json", "after": 2},
+                   {"kind": "skip_page", "path": "/subscriptions.json", "after": 4})
+    out = land("chargify", "subscriptions", page_size=5)
+    n = assert_lands_exactly(lake, v, "chargify", "subscriptions")
+    assert out["rows"] == n and n > 15
+    reads = [e for e in vendors.request_log(url) if e["query"].get("page") == "1"]
+    assert len(reads) >= 3  # the first read was inconsistent: read again until two agree
+
+
+def test_amplitude_never_exports_an_incomplete_day(lake, vendor_standins):
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from dw.config import vendor_source
+    from dw.ingest import amplitude
+    from dw.ingest.vendor import NotYetAvailable, PartitionSink
+    from dw.operators.vendor_to_lake import vendor_client
+
+    v = vendor_standins
+    today = dt.datetime.now(UTC).date()
+    with pytest.raises(TaskDeferred) as d:
+        land("amplitude", "events", today)  # the day is not over yet: always deferred
+    assert d.value.trigger.moment >= dt.datetime.combine(today, dt.time(), UTC) + dt.timedelta(hours=2)
+    # the engine refuses too, before any request
+    src = vendor_source("amplitude")
+    start = dt.datetime(2024, 1, 15, tzinfo=UTC)
+    sink = PartitionSink("amplitude", src.entities["events"], ds="2024-01-15", pii_key=None, raw_members=True)
+    try:
+        client = vendor_client(src, label="amplitude.events dt=2024-01-15")
+        with pytest.raises(NotYetAvailable):
+            amplitude.fetch(client, src.entities["events"], sink, start, start + dt.timedelta(days=1),
+                            now=start + dt.timedelta(days=1, hours=1, minutes=59))
+    finally:
+        sink.discard()
+    assert vendors.request_log(v["amplitude"]["url"]) == []
+    assert lake.list_objects_v2(Bucket=lake.bucket).get("KeyCount", 0) == 0
+
+
+def test_each_ingest_dag_emits_one_asset_per_entity():
+    from dw.config import vendor_source
+    from dw.dag_factory import build_ingest_vendor_dag
+
+    for source in ("stripe", "amplitude", "chargify"):
+        dag = build_ingest_vendor_dag(source)
+        for name in vendor_source(source).entities:
+            t = dag.get_task(name)
+            assert [o.name for o in t.outlets] == [f"raw_{source}_{name}"]
+            assert t.retries >= 2 and t.doc_md
