@@ -71,7 +71,8 @@ AUDIT_COLUMNS = {"dw_created_at", "dw_updated_at"}
 
 
 def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tuple[int, str]]:
-    """{table: (row count, md5 of all rows)} for every table of schema dw. The audit timestamps
+    """{table: (row count, md5 of all rows)} for every table of schema dw but the load ledger
+    (dw.load_audit records attempts, not data). The audit timestamps
     are left out unless asked for: they record which run wrote a row, so they differ between
     runs in different orders while the data is the same."""
     import psycopg
@@ -80,7 +81,8 @@ def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tu
     out = {}
     with psycopg.connect(uri) as con:
         tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema='dw' and table_type='BASE TABLE' order by 1"
+            "select table_name from information_schema.tables where table_schema='dw' and table_type='BASE TABLE' "
+            "and table_name <> 'load_audit' order by 1"
         )]
         for t in tables:
             cols = [r[0] for r in con.execute(

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from dw.config import UNKNOWN_ID
+from dw.warehouse.migrate import head_revision
 from dw.warehouse.load import LoadError, LoadStats, load_table
 from tests.helpers import warehouse_fingerprint
 from tests.test_warehouse_migrate import dw_tables, run_migrate  # noqa: F401 - fixture
@@ -403,9 +404,39 @@ def test_bad_extract_fails_naming_table_date_file_and_leaves_warehouse_unchanged
     assert f"dw.{table}" in msg and f"dt={D2}" in msg and uri in msg, msg
     assert re.search(pattern, msg), msg
     assert warehouse_fingerprint(wh, with_audit=True) == before
+    # the ledger records the failed attempt, with the error, and no counts
+    assert q(wh, "select table_name, date::text, outcome, extract_uri, rows_copied, error is not null "
+                 "from dw.load_audit order by id desc limit 1") == [(table, D2, "failed", uri, None, True)]
     # the connection's transaction rolled back: no stage table, no lock left behind
     assert q(wh, "select count(*) from pg_locks where locktype = 'advisory' "
                  "and database = (select oid from pg_database where datname = current_database())") == [(0,)]
+
+
+# --------------------------------------------------------------------------- the load ledger
+
+
+def test_every_load_leaves_one_ledger_row_in_its_own_transaction(wh, lake, dw_tables):
+    from dw.warehouse.load import LoadContext
+
+    seed_dims(wh, lake, dw_tables)
+    uri = put(lake, "job_ran_fact", D1, dw_tables["job_ran_fact"].column_names,
+              [job(), job(outcome="failed"), job(user="cccccccc-0000-4000-8000-0000000000ff")])
+    ctx = LoadContext(dag_id="warehouse", run_id="manual__x", task_id="facts.job_ran_fact.load", try_number=2,
+                      query_id="q-1")
+    with psycopg.connect(wh) as con:
+        stats = load_table(con, dw_tables["job_ran_fact"], uri, D1, AT1, lake, tables=dw_tables, context=ctx)
+    rows = q(wh, """select table_name, date::text, dag_id, run_id, task_id, try_number, extract_uri, query_id,
+                           rows_copied, rows_deleted, rows_inserted, rows_updated, rows_unknown,
+                           dates_restated::text, outcome, error, ended_at >= started_at
+                    from dw.load_audit where table_name = 'job_ran_fact'""")
+    assert rows == [("job_ran_fact", D1, "warehouse", "manual__x", "facts.job_ran_fact.load", 2, uri, "q-1",
+                     3, 0, stats.inserted, 0, 1, "{2024-03-04}", "success", None, True)]
+    # one row per dimension load too (seed_dims loaded five)
+    assert q(wh, "select count(*) from dw.load_audit where outcome = 'success'") == [(6,)]
+    # the analyst reads the ledger
+    with psycopg.connect(wh) as con:
+        con.execute("set role dw_analyst")
+        assert con.execute("select count(*) from dw.load_audit").fetchone() == (6,)
 
 
 # --------------------------------------------------------------------------- concurrency
@@ -473,7 +504,7 @@ def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
     from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
 
     result = MigrateWarehouseOperator(task_id="migrate").execute(_ctx(None))
-    assert result["revision"] == "0001"
+    assert result["revision"] == head_revision()
 
     uri = put(lake, "organization_dim", D1, dw_tables["organization_dim"].column_names,
               [org(ORG_A, "acme", "2024-03-04T00:00:00Z")])

@@ -2,8 +2,9 @@
 
 1. brings the stack up (PostgreSQL, moto S3, nx-27017) and loads its connections;
 2. seeds MongoDB with the generator, day by day up to DATE (idempotent);
-3. runs `airflow dags test` for ingest_mongo and then warehouse, for DATE;
-4. prints what each table loaded (COPY / DELETE / INSERT / UPDATE) and the table sizes.
+3. runs `airflow dags test` for every ingestion DAG and then warehouse, for each date;
+4. prints what each table loaded (COPY / DELETE / INSERT / UPDATE, from the dw.load_audit ledger)
+   and the table sizes; ``--timings`` adds every task's duration (from Airflow's metadata DB).
 
 The run for date D is the DAG run with logical date D+1 (its data interval is day D).
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import re
 import subprocess
@@ -25,7 +25,6 @@ from pathlib import Path
 from dw.local.stack import DEFAULT_STATE, Stack
 from dw.paths import REPO_ROOT
 
-LOAD_LINE = re.compile(r"dw\.load (\{.*\})")
 
 
 def airflow_env(state: Path, stack: Stack) -> dict[str, str]:
@@ -61,7 +60,7 @@ def ensure_airflow_db(env: dict[str, str], state: Path) -> None:
     marker.write_text("ok\n")
 
 
-def dags_test(dag_id: str, day: dt.date, env: dict[str, str], logs: Path) -> tuple[float, list[dict]]:
+def dags_test(dag_id: str, day: dt.date, env: dict[str, str], logs: Path) -> float:
     logical = (day + dt.timedelta(days=1)).isoformat()
     log = logs / f"{dag_id}-{day.isoformat()}.log"
     t0 = time.monotonic()
@@ -69,27 +68,76 @@ def dags_test(dag_id: str, day: dt.date, env: dict[str, str], logs: Path) -> tup
         r = subprocess.run([airflow_bin(), "dags", "test", dag_id, logical], env=env, stdout=f, stderr=subprocess.STDOUT)
     secs = time.monotonic() - t0
     text = log.read_text(errors="replace")
-    loads = [json.loads(m.group(1)) for m in LOAD_LINE.finditer(text)]
     failed = r.returncode != 0 or re.search(r"DagRun Finished: .*state=failed", text)
     if failed:
         tail = "\n".join(text.splitlines()[-60:])
         raise SystemExit(f"{dag_id} for {day} failed (log: {log}):\n{tail}")
-    return secs, loads
+    return secs
+
+
+def task_times(state: Path, dag_id: str, day: dt.date) -> list[tuple[str, float, str]]:
+    """(task id, seconds, state) of the latest run of ``dag_id`` for ``day``, from Airflow's metadata DB."""
+    import sqlite3
+
+    db = state / "airflow" / "airflow.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as con:
+        run = con.execute(
+            "select run_id from dag_run where dag_id = ? and date(data_interval_start) = ? order by id desc limit 1",
+            (dag_id, day.isoformat()),
+        ).fetchone()
+        if not run:
+            return []
+        rows = con.execute(
+            "select task_id, (julianday(end_date) - julianday(start_date)) * 86400.0, state from task_instance "
+            "where dag_id = ? and run_id = ? order by start_date",
+            (dag_id, run[0]),
+        ).fetchall()
+    return [(t, s or 0.0, st) for t, s, st in rows]
+
+
+def ledger_mark(uri: str) -> int:
+    """The newest dw.load_audit id (0 before the first migrate)."""
+    import psycopg
+
+    with psycopg.connect(uri) as con:
+        if con.execute("select to_regclass('dw.load_audit')").fetchone()[0] is None:
+            return 0
+        return con.execute("select coalesce(max(id), 0) from dw.load_audit").fetchone()[0]
+
+
+def ledger_since(uri: str, mark: int) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(uri) as con:
+        return con.execute(
+            """select table_name, coalesce(rows_copied::text, '-'), coalesce(rows_deleted::text, '-'),
+                      coalesce(rows_inserted::text, '-'), coalesce(rows_updated::text, '-'),
+                      coalesce(rows_unknown::text, '-'), array_to_string(dates_restated, ','), outcome
+               from dw.load_audit where id > %s order by id""",
+            (mark,),
+        ).fetchall()
 
 
 def table_sizes(uri: str) -> list[tuple[str, int]]:
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(uri) as con:
         names = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'dw' order by 1"
         )]
-        from psycopg import sql
-
         return [
             (n, con.execute(sql.SQL("select count(*) from {}").format(sql.Identifier("dw", n))).fetchone()[0])
             for n in names
         ]
+
+
+def pipeline_dags() -> list[str]:
+    """The ingestion DAGs (every dags/ingest_*.py), then the warehouse."""
+    ingest = sorted(p.stem for p in (REPO_ROOT / "dags").glob("ingest_*.py"))
+    return ingest + ["warehouse"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=float(os.environ.get("DW_SCALE", "1.0")))
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--state", type=Path, default=DEFAULT_STATE)
+    ap.add_argument("--timings", action="store_true", help="print every task's duration")
     a = ap.parse_args(argv)
     state = a.state.resolve()
 
@@ -125,18 +174,24 @@ def main(argv: list[str] | None = None) -> int:
         generate.seed_day(db, day, seed=a.seed, scale=a.scale)
     print(f"seeded MongoDB up to {days[-1]} (scale {a.scale}) in {time.monotonic() - t0:.1f}s")
 
+    pg_uri = stack.info["pg_uri"]
     for day in days:
         print(f"\n== {day}  (data interval {day}T00:00Z → {day + dt.timedelta(days=1)}T00:00Z)")
-        for dag_id in ("ingest_mongo", "warehouse"):
-            secs, loads = dags_test(dag_id, day, env, logs)
-            print(f"{dag_id:<14} ok in {secs:5.1f}s   log: {logs / f'{dag_id}-{day}.log'}")
-            for s in loads:
-                print(
-                    f"  {s['table']:<18} COPY {s['copied']:>7}  DELETE {s['deleted']:>7}  "
-                    f"INSERT {s['inserted']:>7}  UPDATE {s['updated']:>7}  unknown {s.get('unknown', 0):>6}"
-                )
+        t_day = time.monotonic()
+        for dag_id in pipeline_dags():
+            mark = ledger_mark(pg_uri) if dag_id == "warehouse" else 0
+            secs = dags_test(dag_id, day, env, logs)
+            print(f"{dag_id:<17} ok in {secs:5.1f}s   log: {logs / f'{dag_id}-{day}.log'}")
+            if a.timings:
+                for task, tsecs, tstate in task_times(state, dag_id, day):
+                    print(f"    {task:<44} {tsecs:6.2f}s  {tstate}")
+            if dag_id == "warehouse":
+                for table, c, d, i, u, unk, dates, outcome in ledger_since(pg_uri, mark):
+                    print(f"  dw.load {table:<18} COPY {c:>7} / DELETE {d:>6} / INSERT {i:>7} / UPDATE {u:>6}"
+                          f"  (unknown {unk:>5})  {outcome}{'  dates ' + dates if dates else ''}")
+        print(f"day {day} in {time.monotonic() - t_day:.1f}s")
     print("\nwarehouse tables (rows):")
-    for name, n in table_sizes(stack.info["pg_uri"]):
+    for name, n in table_sizes(pg_uri):
         print(f"  dw.{name:<20} {n:>9}")
     print(f"\ndone in {time.monotonic() - t_all:.1f}s — `make psql` opens the warehouse")
     return 0

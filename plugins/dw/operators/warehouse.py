@@ -93,7 +93,7 @@ class WarehouseLoadOperator(BaseOperator):
 
         from dw.hooks.connections import s3_client, warehouse_connect
         from dw.lake import run_date
-        from dw.warehouse.load import LoadError, load_table
+        from dw.warehouse.load import LoadContext, LoadError, load_table
 
         tables = warehouse_tables()
         cfg = tables[self.table]
@@ -110,10 +110,16 @@ class WarehouseLoadOperator(BaseOperator):
             )
         self.log.info("loading dw.%s dt=%s from %s (loaded_at %s)", self.table, ds, uri, loaded_at.isoformat())
         s3 = s3_client(self.aws_conn_id)
+        ti = context["ti"]
+        load_ctx = LoadContext(
+            dag_id=getattr(ti, "dag_id", None), run_id=getattr(ti, "run_id", None), task_id=getattr(ti, "task_id", None),
+            try_number=getattr(ti, "try_number", None),
+            query_id=pulled.get("query_id") if isinstance(pulled, dict) else None,
+        )
         t0 = time.monotonic()
         with warehouse_connect(self.conn_id) as conn:
             try:
-                stats = load_table(conn, cfg, uri, ds, loaded_at, s3, tables=tables)
+                stats = load_table(conn, cfg, uri, ds, loaded_at, s3, tables=tables, context=load_ctx)
             except LoadError as e:
                 raise AirflowFailException(str(e)) from None
         seconds = time.monotonic() - t0

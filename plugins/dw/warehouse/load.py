@@ -66,6 +66,50 @@ class LoadStats:
         )
 
 
+@dataclass(frozen=True)
+class LoadContext:
+    """Who loads: written to ``dw.load_audit`` with the counts (all optional)."""
+
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    try_number: int | None = None
+    query_id: str | None = None
+
+
+_AUDIT_INSERT = """
+INSERT INTO dw.load_audit (table_name, date, dag_id, run_id, task_id, try_number, extract_uri, query_id,
+  rows_copied, rows_deleted, rows_inserted, rows_updated, rows_unknown, dates_restated,
+  started_at, ended_at, outcome, error)
+VALUES (%(table)s, %(date)s, %(dag_id)s, %(run_id)s, %(task_id)s, %(try_number)s, %(uri)s, %(query_id)s,
+  %(copied)s, %(deleted)s, %(inserted)s, %(updated)s, %(unknown)s, %(dates)s::date[],
+  %(started_at)s, clock_timestamp(), %(outcome)s, %(error)s)
+"""
+
+
+def _audit_params(cfg, run_date, uri, ctx: LoadContext, started_at, stats: LoadStats | None, error: str | None) -> dict:
+    return {
+        "table": cfg.table, "date": run_date, "dag_id": ctx.dag_id, "run_id": ctx.run_id, "task_id": ctx.task_id,
+        "try_number": ctx.try_number, "uri": uri, "query_id": ctx.query_id,
+        "copied": stats.copied if stats else None, "deleted": stats.deleted if stats else None,
+        "inserted": stats.inserted if stats else None, "updated": stats.updated if stats else None,
+        "unknown": stats.unknown if stats else None, "dates": stats.dates if stats else None,
+        "started_at": started_at, "outcome": "failed" if error else "success", "error": error,
+    }
+
+
+def _audit_failure(conn, params: dict) -> None:
+    """Record a failed load after its transaction rolled back (best effort: the connection may
+    be what failed; the original error is what the task reports)."""
+    try:
+        if conn.closed or conn.broken:
+            return
+        with conn.transaction():
+            conn.execute(_AUDIT_INSERT, params)
+    except Exception as e:  # noqa: BLE001
+        log.warning("dw.%s dt=%s: could not record the failed load in dw.load_audit: %s", params["table"], params["date"], e)
+
+
 def load_table(
     conn,
     cfg: TableConfig,
@@ -74,20 +118,33 @@ def load_table(
     loaded_at: dt.datetime,
     s3,
     tables: dict[str, TableConfig] | None = None,
+    context: LoadContext | None = None,
 ) -> LoadStats:
     """Load ``extract_uri`` (s3://bucket/key, a CSV with a header) into ``dw.<cfg.table>`` in
     one transaction on ``conn`` (psycopg 3, not inside a transaction: this commits).
-    ``run_date`` (YYYY-MM-DD) only labels messages; a fact's dates are those the extract holds.
-    ``tables``: the config of the dimensions a fact looks up (default: ``warehouse_tables()``)."""
+    ``run_date`` (YYYY-MM-DD) labels messages and the ledger row; a fact's dates are those the
+    extract holds. ``tables``: the config of the dimensions a fact looks up (default:
+    ``warehouse_tables()``). Every attempt leaves one ``dw.load_audit`` row: written in the
+    load's transaction on success, after the rollback on failure."""
     import psycopg
-
-    from dw.warehouse import sqlgen
 
     label = f"dw.{cfg.table} dt={run_date} file {extract_uri}"
     if loaded_at.tzinfo is None:
         raise ValueError(f"{label}: loaded_at must be timezone-aware")
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise ValueError(f"{label}: load_table runs (and commits) its own transaction; the connection is in one already")
+    ctx = context or LoadContext()
+    started_at = dt.datetime.now(dt.timezone.utc)
+    try:
+        return _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx, started_at, label)
+    except Exception as e:
+        _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None, str(e)[:4000] or type(e).__name__))
+        raise
+
+
+def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadContext, started_at, label) -> LoadStats:
+    from dw.warehouse import sqlgen
+
     bucket, key = split_s3_uri(extract_uri)
     if cfg.kind == "fact":
         tables = warehouse_tables() if tables is None else tables
@@ -119,6 +176,7 @@ def load_table(
                 stats = LoadStats(copied=copied, inserted=inserted, updated=updated)
         else:
             stats = _load_fact(cur, cfg, tables, params, copied)
+        cur.execute(_AUDIT_INSERT, _audit_params(cfg, run_date, extract_uri, ctx, started_at, stats, None))
     t_end = time.monotonic()
     log.info(
         "%s: %s; lock %.2fs, copy %.2fs, merge %.2fs",

@@ -57,6 +57,13 @@ def alembic_config(connection=None):
     return cfg
 
 
+def head_revision() -> str:
+    """The newest Alembic revision of the warehouse migrations."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def run_sql_files(directory: Path, names: list[str]) -> None:
     """Execute the SQL files of a migration step, in order, on the migration's connection
     (inside Alembic's transaction). Called from ``versions/*.py``."""
