@@ -61,7 +61,7 @@ def day_bounds(day: dt.date = D) -> tuple[int, int]:
     return lo, lo + 86_400
 
 
-def served(v, source: str, entity: str, day: dt.date = D) -> list[dict]:
+def served(v, source: str, entity: str, day: dt.date = D, since: dt.date | None = None) -> list[dict]:
     """What the stand-in serves for the entity and day, read independently of the ingestion code."""
     lo, hi = day_bounds(day)
     if source == "stripe":
@@ -72,7 +72,8 @@ def served(v, source: str, entity: str, day: dt.date = D) -> list[dict]:
     if source == "chargify":
         root = entity[:-1]
         items = chargify_all(v, f"/{entity}.json", date_field="updated_at",
-                             start_datetime=f"{day.isoformat()}T00:00:00Z", end_datetime=f"{day.isoformat()}T23:59:59Z")
+                             start_datetime=f"{(since or day).isoformat()}T00:00:00Z",
+                             end_datetime=f"{day.isoformat()}T23:59:59Z")
         return [it[root] for it in items]
     raise ValueError(source)
 

@@ -13,6 +13,7 @@ composed into SQL with ``psycopg.sql.Identifier``. Column types are a closed set
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import re
@@ -204,6 +205,9 @@ class VendorSource(_Model):
     max_backoff_seconds: float = Field(default=120.0, ge=0)  # also caps a Retry-After
     max_passes: int = Field(default=4, ge=2, le=10)  # page-numbered paging: reads until two agree
     available_after_hours: float = Field(default=0, ge=0)  # Amplitude: an hour is exportable this long after it ends
+    # Chargify: a run with the DAG param full_history reads every window entity from this day on
+    # (the first load of a deployment: every subscription, not only those changed on day D)
+    history_start: dt.date | None = None
     headers: dict[str, str] = Field(default_factory=dict)  # e.g. Stripe-Version
     entities: dict[str, VendorEntity]
 

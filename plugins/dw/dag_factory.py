@@ -95,6 +95,11 @@ def build_ingest_vendor_dag(source: str) -> DAG:
 
     src = vendor_source(source)
     settings = dict(schedule=daily(), start_date=START_DATE, catchup=False, max_active_runs=4, default_args=default_args())
+    if src.history_start:
+        from airflow.sdk import Param
+
+        settings["params"] = {"full_history": Param(False, type="boolean", description=(
+            f"read every object updated since {src.history_start} up to the end of the day (a first load)"))}
     with DAG(
         dag_id=f"ingest_{source}",
         description=f"{source.capitalize()} API into the S3 lake (raw JSON + Parquet, dt= partitions)",

@@ -94,7 +94,7 @@ Connection: `{src.conn_id}` (read; the secret is its password), `aws_lake` (writ
 emits the Asset of its entity. Requests that fail with 429, 5xx, a timeout or a cut-short body
 are retried in the task with backoff (honouring `Retry-After`), up to {src.max_attempts} attempts each.
 
-**Clearing is safe.** A task re-reads its entity for D and replaces the day's raw JSON and
+{_full_history(src)}**Clearing is safe.** A task re-reads its entity for D and replaces the day's raw JSON and
 Parquet, each with one atomic upload, only after the whole day was read; until then readers
 see the previous partition. A snapshot entity re-run later captures the objects as they are then.
 
@@ -109,6 +109,14 @@ see the previous partition. A snapshot entity re-run later captures the objects 
   `include/config/sources/{src.source}.yaml` (and the Athena DDL), then clear.
 
 {_BACKFILL.format(dag="ingest_" + src.source)}"""
+
+
+def _full_history(src) -> str:
+    if not src.history_start:
+        return ""
+    return (f"**First load**: trigger with `{{\"full_history\": true}}` to read every object updated since "
+            f"{src.history_start} (so the subscription dimension knows every subscription), e.g. "
+            f"`airflow dags trigger ingest_{src.source} -c '{{\"full_history\": true}}'`.\n\n")
 
 
 def vendor_entity(src, ent) -> str:

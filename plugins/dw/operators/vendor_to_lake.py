@@ -100,6 +100,9 @@ class VendorToLakeOperator(BaseOperator):
         ds = run_date(context)
         part = RawPartition(self.source, self.entity, ds)
         label = f"{label} dt={ds}"
+        if src.history_start and ent.mode == "window" and (context.get("params") or {}).get("full_history"):
+            start = dt.datetime.combine(src.history_start, dt.time(), dt.timezone.utc)
+            self.log.info("%s: full_history: reading from %s", label, start.isoformat())
 
         if self.source == "amplitude":
             ready = amplitude.available_at(src, end)
