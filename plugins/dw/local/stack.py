@@ -377,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"postgres  {info['pg_uri']}")
         print(f"s3 (moto) {info['s3_endpoint']}")
         print(f"mongodb   {info['mongo_uri']}")
+        for name, url in st.vendor_urls().items():
+            print(f"{name:<9} {url} (stand-in; /_admin/health)")
         print(f"env       {st.env_file}")
     elif a.command == "down":
         st.down()
