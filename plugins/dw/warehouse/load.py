@@ -38,6 +38,7 @@ from dw.lake import split_s3_uri
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
 
@@ -155,6 +156,9 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
         for stmt in sqlgen.session_settings():
             cur.execute(stmt)
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"dw.{cfg.table}",))
+        # the stage, the lookups and the grain aggregation of a 1M-row extract sort and hash in
+        # memory rather than on disk (docs/decisions/0011-benchmarks.md)
+        cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
         t_lock = time.monotonic()
 
         body = _open_extract(s3, bucket, key, label)
@@ -293,7 +297,7 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
     if dates:
         cur.execute(sqlgen.fact_delete(cfg), {"dates": dates})
         deleted = cur.rowcount
-    inserted, updated = cur.execute(sqlgen.fact_upsert(cfg), params).fetchone()
+    inserted, updated = cur.execute(sqlgen.fact_upsert(cfg), {**params, "dates": dates}).fetchone()
     return LoadStats(
         copied=copied, deleted=deleted, inserted=inserted, updated=updated, unknown=unknown,
         dates=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in dates],
