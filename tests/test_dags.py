@@ -93,7 +93,7 @@ def test_ingest_mongo_emits_one_asset_per_collection(dagbag):
     for name in mongo_source().collections:
         t = dag.get_task(name)
         assert [(o.name, o.uri, o.extra) for o in t.outlets] == [
-            (f"raw_mongo_{name}", f"x-dw-lake://dw-lake/raw/mongo/{name}", {"s3_uri": f"s3://dw-lake/raw/mongo/{name}/"})
+            (f"raw_mongo_{name}", f"x-dw-lake://raw/mongo/{name}", {"s3_uri": f"s3://dw-lake/raw/mongo/{name}/"})
         ]
 
 

@@ -44,12 +44,13 @@ def daily() -> CronTriggerTimetable:
 
 
 def raw_asset(source: str, entity: str) -> Asset:
-    """The Asset of a raw lake table. Its URI uses the custom scheme ``x-dw-lake`` rather than
-    ``s3``: Airflow normalizes ``s3://`` URIs with the amazon provider, which imports boto3 at
-    parse time (docs/decisions/0009-asset-uris.md). The S3 location is in ``extra``."""
+    """The Asset of a raw lake table: ``x-dw-lake://raw/<source>/<entity>``, its place in the lake
+    whatever the bucket. Not ``s3://``: Airflow normalizes those URIs with the amazon provider,
+    which imports boto3 at parse time (docs/decisions/0009-asset-uris.md). The S3 location of
+    this deployment's bucket is in ``extra``."""
     s3_uri = raw_table_uri(source, entity)
     return Asset(
-        uri="x-dw-lake://" + s3_uri[len("s3://"):].rstrip("/"),
+        uri=f"x-dw-lake://raw/{source}/{entity}",
         name=f"raw_{source}_{entity}",
         group="lake",
         extra={"s3_uri": s3_uri},
