@@ -89,6 +89,9 @@ class MongoCollection(_Model):
     name: Identifier
     mode: Literal["incremental", "snapshot"]
     cursor_field: str | None = None
+    # freshness: the fewest rows a day's partition may hold; the warehouse's lake_ready check fails
+    # the run, naming the source, when a landed partition holds fewer (0: an empty day is valid)
+    min_rows: int = Field(default=0, ge=0)
     fields: dict[str, MongoField]
 
     @field_validator("fields")
@@ -184,6 +187,7 @@ class VendorEntity(_Model):
     root: str | None = None  # Chargify wraps each object: [{"subscription": {...}}]
     date_field: str | None = None  # Chargify's date_field parameter
     params: dict[str, str] = Field(default_factory=dict)  # fixed query parameters (e.g. status: all)
+    min_rows: int = Field(default=0, ge=0)  # freshness, as for a Mongo collection
     fields: dict[Identifier, VendorField]
 
     @model_validator(mode="after")

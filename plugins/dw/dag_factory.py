@@ -15,7 +15,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
-from dw import runbooks
+from dw import notify, runbooks
 from dw.config import mongo_source, warehouse_tables
 from dw.lake import raw_table_uri
 
@@ -33,6 +33,9 @@ def default_args(**extra) -> dict:
         "retry_exponential_backoff": True,
         "max_retry_delay": dt.timedelta(minutes=30),
         "execution_timeout": dt.timedelta(hours=2),
+        # one compact message (DAG, task, date, error, log and runbook links) in the task's log,
+        # and on Slack when the connection slack_alerts exists (dw.notify)
+        "on_failure_callback": notify.task_failed,
     }
     args.update(extra)
     return args
@@ -128,6 +131,14 @@ def _lake_source(lake_table: str) -> tuple[str, str]:
     return source, entity
 
 
+def _min_rows(source: str, entity: str) -> int:
+    """The fewest rows a day's partition of a raw table may hold (its source config's ``min_rows``)."""
+    from dw.config import vendor_source
+
+    items = mongo_source().collections if source == "mongo" else vendor_source(source).entities
+    return items[entity].min_rows if entity in items else 0
+
+
 def build_warehouse_dag() -> DAG:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
@@ -161,10 +172,11 @@ def build_warehouse_dag() -> DAG:
                     task_id=lt,
                     source=source,
                     entity=entity,
+                    min_rows=_min_rows(source, entity),
                     poke_interval=300,
                     timeout=6 * 3600,
                     retries=0,
-                    doc_md=runbooks.lake_ready_sensor(lt),
+                    doc_md=runbooks.lake_ready_sensor(lt, _min_rows(source, entity)),
                 )
 
         groups: dict[str, TaskGroup] = {}

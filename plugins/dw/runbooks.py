@@ -1,8 +1,11 @@
 """On-call runbooks, rendered as ``doc_md`` on every DAG, task group and task.
 
-Each says what the piece reads and writes, whether clearing it is safe (it always is:
-every task replaces exactly what its run owns), what a clear re-does, what to check when
-it fails, and how to backfill. Built from config, so a new table gets its runbook free.
+Each one answers, in the same order, what an on-call engineer needs at night: what the piece
+**reads** and **writes**, whether it is safe to **clear** (it always is: every task replaces
+exactly what its run owns) and what a clear re-does, what to check **when it fails**, and how
+to **backfill**. Built from config, so a new table or source gets its runbook free. The UI
+shows a DAG's runbook under *Dag Docs*, a task's under *Documentation* on the task's page, and
+a task group's on the group's page; every failure message links there (``dw.notify``).
 """
 
 from __future__ import annotations
@@ -12,12 +15,51 @@ _DATE = (
     "The run with logical date D+1 processes D."
 )
 
-_BACKFILL = """\
-**Backfill** — UI: *Trigger ▸ Backfill*, or CLI:
-`airflow backfill create --dag-id {dag} --from-date D1 --to-date D2` (logical dates: the run
-for logical date D+1 processes day D). Order does not matter and runs may overlap: loads of
-the same table serialize on an advisory lock, and dimensions never go back to an older version.
-"""
+_FAILURE_MESSAGE = (
+    "The last lines of the task's log hold the failure message (`dw-etl FAILED <dag> › <task> › date D`, "
+    "with the error and links to the log and this runbook; also posted to Slack when the connection "
+    "`slack_alerts` exists). Read the error above it."
+)
+
+
+def _runbook(*, reads: str, writes: str, clear: str, fails: str, backfill: str) -> str:
+    """The five answers, in the same order on every DAG, task group and task."""
+    return (
+        f"- **Reads**: {reads}\n"
+        f"- **Writes**: {writes}\n"
+        f"- **Clear**: {clear}\n"
+        f"- **When it fails**: {fails}\n"
+        f"- **Backfill**: {backfill}\n"
+    )
+
+
+def _dag_backfill(dag: str, order: str) -> str:
+    return (
+        f"UI: *{dag}* ▸ *Trigger* ▸ *Backfill*. Its dates are logical dates: to load days D1 … D2 enter "
+        f"D1+1 … D2+1. *Reprocess behavior* \"Missing runs\" fills gaps; \"All runs\" also re-runs dates that "
+        f"succeeded (after a data fix). CLI: `airflow backfill create --dag-id {dag} --from-date D1+1 "
+        f"--to-date D2+1` (`--reprocess-behavior completed` to re-run); API: `POST /api/v2/backfills`. {order}"
+    )
+
+
+_INGEST_ORDER = (
+    "Runs may overlap and go in any order: each writes only its own day's partitions. Then backfill "
+    "`warehouse` for the same dates (re-ingested days change the lake the warehouse loaded)."
+)
+
+_TASK_BACKFILL = (
+    "This task runs in every run a backfill of its DAG creates (see the DAG's runbook). To redo only "
+    "this task for a range of days: *Browse* ▸ *Task Instances*, filter on this task and the runs, "
+    "select them, *Clear* with *Downstream*."
+)
+
+
+def _warehouse_after_ingest(source: str, entity: str) -> str:
+    return (f"Re-ingesting day D changes the lake: if `warehouse` loaded D already, clear its run's "
+            f"`lake_ready.raw_{source}_{entity}` with downstream so the warehouse reloads from the new partition")
+
+
+# --------------------------------------------------------------------------- ingest_mongo
 
 
 def ingest_mongo(src) -> str:
@@ -25,6 +67,21 @@ def ingest_mongo(src) -> str:
         f"| `{c.name}` | {c.mode}{' on `' + c.cursor_field + '`' if c.cursor_field else ''} "
         f"| `raw/mongo/{c.name}/dt=D/part-00000.parquet` |"
         for c in src.collections.values()
+    )
+    body = _runbook(
+        reads=f"MongoDB `{src.database}` through the connection `{src.conn_id}`; the key of the email hash "
+              f"from `{src.pii_key_conn_id}`.",
+        writes="one Parquet object per collection and day in the lake (`aws_lake`), in the table above; each "
+               "task emits its collection's Asset.",
+        clear="safe. A cleared task re-extracts its collection for D and replaces the day's partition with one "
+              "atomic upload; until it completes readers see the old partition. A snapshot collection cleared "
+              "later captures the collection as it is then. " + _warehouse_after_ingest("mongo", "<collection>") + ".",
+        fails=f"{_FAILURE_MESSAGE} A conversion error names the collection, the date, the document `_id` and "
+              f"the field and is not retried: the source changed shape — fix the document or its type in "
+              f"`include/config/sources/mongo.yaml`, then clear the task. A connection error is retried twice; "
+              f"if it persists check `{src.conn_id}` (*Admin* ▸ *Connections*). Nothing was written: the previous "
+              f"partition stays.",
+        backfill=_dag_backfill("ingest_mongo", _INGEST_ORDER),
     )
     return f"""\
 # ingest_mongo — MongoDB `{src.database}` into the lake
@@ -35,36 +92,34 @@ def ingest_mongo(src) -> str:
 |---|---|---|
 {rows}
 
-Connections: `{src.conn_id}` (read), `aws_lake` (write), `{src.pii_key_conn_id}` (key of the email hash).
-Each task emits the Asset of its collection.
-
-**Clearing is safe.** A task re-extracts its collection for D and replaces the date's
-partition with one atomic upload; until the upload completes readers see the old partition.
-A snapshot collection re-run later captures the collection as it is then.
-
-**When it fails**: the log's last error names the collection, the date, the document `_id`
-and the field. A type error means the source changed shape: fix the type mapping in
-`include/config/sources/mongo.yaml` (or the source document) and clear the task.
-
-{_BACKFILL.format(dag="ingest_mongo")}"""
+{body}"""
 
 
 def mongo_collection(src, coll) -> str:
     what = (
-        f"documents with `{coll.cursor_field}` in the run's data interval"
+        f"the documents of `{src.database}.{coll.name}` whose `{coll.cursor_field}` is in the run's data interval"
         if coll.mode == "incremental"
-        else "the whole collection (snapshot)"
+        else f"the whole collection `{src.database}.{coll.name}` (a snapshot)"
     )
     pii = [n for n, f in coll.fields.items() if f.pii]
-    pii_line = f"\nFields {', '.join(f'`{p}`' for p in pii)} are replaced by a keyed hash before upload." if pii else ""
+    pii_line = f" Fields {', '.join(f'`{p}`' for p in pii)} are replaced by a keyed hash before upload." if pii else ""
+    body = _runbook(
+        reads=f"{what}, through `{src.conn_id}`.",
+        writes=f"`s3://<lake>/raw/mongo/{coll.name}/dt=D/part-00000.parquet`, one object replaced atomically, "
+               f"each field converted to its declared type; the Asset `raw_mongo_{coll.name}`.{pii_line}",
+        clear="safe: re-extracts the day and replaces the partition. " + _warehouse_after_ingest("mongo", coll.name) + ".",
+        fails="a conversion error names the document `_id` and the field (not retried: fix the document or "
+              "`include/config/sources/mongo.yaml`, then clear); a connection error is retried, then check "
+              f"`{src.conn_id}`. Nothing is written on failure.",
+        backfill=_TASK_BACKFILL,
+    )
     return f"""\
 ### {src.database}.{coll.name} → `raw/mongo/{coll.name}/dt=D/`
 
-Reads {what}; converts each field with its declared type; writes one Parquet object.{pii_line}
-Safe to clear: the re-run replaces the partition atomically. On a conversion error nothing is
-written; the error names `_id` and field.
-"""
+{body}"""
 
+
+# --------------------------------------------------------------------------- ingest_<vendor>
 
 _VENDOR_WINDOW = {
     "stripe": {"window": "objects created in the data interval (`created[gte]`/`created[lt]`)",
@@ -83,6 +138,26 @@ def ingest_vendor(src) -> str:
         for e in src.entities.values()
     ]
     nl = "\n"
+    body = _runbook(
+        reads=f"the {src.source.capitalize()} API through the connection `{src.conn_id}` (the secret is its "
+              f"password). Requests that fail with 429, 5xx, a timeout or a cut-short body are retried in the "
+              f"task with backoff (honouring `Retry-After`), up to {src.max_attempts} attempts each.",
+        writes="per entity and day, the raw JSON and the Parquet of the configured fields (table above) in the "
+               "lake (`aws_lake`); each task emits its entity's Asset.",
+        clear="safe. A cleared task re-reads its entity for D and replaces the day's raw JSON and Parquet, each "
+              "with one atomic upload, only after the whole day was read; until then readers see the previous "
+              "partition. A snapshot entity cleared later captures the objects as they are then. "
+              + _warehouse_after_ingest(src.source, "<entity>") + ".",
+        fails=f"""{_FAILURE_MESSAGE} It names the vendor, entity, date and the request (path, parameters, page) or object at fault.
+  - `HTTP 401`/`403`: the connection's secret is wrong or lacks read access — fix `{src.conn_id}`
+    (*Admin* ▸ *Connections*), then clear the task. Never retried.
+  - other `4xx`: the request was rejected (an API change?); the message quotes the vendor.
+  - `gave up after N attempts`: the vendor kept failing or rate-limiting; Airflow retries the
+    task; if it persists check the vendor's status page, then clear.
+  - a field that does not convert: the vendor's data changed shape — fix
+    `include/config/sources/{src.source}.yaml` (and the Athena DDL), then clear.""",
+        backfill=_dag_backfill("ingest_" + src.source, _INGEST_ORDER),
+    )
     return f"""\
 # ingest_{src.source} — the {src.source.capitalize()} API into the lake
 
@@ -90,29 +165,11 @@ def ingest_vendor(src) -> str:
 
 {nl.join(table)}
 
-Connection: `{src.conn_id}` (read; the secret is its password), `aws_lake` (write). Each task
-emits the Asset of its entity. Requests that fail with 429, 5xx, a timeout or a cut-short body
-are retried in the task with backoff (honouring `Retry-After`), up to {src.max_attempts} attempts each.
-
-{_full_history(src)}**Clearing is safe.** A task re-reads its entity for D and replaces the day's raw JSON and
-Parquet, each with one atomic upload, only after the whole day was read; until then readers
-see the previous partition. A snapshot entity re-run later captures the objects as they are then.
-
-**When it fails**: the log's last error names the vendor, entity, date and the request
-(path, parameters, page) or object at fault.
-- `HTTP 401`/`403`: the connection's secret is wrong or lacks read access — fix the
-  connection, then clear the task. Never retried.
-- other `4xx`: the request was rejected (an API change?); the message quotes the vendor.
-- `gave up after N attempts`: the vendor kept failing or rate-limiting; Airflow retries the
-  task; if it persists check the vendor's status page, then clear.
-- a field that does not convert: the vendor's data changed shape — fix
-  `include/config/sources/{src.source}.yaml` (and the Athena DDL), then clear.
-
-{_BACKFILL.format(dag="ingest_" + src.source)}"""
+{_full_history(src)}{body}"""
 
 
 def _full_history(src) -> str:
-    if not src.history_start:
+    if not getattr(src, "history_start", None):
         return ""
     return (f"**First load**: trigger with `{{\"full_history\": true}}` to read every object updated since "
             f"{src.history_start} (so the subscription dimension knows every subscription), e.g. "
@@ -121,26 +178,68 @@ def _full_history(src) -> str:
 
 def vendor_entity(src, ent) -> str:
     pii = [n for n, f in ent.fields.items() if f.pii]
-    pii_line = f"\nFields {', '.join(f'`{p}`' for p in pii)} land as a keyed hash." if pii else ""
+    pii_line = f" Fields {', '.join(f'`{p}`' for p in pii)} land as a keyed hash." if pii else ""
+    body = _runbook(
+        reads=f"`GET {ent.endpoint}` through `{src.conn_id}`: {_VENDOR_WINDOW[src.source][ent.mode]}.",
+        writes=f"every object once (by `{ent.id_field}`) as raw JSON (`raw/{src.source}/{ent.name}_json/dt=D/`) and as "
+               f"Parquet of {len(ent.fields)} configured fields (`raw/{src.source}/{ent.name}/dt=D/`); the Asset "
+               f"`raw_{src.source}_{ent.name}`.{pii_line}",
+        clear="safe: re-reads the day and replaces both objects atomically. "
+              + _warehouse_after_ingest(src.source, ent.name) + ".",
+        fails=f"a `401`/`403` means the connection `{src.conn_id}` is wrong: fix it, then clear (never retried); "
+              "`gave up after N attempts` means the vendor kept failing (retried by Airflow); a field that does not "
+              "convert means the vendor's data changed shape. Nothing is written on failure.",
+        backfill=_TASK_BACKFILL,
+    )
     return f"""\
 ### {src.source}.{ent.name} → `raw/{src.source}/{ent.name}/dt=D/`
 
-`GET {ent.endpoint}`: {_VENDOR_WINDOW[src.source][ent.mode]}. Lands every object once (by
-`{ent.id_field}`) as raw JSON and as Parquet of {len(ent.fields)} configured fields.{pii_line}
-Safe to clear: the re-run replaces the partition atomically. A `401` means the connection
-`{src.conn_id}` is wrong: fix it and clear.
-"""
+{body}"""
+
+
+# --------------------------------------------------------------------------- warehouse
+
+_WAREHOUSE_ORDER = (
+    "Backfill the `ingest_*` DAGs of the same dates first: the `lake_ready` sensors wait for their "
+    "partitions. Keep *Max active runs* at 1 (the form's default) so days load oldest first: "
+    "`dw.subscription_dim` (SCD2) builds its history in load order. Facts and SCD1 dimensions come out "
+    "the same in any order, so a single re-run or clear of one day is always fine."
+)
+
+_LEDGER = (
+    "`select table_name, date, run_id, outcome, error, rows_copied, rows_inserted, rows_updated, "
+    "rows_deleted, rows_unknown from dw.load_audit where date = 'D' order by id desc;`"
+)
 
 
 def warehouse(tables) -> str:
     dims = ", ".join(f"`dw.{n}`" for n, c in tables.items() if c.kind == "dimension")
     facts = ", ".join(f"`dw.{n}`" for n, c in tables.items() if c.kind == "fact")
+    body = _runbook(
+        reads="the day's raw lake partitions (through `aws_lake`: Athena, DuckDB locally), checked first by "
+              "`lake_ready`; the dimensions a fact looks up.",
+        writes="extracts under `s3://<lake>/extracts/<table>/dt=D/`; the tables `dw.*` in `postgres_dw`; one row "
+               "per load attempt in the ledger `dw.load_audit` (readable by `dw_analyst`).",
+        clear="always safe. Clear a failed task *with its downstream tasks* (*Clear* ▸ *Downstream*): a cleared "
+              "load re-reads its own run's extract, a cleared extract writes a new one and its cleared load loads "
+              "it. An unchanged re-run writes 0 rows. Facts restate whole dates, so a re-run also heals rows that "
+              "pointed at an unknown member (late-arriving dimensions).",
+        fails=f"""{_FAILURE_MESSAGE}
+  - `lake_ready.*`: the message names the source — its ingestion DAG has not landed day D, or landed
+    it empty. Nothing of D was loaded. Fix the ingestion, then clear the sensor with downstream.
+  - `connection postgres_dw (…) is misconfigured`: fix the connection (*Admin* ▸ *Connections*), clear.
+  - a load: the error names the table, the date, the extract file and the row or column. The
+    transaction rolled back, so the warehouse is as it was; the ledger has a `failed` row: {_LEDGER}
+  - a check: the load committed; fix the cause (usually upstream data) and clear the table's `extract`
+    with downstream.""",
+        backfill=_dag_backfill("warehouse", _WAREHOUSE_ORDER),
+    )
     return f"""\
 # warehouse — lake → extracts → PostgreSQL star schema
 
 {_DATE}
 
-Stages: `migrate` ▸ `lake_ready` (the day's raw partitions exist) ▸ `dimensions`
+Stages: `migrate` ▸ `lake_ready` (the day's raw partitions exist and are not empty) ▸ `dimensions`
 ({dims}) ▸ `facts` ({facts}), each table `extract` ▸ `load` ▸ checks.
 
 - **extract** runs the table's Athena SQL (`include/sql/athena/extract/<table>.sql`; DuckDB
@@ -148,78 +247,145 @@ Stages: `migrate` ▸ `lake_ready` (the day's raw partitions exist) ▸ `dimensi
 - **load** streams that file into a temp stage table and upserts `dw.<table>` in ONE
   transaction per table and date, logging `COPY / DELETE / INSERT / UPDATE` counts.
 
-**Clearing is always safe.** Clear a failed task *with its downstream tasks*; a cleared
-load re-reads its own run's extract, a cleared extract writes a new one. An unchanged re-run
-writes 0 rows. Facts restate whole dates, so a re-run also heals rows that pointed at an
-unknown member (late-arriving dimensions).
-
-**When it fails**: the error names the table, the date, the extract file and the row or
-field. The warehouse is unchanged by a failed load (the transaction rolled back).
-
-{_BACKFILL.format(dag="warehouse")}"""
+{body}"""
 
 
 MIGRATE = """\
 ### migrate
-Applies the Alembic migrations (`include/sql/postgres/migrations/`) and creates any table
-declared in `include/config/warehouse/` that does not exist yet, with its unknown member and
-grants. Holds an advisory lock, so concurrent runs are safe; idempotent, safe to clear.
-"""
+Applies the Alembic migrations and creates any table declared in `include/config/warehouse/` that
+does not exist yet, with its unknown member and grants.
+
+""" + _runbook(
+    reads="the revision in `dw.alembic_version`, `include/sql/postgres/migrations/`, `include/config/warehouse/`.",
+    writes="schema `dw` in `postgres_dw`: migrations, new tables, unknown members, grants (never alters an "
+           "existing table).",
+    clear="safe: idempotent, and it holds an advisory lock, so concurrent runs wait for each other.",
+    fails="`connection postgres_dw (…) is misconfigured`: fix the connection, then clear with downstream (not "
+          "retried). `dw.<table> exists with columns (…) but … declares (…)`: a table's columns changed in config — that needs "
+          "an Alembic migration (docs/decisions/0006). A migration's SQL error names the file. Nothing is "
+          "half-applied: it runs in one transaction.",
+    backfill="runs first in every run; after the first it is a no-op of a second. " + _TASK_BACKFILL,
+)
 
 LAKE_READY = """\
 ### lake_ready
-One sensor per raw lake table the loaded tables read: waits (rescheduling, up to 6 h) for the
-day's partition object. If one times out, the ingestion DAG of that source has not landed
-date D: look at that DAG's run for D, not here.
-"""
+One sensor per raw lake table that the loaded tables read. Every extract waits for the whole group,
+so nothing of day D is loaded unless every source landed it.
+
+""" + _runbook(
+    reads="the existence and the row count (Parquet footer) of each day's raw partition.",
+    writes="nothing.",
+    clear="safe: the sensors look again.",
+    fails="the message names the source. *still missing after …*: its ingestion DAG has not landed day D "
+          "(waited 6 h, rescheduling) — look at that DAG's run for D. *holds N rows, fewer than …*: it "
+          "landed D empty or short (`min_rows` in `include/config/sources/<source>.yaml`) — check that "
+          "ingestion and the source. Then clear the sensor with downstream.",
+    backfill="backfill the `ingest_*` DAGs of the dates first, or the sensors wait for them.",
+)
 
 
-def lake_ready_sensor(lake_table: str) -> str:
+def lake_ready_sensor(lake_table: str, min_rows: int = 0) -> str:
     _, source, entity = lake_table.split("_", 2)
+    promise = (f"at least {min_rows} row{'s' if min_rows != 1 else ''} (`min_rows`)" if min_rows
+               else "any number of rows (an empty day is valid for this source)")
+    body = _runbook(
+        reads="the object's existence and its Parquet footer (row count), through `aws_lake`.",
+        writes="nothing.",
+        clear="safe: it looks again.",
+        fails=f"source `{source}`: check the `ingest_{source}` run for date D (task `{entity}`) and the source "
+              f"itself; once the partition has landed with its rows, clear this sensor with downstream.",
+        backfill=f"backfill `ingest_{source}` for the same dates first. " + _TASK_BACKFILL,
+    )
     return f"""\
 ### {lake_table}
-Waits for `raw/{source}/{entity}/dt=D/part-00000.parquet`. If it times out, check the
-`ingest_{source}` run for date D (task `{entity}`); clear this sensor once it has landed.
-"""
+Waits (rescheduling, up to 6 h) for `raw/{source}/{entity}/dt=D/part-00000.parquet`, then checks it
+holds {promise}.
+
+{body}"""
 
 
 DIMENSIONS = """\
 ### dimensions
 Each dimension's extract ▸ load ▸ checks. Every fact's load waits for the dimensions it looks up.
-Dimensions never lose rows and never go back to an older source version.
-"""
+
+""" + _runbook(
+    reads="the day's raw partitions of each dimension's source (see each table's group).",
+    writes="the dimension tables `dw.*_dim`; rows are never deleted, never go back to an older source "
+           "version, and the unknown member is never touched.",
+    clear="safe: a cleared dimension reloads the day; unchanged rows are not written. Clear with downstream "
+          "so the facts that look it up reload too.",
+    fails="see the failed task's runbook; a dimension that fails holds back the facts that look it up "
+          "(`upstream_failed`), which run once it is cleared.",
+    backfill=_TASK_BACKFILL,
+)
 
 FACTS = """\
 ### facts
-Each fact's extract (which only reads the lake, so it runs alongside the dimensions) ▸ load
-(after its dimensions) ▸ checks.
-"""
+Each fact's extract (which reads only the lake, so it runs alongside the dimensions) ▸ load (after
+its dimensions) ▸ checks.
+
+""" + _runbook(
+    reads="the raw partitions each fact's extract SQL reads; the dimensions, for surrogate keys.",
+    writes="the fact tables, replacing whole dates: every date the day's documents touch is restated.",
+    clear="safe: a cleared fact restates the same dates from the latest data in the lake; rows that pointed "
+          "at an unknown member heal when their dimension row has arrived.",
+    fails="see the failed task's runbook. A fact's load never runs before its dimensions succeeded.",
+    backfill=_TASK_BACKFILL,
+)
 
 CHECKS = """\
 ### checks
-common-sql check operators declared in the table's YAML (`checks:`). A failed check does not
-undo the load: read which check failed in the log, fix the cause (usually upstream data),
-and clear the table's `extract` with downstream.
-"""
+The common-sql check operators declared in the table's YAML (`checks:`).
+
+""" + _runbook(
+    reads="the table: a fact's rows of date D, a dimension's whole table.",
+    writes="nothing.",
+    clear="safe: read-only; it checks again.",
+    fails="the log says which check failed and the value it found. The load already committed, so the data "
+          "is in the warehouse: fix the cause (usually upstream data or the extract SQL) and clear the "
+          "table's `extract` with downstream. Not retried: a failed check is a finding, not a blip.",
+    backfill=_TASK_BACKFILL,
+)
 
 
 def table(cfg) -> str:
+    lake = ", ".join(f"`{t}`" for t in cfg.lake_tables) or "—"
+    body = _runbook(
+        reads=f"source `{cfg.source}`: lake tables {lake}"
+              + (f"; the dimensions {', '.join(f'`dw.{lk.dimension}`' for lk in cfg.lookups)}" if cfg.lookups else "") + ".",
+        writes=f"`dw.{cfg.table}` in one transaction per run; one row per load attempt in `dw.load_audit`.",
+        clear="safe: clear the group's `extract` with downstream to reload day D from the lake as it is now.",
+        fails="the failed task's message names the table, the date and the file or check; the failed task's "
+              f"runbook says what to do. Ledger: `select * from dw.load_audit where table_name = '{cfg.table}' "
+              "order by id desc limit 5;`",
+        backfill=_TASK_BACKFILL,
+    )
     return f"""\
 ### dw.{cfg.table} ({cfg.kind}{', SCD' + str(cfg.scd) if cfg.scd else ''})
 {cfg.description}
 
-Source `{cfg.source}`; lake tables {', '.join(f'`{t}`' for t in cfg.lake_tables) or '—'};
-config `include/config/warehouse/{cfg.table}.yaml`; SQL `include/sql/athena/extract/{cfg.table}.sql`.
-"""
+Config `include/config/warehouse/{cfg.table}.yaml`; SQL `include/sql/athena/extract/{cfg.table}.sql`.
+
+{body}"""
 
 
 def extract(cfg) -> str:
+    body = _runbook(
+        reads=f"the lake only: {', '.join(f'`{t}`' for t in cfg.lake_tables) or '—'}, through `aws_lake`.",
+        writes=f"a new CSV `s3://<lake>/extracts/{cfg.table}/dt=D/<query id>.csv` per attempt; its URI and query id "
+               "go to the load (XCom).",
+        clear="safe at any time: writes a new extract, never touches the warehouse. Clear with downstream so the "
+              "load loads the new file.",
+        fails="the message names the table, the date and the engine's error (Athena: the query id — look it up in "
+              "the Athena console). A SQL error is not retried: fix the SQL file, then clear with downstream. "
+              "The warehouse is untouched.",
+        backfill=_TASK_BACKFILL,
+    )
     return f"""\
 ### extract dw.{cfg.table}
-Runs `include/sql/athena/extract/{cfg.table}.sql` for date D on Athena (DuckDB locally) and
-writes a new CSV under `extracts/{cfg.table}/dt=D/`; returns its URI for the load. Reads only
-the lake: safe to clear at any time. A failure names the table, the date and the engine's message.
-"""
+Runs `include/sql/athena/extract/{cfg.table}.sql` for date D on Athena (DuckDB locally).
+
+{body}"""
 
 
 def load(cfg) -> str:
@@ -233,9 +399,22 @@ def load(cfg) -> str:
         how = "adds key combinations not seen before"
     else:
         how = "upserts the latest version of each natural key, never overwriting a newer source version"
+    body = _runbook(
+        reads="the extract its run's `extract` task returned (never another run's file)"
+              + (f", and the dimensions {', '.join(f'`dw.{lk.dimension}`' for lk in cfg.lookups)}" if cfg.lookups else "")
+              + ", through `aws_lake` and `postgres_dw`.",
+        writes=f"`dw.{cfg.table}`, and one row in `dw.load_audit` (counts COPY / DELETE / INSERT / UPDATE / unknown, "
+               "extract, query id, start and end, outcome).",
+        clear="safe: the re-run writes the same result (0 rows when nothing changed). To load newer lake data, clear "
+              "the `extract` with downstream instead.",
+        fails="the warehouse is as it was (the transaction rolled back) and the ledger holds a `failed` row with the "
+              "error. A data error names the table, date, file and row/column and is not retried: fix the data or "
+              "config, then clear the `extract` with downstream. `connection postgres_dw (…) is misconfigured`: fix "
+              "the connection, then clear this task with downstream.",
+        backfill=_TASK_BACKFILL,
+    )
     return f"""\
 ### load dw.{cfg.table}
 One transaction: COPY this run's extract into a temp stage table, then {how}.
-Safe to clear: the re-run writes the same result (0 rows when nothing changed). If it fails,
-the warehouse is as it was; the error names the table, date, file and row/column.
-"""
+
+{body}"""

@@ -12,6 +12,7 @@ Heavy imports stay inside the functions: this module is imported by operators at
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 LAKE_CONN_ID = "aws_lake"
@@ -107,9 +108,42 @@ def warehouse_conninfo(conn_id: str = WAREHOUSE_CONN_ID) -> str:
 
 
 def warehouse_connect(conn_id: str = WAREHOUSE_CONN_ID, **kwargs):
+    """A psycopg connection to the warehouse; a misconfigured connection fails the task without
+    retries (``raise_if_misconfigured``)."""
     import psycopg
 
-    return psycopg.connect(warehouse_conninfo(conn_id), **kwargs)
+    try:
+        return psycopg.connect(warehouse_conninfo(conn_id), **kwargs)
+    except psycopg.OperationalError as e:
+        raise_if_misconfigured(conn_id, e)
+        raise
+
+
+# PostgreSQL's answers at login to a connection whose settings are wrong (not a server that is down).
+_PG_MISCONFIGURED = re.compile(
+    r'FATAL:\s+(database ".*" does not exist|role ".*" does not exist|password authentication failed'
+    r'|no pg_hba\.conf entry|permission denied for database)'
+    r'|fe_sendauth: no password supplied'
+)
+
+
+def raise_if_misconfigured(conn_id: str, exc: BaseException) -> None:
+    """Turn an error that says the connection itself is wrong (unknown database or role, bad
+    password) into an ``AirflowFailException``: retrying in five minutes will not mend it. The
+    message names the connection and where it points, never its password. Anything else
+    (refused, timed out: the server may be restarting) is left to the task's retries."""
+    text = str(exc)
+    if not _PG_MISCONFIGURED.search(text):
+        return
+    from airflow.sdk.exceptions import AirflowFailException
+
+    c = get_connection(conn_id)
+    where = f"{c.login or ''}@{c.host or ''}:{c.port or ''}/{c.schema or ''}"
+    reason = text.split("FATAL:", 1)[-1].strip().splitlines()[0]
+    raise AirflowFailException(
+        f"connection {conn_id} ({where}) is misconfigured: {reason}. Fix it (Admin > Connections > {conn_id}), "
+        "then clear this task with its downstream tasks. Not retried: a wrong connection does not mend itself."
+    ) from None
 
 
 def mongo_client(conn_id: str = MONGO_CONN_ID):

@@ -1,38 +1,120 @@
-"""LakePartitionSensor: waits for a raw lake partition of the run's date.
+"""LakePartitionSensor: waits for a raw lake partition of the run's date, and checks it is fresh.
 
-The provider's S3KeySensor would do, but importing it imports boto3 at DAG parse time;
-this sensor imports the S3Hook only when it pokes, and names the source to look at.
+The provider's S3KeySensor would do for the waiting, but importing it imports boto3 at DAG parse
+time; this sensor imports the S3 hook only when it pokes, and names the source to look at.
+
+Freshness (``min_rows``, from the source's config): once the partition object exists, its row
+count is read from the Parquet footer (two ranged GETs, not the file). A partition with fewer
+rows than the source promises a day fails the task at once (no retries, no more waiting): the
+ingestion landed an empty or partial day, and the warehouse must not load it. A partition that
+never arrives fails when the sensor times out. Both messages name the source, the ingestion DAG
+and task to look at, and the date. Every extract of the warehouse waits for the whole
+``lake_ready`` group, so nothing of the day is loaded until every source is there.
 """
 
 from __future__ import annotations
+
+import io
 
 from airflow.sdk import BaseSensorOperator
 
 from dw.hooks.connections import LAKE_CONN_ID
 
 
+class _S3Object(io.RawIOBase):
+    """A seekable, read-only view of an S3 object: each read is one ranged GET."""
+
+    def __init__(self, s3, bucket: str, key: str):
+        super().__init__()
+        self.s3, self.bucket, self.key = s3, bucket, key
+        self.size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def readinto(self, buf) -> int:
+        if self.pos >= self.size or not len(buf):
+            return 0
+        end = min(self.pos + len(buf), self.size) - 1
+        data = self.s3.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={self.pos}-{end}")["Body"].read()
+        buf[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+def parquet_rows(s3, bucket: str, key: str) -> int:
+    """The row count in a Parquet object's footer, read with ranged GETs."""
+    import pyarrow.parquet as pq
+
+    with io.BufferedReader(_S3Object(s3, bucket, key), buffer_size=1 << 16) as f:
+        return pq.ParquetFile(f).metadata.num_rows
+
+
 class LakePartitionSensor(BaseSensorOperator):
-    """Succeeds when ``raw/<source>/<entity>/dt=<run date>/part-00000.parquet`` exists."""
+    """Succeeds when ``raw/<source>/<entity>/dt=<run date>/part-00000.parquet`` exists and holds at
+    least ``min_rows`` rows."""
 
     template_fields = ("source", "entity")
     ui_color = "#e8f4fd"
 
-    def __init__(self, *, source: str, entity: str, aws_conn_id: str = LAKE_CONN_ID, **kwargs):
+    def __init__(self, *, source: str, entity: str, min_rows: int = 0, aws_conn_id: str = LAKE_CONN_ID, **kwargs):
         kwargs.setdefault("mode", "reschedule")
         super().__init__(**kwargs)
         self.source = source
         self.entity = entity
+        self.min_rows = min_rows
         self.aws_conn_id = aws_conn_id
+
+    def _where(self, ds: str) -> str:
+        return f"look at the ingest_{self.source} run for date {ds} (task {self.entity})"
+
+    def execute(self, context):
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from dw.lake import RawPartition, run_date
+
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout:
+            part = RawPartition(self.source, self.entity, run_date(context))
+            raise AirflowSensorTimeout(
+                f"source {self.source}: {part.uri} is still missing after {self.timeout:.0f}s, so the warehouse "
+                f"loaded nothing for {part.ds}. The {self.source} ingestion has not landed the day: "
+                f"{self._where(part.ds)}; once the partition is there, clear this task with its downstream tasks."
+            ) from None
 
     def poke(self, context) -> bool:
         from dw.hooks.connections import s3_hook
         from dw.lake import RawPartition, run_date
 
         part = RawPartition(self.source, self.entity, run_date(context))
-        found = s3_hook(self.aws_conn_id).check_for_key(part.key, bucket_name=part.bucket)
-        if not found:
-            self.log.info(
-                "not yet in the lake: %s — waiting for ingest_%s (task %s) to land date %s",
-                part.uri, self.source, self.entity, part.ds,
+        hook = s3_hook(self.aws_conn_id)
+        if not hook.check_for_key(part.key, bucket_name=part.bucket):
+            self.log.info("not yet in the lake: %s — waiting for ingest_%s (task %s) to land date %s",
+                          part.uri, self.source, self.entity, part.ds)
+            return False
+        rows = parquet_rows(hook.get_conn(), part.bucket, part.key)
+        self.log.info("%s: %d rows (this source promises at least %d a day)", part.uri, rows, self.min_rows)
+        if rows < self.min_rows:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(
+                f"source {self.source}: {part.uri} holds {rows} rows, fewer than the {self.min_rows} a day "
+                f"include/config/sources/{self.source}.yaml promises ({self.entity}: min_rows). The warehouse "
+                f"loads nothing for {part.ds} rather than a partial day. {self._where(part.ds).capitalize()} "
+                f"and at the source itself; re-run that task once the data is there, then clear this task "
+                "with its downstream tasks."
             )
-        return bool(found)
+        return True

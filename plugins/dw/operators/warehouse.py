@@ -41,11 +41,15 @@ class MigrateWarehouseOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context) -> dict:
-        from dw.hooks.connections import warehouse_conninfo
+        from dw.hooks.connections import raise_if_misconfigured, warehouse_conninfo
         from dw.warehouse.migrate import migrate
 
         t0 = time.monotonic()
-        result = migrate(warehouse_conninfo(self.conn_id))
+        try:
+            result = migrate(warehouse_conninfo(self.conn_id))
+        except Exception as e:
+            raise_if_misconfigured(self.conn_id, e)  # a wrong connection: fail now, no retries
+            raise
         self.log.info(
             "warehouse at revision %s; tables created now: %s; %.2fs",
             result["revision"], ", ".join(result["created"]) or "none", time.monotonic() - t0,
