@@ -321,31 +321,34 @@ def sub(sid, product, state, updated, org_id=ORG_A):
 
 
 def test_scd2_versions_and_as_of_lookup(wh, lake, dw_tables):
+    """The extract holds every observation in the lake of the keys it touches (the contract of
+    docs/decisions/0011): each load rebuilds those keys' histories."""
     s2 = dw_tables["subscription_dim"]
 
     def load_subs(rows, ds, at):
         return load(wh, lake, dw_tables, "subscription_dim", put(lake, "subscription_dim", ds, s2.column_names, rows), ds, at)
 
-    s = load_subs([sub("sub_1", "free", "active", "2024-03-04T08:00:00Z")], D1, AT1)
-    assert (s.inserted, s.updated) == (1, 0)
-    assert load_subs([sub("sub_1", "free", "active", "2024-03-04T08:00:00Z")], D1, AT1) == LoadStats(copied=1)
+    o1 = sub("sub_1", "free", "active", "2024-03-04T08:00:00Z")
+    o2 = sub("sub_1", "free", "active", "2024-03-05T01:00:00Z", org_id=ORG_B)  # an untracked attribute changed
+    o3 = sub("sub_1", "pro", "active", "2024-03-05T12:00:00Z", org_id=ORG_B)  # a tracked one changed
+    s = load_subs([o1], D1, AT1)
+    assert (s.inserted, s.updated, s.deleted) == (1, 0, 0)
+    assert load_subs([o1], D1, AT1) == LoadStats(copied=1)
     # an untracked attribute changes in place; a tracked one closes the version and opens one
-    s = load_subs([sub("sub_1", "free", "active", "2024-03-05T01:00:00Z", org_id=ORG_B)], D2, AT2)
-    assert (s.inserted, s.updated) == (0, 1)
-    s = load_subs([sub("sub_1", "pro", "active", "2024-03-05T12:00:00Z", org_id=ORG_B)], D2, AT2)
-    assert (s.inserted, s.updated) == (1, 1)
-    # re-running the dates creates no extra versions
-    for rows, ds, at in (([sub("sub_1", "free", "active", "2024-03-04T08:00:00Z")], D1, AT1),
-                         ([sub("sub_1", "pro", "active", "2024-03-05T12:00:00Z", org_id=ORG_B)], D2, AT2)):
-        s = load_subs(rows, ds, at)
-        assert (s.inserted, s.updated) == (0, 0)
-    versions = q(wh, "select id::text, product_handle, valid_from::text, valid_to::text, is_current "
-                     "from dw.subscription_dim where id <> %s order by valid_from", (UNKNOWN_ID,))
+    s = load_subs([o1, o2], D2, AT2)
+    assert (s.inserted, s.updated, s.deleted) == (0, 1, 0)
+    s = load_subs([o3, o1, o2, o2], D2, AT2)  # any order, duplicates across partitions
+    assert (s.inserted, s.updated, s.deleted) == (1, 1, 0)
+    # re-running either date (whose extract reads the same observations) writes nothing
+    for ds, at in ((D1, AT1), (D2, AT2)):
+        assert load_subs([o1, o2, o3], ds, at) == LoadStats(copied=3)
+    versions = q(wh, "select id::text, product_handle, organization_analytics_id::text, valid_from::text, "
+                     "valid_to::text, is_current from dw.subscription_dim where id <> %s order by valid_from", (UNKNOWN_ID,))
     v1 = key("subscription_dim", "sub_1", "-infinity")
     v2 = key("subscription_dim", "sub_1", "2024-03-05 12:00:00+00")
     assert versions == [
-        (v1, "free", "-infinity", "2024-03-05 12:00:00+00", False),
-        (v2, "pro", "2024-03-05 12:00:00+00", "infinity", True),
+        (v1, "free", ORG_B, "-infinity", "2024-03-05 12:00:00+00", False),
+        (v2, "pro", ORG_B, "2024-03-05 12:00:00+00", "infinity", True),
     ]
     # facts look the version up as of their date
     seed_dims(wh, lake, dw_tables)
@@ -353,6 +356,42 @@ def test_scd2_versions_and_as_of_lookup(wh, lake, dw_tables):
                                     job(date=D3, sub="sub_unknown")], ds=D3)
     got = q(wh, "select date::text, subscription_id::text from dw.job_ran_fact order by 1, 2")
     assert got == [(D1, v1), (D2, v2), (D3, UNKNOWN_ID), (D3, v2)]
+
+
+def test_scd2_history_does_not_depend_on_load_order(stack, lake, dw_tables, monkeypatch):
+    """Loading a key's observations all at once, step by step, or newest first gives the same
+    table; a back-and-forth change (free -> pro -> free) is three versions; a version whose
+    observation is superseded by a new one in between is split, and one that vanishes is deleted."""
+    from tests.test_end_to_end import _new_warehouse
+    from tests.test_warehouse_migrate import run_migrate
+
+    s2 = dw_tables["subscription_dim"]
+    obs = [sub("sub_9", "free", "active", "2024-03-01T00:00:00Z"), sub("sub_9", "pro", "active", "2024-03-02T00:00:00Z"),
+           sub("sub_9", "free", "active", "2024-03-03T00:00:00Z"), sub("sub_9", "free", "canceled", "2024-03-04T00:00:00Z")]
+
+    def build(steps) -> dict:
+        uri = _new_warehouse(stack, monkeypatch)
+        run_migrate(uri, dw_tables)
+        for rows in steps:
+            load(uri, lake, dw_tables, "subscription_dim", put(lake, "subscription_dim", D1, s2.column_names, rows))
+        return warehouse_fingerprint(uri)
+
+    at_once = build([obs])
+    assert build([obs[:1], obs[:2], obs[:3], obs]) == at_once
+    assert build([obs[3:], obs[1:], obs]) == at_once
+    # an observation learned late splits a version: free(-inf..03-02) pro free -> free pro free canceled
+    assert build([[obs[0], obs[1], obs[3]], obs]) == at_once
+    uri = _new_warehouse(stack, monkeypatch)
+    run_migrate(uri, dw_tables)
+    load(uri, lake, dw_tables, "subscription_dim", put(lake, "subscription_dim", D1, s2.column_names, obs))
+    assert q(uri, "select product_handle, state, valid_from::text, is_current from dw.subscription_dim "
+                  "where id <> %s order by valid_from", (UNKNOWN_ID,)) == [
+        ("free", "active", "-infinity", False), ("pro", "active", "2024-03-02 00:00:00+00", False),
+        ("free", "active", "2024-03-03 00:00:00+00", False), ("free", "canceled", "2024-03-04 00:00:00+00", True)]
+    # a history that lost an observation (a corrected source) deletes the version it made
+    s = load(uri, lake, dw_tables, "subscription_dim",
+             put(lake, "subscription_dim", D1, s2.column_names, [obs[0], obs[2], obs[3]]))
+    assert (s.deleted, s.inserted) == (2, 0)
 
 
 # --------------------------------------------------------------------------- errors

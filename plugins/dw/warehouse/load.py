@@ -278,12 +278,13 @@ def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
     from dw.warehouse import sqlgen
 
     stmts = sqlgen.scd2_statements(cfg)
-    cur.execute(stmts["src"])
-    cur.execute(stmts["plan"])
+    cur.execute(stmts["obs"])
+    cur.execute(stmts["versions"])
+    deleted = cur.execute(stmts["delete"]).fetchone()[0]
     closed = cur.execute(stmts["close"], params).fetchone()[0]
     changed = cur.execute(stmts["update"], params).fetchone()[0]
     opened = cur.execute(stmts["open"], params).fetchone()[0]
-    return LoadStats(copied=copied, inserted=opened, updated=closed + changed)
+    return LoadStats(copied=copied, deleted=deleted, inserted=opened, updated=closed + changed)
 
 
 def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int) -> LoadStats:

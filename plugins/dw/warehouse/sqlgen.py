@@ -336,72 +336,95 @@ def dimension_upsert(cfg: TableConfig) -> sql.Composed:
     ) + COUNT_WRITES
 
 
-# SCD2: plan in a temp table, then close, update in place, open.
-SCD2_SRC = sql.Identifier("scd2_src")
-SCD2_PLAN = sql.Identifier("scd2_plan")
+# SCD2: the history of every key in the stage is rebuilt from all its observations, then merged.
+SCD2_OBS = sql.Identifier("scd2_obs")
+SCD2_VERSIONS = sql.Identifier("scd2_versions")
 
 
 def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
-    """The SCD2 load, as named statements run in order by ``load``:
+    """The SCD2 load, as named statements run in order by ``load`` (docs/decisions/0011):
 
-    - ``src``: latest row per natural key from the stage, without the unknown member's key
-    - ``plan``: per key, compared with the current version: ``new`` (no version yet),
-      ``stale`` (older than the current version: a date re-run after later ones; ignored),
-      ``version`` (a tracked column changed: close the current version, open a new one at
-      the source version time), ``update`` (other attributes changed: in place), ``same``
-    - ``close``, ``update``, ``open``: the writes; each returns its row count
-    The first version of a key is valid from '-infinity', so facts dated before the key was
-    first seen resolve to it rather than to the unknown member.
+    The stage holds *every observation in the lake* of the keys it contains (the extract's
+    contract), so each key's version history is rebuilt from scratch and the result does not
+    depend on the order runs happen in:
+
+    - ``obs``: one observation per key and source version time (the unknown member's key left out)
+    - ``versions``: consecutive observations with equal tracked columns form one version; it
+      starts at its first observation (the first version at '-infinity', so facts dated before
+      the key was first seen resolve to it), ends where the next starts ('infinity' for the
+      current one) and carries the attributes of its latest observation. Its id is
+      ``md5('<table>|<key>|<valid_from>')``: a rebuilt version keeps its id.
+    - ``delete``: versions of these keys that are no longer in the history
+    - ``close`` then ``update``: versions whose values changed (non-current first, so the one
+      current row per key is never doubled); ``open``: new versions. Each returns its row count.
     """
     t = table_ident(cfg)
     ver = cfg.version_column
+    nk = list(cfg.natural_key)
     attrs = [c.name for c in cfg.attributes]
     tracked = list(cfg.tracked or attrs)
-    changing = attrs + [ver]
-    src = sql.SQL(
-        "CREATE TEMP TABLE {src} ON COMMIT DROP AS\n"
-        "SELECT * FROM ({latest}) AS s\n"
-        "WHERE NOT EXISTS (SELECT 1 FROM {t} AS u WHERE u.id = {unk} AND {match})"
-    ).format(src=SCD2_SRC, latest=_latest_per_key(cfg), t=t, unk=unknown(), match=natural_key_match(cfg, "u", "s"))
-    plan = sql.SQL(
-        "CREATE TEMP TABLE {plan} ON COMMIT DROP AS\n"
-        "SELECT s.*, c.id AS dw_current_id,\n"
-        "  CASE WHEN c.id IS NULL THEN 'new'\n"
-        "       WHEN {cver} IS NOT NULL AND {sver} < {cver} THEN 'stale'\n"
-        "       WHEN {strk} IS DISTINCT FROM {ctrk} AND {sver} > c.valid_from THEN 'version'\n"
-        "       WHEN {schg} IS DISTINCT FROM {cchg} THEN 'update'\n"
-        "       ELSE 'same' END AS dw_action\n"
-        "FROM {src} AS s LEFT JOIN {t} AS c ON c.is_current AND c.id <> {unk} AND {match}"
+    by_key = _ids(nk)
+    obs_order = [sql.SQL("{} ASC").format(sql.Identifier(k)) for k in nk] + [sql.SQL("{} ASC").format(sql.Identifier(ver))]
+    obs_order += [sql.SQL("{} DESC NULLS LAST").format(sql.Identifier(a)) for a in attrs]
+    obs = sql.SQL(
+        "CREATE TEMP TABLE {obs} ON COMMIT DROP AS\n"
+        "SELECT DISTINCT ON ({key}, {ver}) {cols} FROM {stage} AS s\n"
+        "WHERE NOT EXISTS (SELECT 1 FROM {t} AS u WHERE u.id = {unk} AND {match})\n"
+        "ORDER BY {order}"
     ).format(
-        plan=SCD2_PLAN, cver=sql.Identifier("c", ver), sver=sql.Identifier("s", ver),
-        strk=_row(tracked, "s"), ctrk=_row(tracked, "c"), schg=_row(changing, "s"), cchg=_row(changing, "c"),
-        src=SCD2_SRC, t=t, unk=unknown(), match=natural_key_match(cfg, "c", "s"),
+        obs=SCD2_OBS, key=by_key, ver=sql.Identifier(ver), cols=_ids(cfg.column_names, "s"), stage=STAGE, t=t,
+        unk=unknown(), match=natural_key_match(cfg, "u", "s"), order=sql.SQL(", ").join(obs_order),
     )
-    close = sql.SQL(
-        "WITH w AS (UPDATE {t} AS d SET valid_to = p.{ver}, is_current = false, dw_updated_at = {at}\n"
-        "  FROM {plan} AS p WHERE p.dw_action = 'version' AND d.id = p.dw_current_id RETURNING 1)\n"
-        "SELECT count(*) FROM w"
-    ).format(t=t, ver=sql.Identifier(ver), at=LOADED_AT, plan=SCD2_PLAN)
-    update = sql.SQL(
-        "WITH w AS (UPDATE {t} AS d SET {sets}, dw_updated_at = {at}\n"
-        "  FROM {plan} AS p WHERE p.dw_action = 'update' AND d.id = p.dw_current_id RETURNING 1)\n"
-        "SELECT count(*) FROM w"
+    payload = nk + attrs + [ver]
+    versions = sql.SQL(
+        "CREATE TEMP TABLE {versions} ON COMMIT DROP AS\n"
+        "WITH marked AS (\n"
+        "  SELECT o.*, ROW({trk}) IS DISTINCT FROM lag(ROW({trk})) OVER (PARTITION BY {key} ORDER BY {ver}) AS dw_starts\n"
+        "  FROM {obs} AS o),\n"
+        "numbered AS (\n"
+        "  SELECT m.*, sum(CASE WHEN m.dw_starts THEN 1 ELSE 0 END)\n"
+        "    OVER (PARTITION BY {key} ORDER BY {ver} ROWS UNBOUNDED PRECEDING) AS dw_version\n"
+        "  FROM marked AS m),\n"
+        "latest AS (\n"
+        "  SELECT DISTINCT ON ({key}, dw_version) n.*, min({ver}) OVER (PARTITION BY {key}, dw_version) AS dw_started\n"
+        "  FROM numbered AS n ORDER BY {key}, dw_version, {ver} DESC),\n"
+        "bounded AS (\n"
+        "  SELECT l.*, CASE WHEN l.dw_version = 1 THEN '-infinity'::timestamptz ELSE l.dw_started END AS valid_from,\n"
+        "    coalesce(lead(l.dw_started) OVER (PARTITION BY {key} ORDER BY l.dw_version), 'infinity'::timestamptz) AS valid_to\n"
+        "  FROM latest AS l)\n"
+        "SELECT {id} AS id, {payload}, b.valid_from, b.valid_to, b.valid_to = 'infinity'::timestamptz AS is_current\n"
+        "FROM bounded AS b"
     ).format(
-        t=t, sets=sql.SQL(", ").join(sql.SQL("{c} = p.{c}").format(c=sql.Identifier(c)) for c in changing),
-        at=LOADED_AT, plan=SCD2_PLAN,
+        versions=SCD2_VERSIONS, trk=_ids(tracked), key=by_key, ver=sql.Identifier(ver), obs=SCD2_OBS,
+        id=surrogate_key(cfg, "b", sql.SQL("b.valid_from")), payload=_ids(payload, "b"),
     )
-    payload = list(cfg.natural_key) + changing
-    vf = sql.SQL("(CASE WHEN p.dw_action = 'new' THEN '-infinity'::timestamptz ELSE p.{} END)").format(sql.Identifier(ver))
+    delete = sql.SQL(
+        "WITH w AS (DELETE FROM {t} AS d WHERE d.id <> {unk}\n"
+        "  AND EXISTS (SELECT 1 FROM {versions} AS v WHERE {match})\n"
+        "  AND NOT EXISTS (SELECT 1 FROM {versions} AS v WHERE v.id = d.id) RETURNING 1)\n"
+        "SELECT count(*) FROM w"
+    ).format(t=t, unk=unknown(), versions=SCD2_VERSIONS, match=natural_key_match(cfg, "v", "d"))
+    changing = attrs + [ver, "valid_to", "is_current"]
+
+    def write_changed(current: bool) -> sql.Composed:
+        return sql.SQL(
+            "WITH w AS (UPDATE {t} AS d SET {sets}, dw_updated_at = {at}\n"
+            "  FROM {versions} AS v WHERE d.id = v.id AND v.is_current = {cur} AND {dchg} IS DISTINCT FROM {vchg}\n"
+            "  RETURNING 1)\n"
+            "SELECT count(*) FROM w"
+        ).format(
+            t=t, sets=sql.SQL(", ").join(sql.SQL("{c} = v.{c}").format(c=sql.Identifier(c)) for c in changing),
+            at=LOADED_AT, versions=SCD2_VERSIONS, cur=sql.Literal(current), dchg=_row(changing, "d"), vchg=_row(changing, "v"),
+        )
+
     open_ = sql.SQL(
         "WITH w AS (INSERT INTO {t} (id, {cols}, valid_from, valid_to, is_current, dw_created_at, dw_updated_at)\n"
-        "  SELECT {key}, {vals}, {vf}, 'infinity'::timestamptz, true, {at}, {at}\n"
-        "  FROM {plan} AS p WHERE p.dw_action IN ('new', 'version') RETURNING 1)\n"
+        "  SELECT v.id, {vals}, v.valid_from, v.valid_to, v.is_current, {at}, {at}\n"
+        "  FROM {versions} AS v WHERE NOT EXISTS (SELECT 1 FROM {t} AS d WHERE d.id = v.id) RETURNING 1)\n"
         "SELECT count(*) FROM w"
-    ).format(
-        t=t, cols=_ids(payload), key=surrogate_key(cfg, "p", vf), vals=_ids(payload, "p"), vf=vf,
-        at=LOADED_AT, plan=SCD2_PLAN,
-    )
-    return {"src": src, "plan": plan, "close": close, "update": update, "open": open_}
+    ).format(t=t, cols=_ids(payload), vals=_ids(payload, "v"), at=LOADED_AT, versions=SCD2_VERSIONS)
+    return {"obs": obs, "versions": versions, "delete": delete, "close": write_changed(False),
+            "update": write_changed(True), "open": open_}
 
 
 # --------------------------------------------------------------------------- facts
