@@ -1,0 +1,64 @@
+"""Benchmark 2: dimension loads against the raw-COPY baseline of benchmark 1.
+
+- SCD1: ``user_dim``, 200,000 rows (x BENCH_SCALE), into an empty table; then an unchanged re-run.
+- SCD2: ``subscription_dim``, 200,000 subscriptions loaded once (setup, also reported), then a
+  second extract of the same 200,000 with 5% changed (``product_handle``, a tracked column, at
+  a later ``source_updated_at``): 5% of the versions closed and as many opened.
+
+Baseline: a raw psycopg COPY of the same extract object into an index-free UNLOGGED table
+(``bench.warehouse_data.copy_baseline``), the fastest of two runs.
+"""
+
+from __future__ import annotations
+
+from bench import warehouse_data as wd
+from bench.common import Report, fresh_bucket, fresh_database, scaled
+
+NAME = "dim_load"
+
+
+def run(st) -> Report:
+    import psycopg
+
+    from dw.config import warehouse_tables
+    from dw.warehouse.migrate import migrate
+
+    rep = Report(NAME)
+    tables = warehouse_tables()
+    n = scaled(200_000, 200)
+    rep.fact("rows", n)
+    with fresh_database(st) as uri, fresh_bucket(st) as s3:
+        migrate(uri)
+        scd1, scd2 = tables["user_dim"], tables["subscription_dim"]
+        every = 20  # 5% changed: a new plan at a later source version; the other 95% as they were
+        changed = f"i % {every} = 0"
+        with psycopg.connect(uri) as conn:
+            u_uri, u_key, _ = wd.put_extract(conn, s3, scd1, wd.dimension_select("user_dim", n), "scd1")
+            s1_uri, s1_key, _ = wd.put_extract(conn, s3, scd2, wd.dimension_select("subscription_dim", n), "scd2-first")
+            s2_uri, s2_key, _ = wd.put_extract(
+                conn, s3, scd2, wd.dimension_select("subscription_dim", n, version=f"CASE WHEN {changed} THEN 1 ELSE 0 END", changed=changed),
+                "scd2-changed")
+
+        base = wd.best_baseline(uri, scd1, s3, u_key)
+        secs, stats = wd.load(uri, scd1, u_uri, s3, tables)
+        rep.add("SCD1 user_dim fresh", secs, "raw COPY", base, goal=3.0, note=stats.summary())
+        before = wd.tuple_counts(uri, "user_dim")
+        secs, stats = wd.load(uri, scd1, u_uri, s3, tables)
+        writes = wd.writes_between(before, wd.tuple_counts(uri, "user_dim"))
+        rep.add("SCD1 user_dim unchanged re-run", secs, "raw COPY", base, note=stats.summary())
+        rep.fact("scd1_unchanged_writes", writes)
+
+        base = wd.best_baseline(uri, scd2, s3, s1_key)
+        secs, stats = wd.load(uri, scd2, s1_uri, s3, tables)
+        rep.add("SCD2 subscription_dim first load", secs, "raw COPY", base, note=stats.summary())
+
+        base = wd.best_baseline(uri, scd2, s3, s2_key)
+        before = wd.tuple_counts(uri, "subscription_dim")
+        secs, stats = wd.load(uri, scd2, s2_uri, s3, tables)
+        writes = wd.writes_between(before, wd.tuple_counts(uri, "subscription_dim"))
+        rep.add("SCD2 subscription_dim 5% changed", secs, "raw COPY", base, goal=3.0, note=stats.summary())
+        rep.fact("scd2_changed_writes", writes)
+        expected = len(range(0, n, every))
+        if stats.inserted != expected:
+            raise AssertionError(f"SCD2: expected {expected} new versions, got {stats.summary()}")
+    return rep

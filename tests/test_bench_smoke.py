@@ -1,0 +1,53 @@
+"""`make bench` at BENCH_SCALE=0.01: every benchmark still runs and produces its figures.
+
+A smoke test, not a timed one: nothing here depends on how long anything took (the goals are
+what BENCHMARKS.md reports at full scale). The benchmarks reuse this session's stack
+(BENCH_STACK_STATE); the pymongoarrow baseline runs only if its venv was built already
+(BENCH_PYMONGOARROW=auto: building it needs the network and a minute).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.bench
+
+EXPECTED = {
+    "fact_load": {"fresh load", "unchanged re-run", "10% changed re-run", "insert_rows(replace=True) per row"},
+    "dim_load": {"SCD1 user_dim fresh", "SCD2 subscription_dim 5% changed"},
+    "mongo_extract": {"peak RSS, 1M docs vs 100k", "MongoToS3Operator time, 100k", "MongoToS3Operator peak RSS, 100k"},
+    "dag_parse": {f"parse dags/{p.name}" for p in (REPO / "dags").glob("*.py")},
+    "demo_day": {"day: ingestion + warehouse (wall)", "whole demo command (seeding included)"},
+}
+
+
+def test_every_benchmark_produces_its_figures(stack, tmp_path):
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, BENCH_SCALE="0.01", BENCH_OUT=str(out), BENCH_STACK_STATE=str(stack.state),
+               BENCH_PYMONGOARROW="auto", PYTHONPATH=os.pathsep.join([str(REPO / "plugins"), str(REPO)]))
+    r = subprocess.run([sys.executable, "-m", "bench"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    data = json.loads(out.read_text())
+    assert data["scale"] == 0.01
+    reports = {rep["bench"]: rep for rep in data["reports"]}
+    assert set(reports) == set(EXPECTED)
+    for bench, names in EXPECTED.items():
+        figures = reports[bench]["figures"]
+        got = {f["name"] for f in figures}
+        assert names <= got, (bench, names - got)
+        for f in figures:
+            assert f["value"] > 0 and f["baseline_value"] > 0 and f["ratio"] > 0, f
+            assert f["name"] in r.stdout  # printed too
+    facts = reports["fact_load"]["facts"]
+    # the property, not a speed: an unchanged re-run writes nothing
+    assert facts["unchanged_writes"] == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0}
+    assert facts["fresh_writes"]["n_tup_ins"] > 0
+    assert reports["dim_load"]["facts"]["scd1_unchanged_writes"] == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0}
+    assert all(v == [] for v in reports["dag_parse"]["facts"]["heavy_modules_after_parse"].values())
