@@ -36,6 +36,13 @@ def run(st=None) -> Report:
     demo_stack = Stack(state)
     try:
         demo_stack.up()
+        if given:  # a shared stack: start from an empty source database (the demo seeds it)
+            import pymongo
+
+            from dw.config import mongo_source
+
+            with pymongo.MongoClient(demo_stack.info["mongo_uri"]) as client:
+                client.drop_database(mongo_source().database)
         ensure_airflow_db(airflow_env(state, demo_stack), state)  # the one-time install step
         env = dict(os.environ, PYTHONPATH=str(REPO / "plugins"), DW_REPO_ROOT=str(REPO))
         for k in [k for k in env if k.startswith("AIRFLOW")]:
