@@ -29,16 +29,22 @@ def build_dag(dag_id: str):
     """Build a DAG now, from the current config (tests point the config at fresh namespaces)."""
     from dw import dag_factory
 
-    builders = {"ingest_mongo": dag_factory.build_ingest_mongo_dag, "warehouse": dag_factory.build_warehouse_dag}
-    return builders[dag_id]()
+    if dag_id == "ingest_mongo":
+        return dag_factory.build_ingest_mongo_dag()
+    if dag_id == "warehouse":
+        return dag_factory.build_warehouse_dag()
+    return dag_factory.build_ingest_vendor_dag(dag_id.removeprefix("ingest_"))
 
 
-def run_dag(dag_id: str, day: dt.date, *, expect: str = "success", dag=None):
+INGEST_DAGS = ("ingest_mongo", "ingest_stripe", "ingest_amplitude", "ingest_chargify")
+
+
+def run_dag(dag_id: str, day: dt.date, *, expect: str = "success", dag=None, conf: dict | None = None):
     """Run ``dag_id`` for ``day`` (the run whose data interval is that day) with dag.test()."""
     ensure_airflow_db()
     dag = dag or build_dag(dag_id)
     logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(days=1)
-    dr = dag.test(logical_date=logical)
+    dr = dag.test(logical_date=logical, run_conf=conf)
     state = str(getattr(dr.state, "value", dr.state))
     if state != expect:
         failed = [ti.task_id for ti in dr.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"]
@@ -94,3 +100,15 @@ def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tu
                         "(select {} as r from {}) s").format(row, sql.Identifier("dw", t))
             out[t] = tuple(con.execute(q).fetchone())
     return out
+
+
+def ingest_day(stack, day: dt.date, *, seed: int = 42, scale: float, first: bool = False) -> None:
+    """Every ingestion DAG for ``day``: the vendor stand-ins pinned to the seed, scale and a clock
+    of D+1 03:00 UTC (the day complete, Amplitude's export delay passed); on the ``first`` date
+    ingest_chargify reads the whole history (its full_history param), as a first load does."""
+    from dw.local import vendors
+
+    vendors.configure_all(stack.vendor_urls(), seed=seed, scale=scale,
+                          now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), dt.timezone.utc))
+    for dag_id in INGEST_DAGS:
+        run_dag(dag_id, day, conf={"full_history": True} if first and dag_id == "ingest_chargify" else None)

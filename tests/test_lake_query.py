@@ -141,16 +141,26 @@ def test_render_rejects_bad_dates_and_unknown_variables(tmp_path):
 # --------------------------------------------------------------------------- every extract on DuckDB
 
 
-def test_every_extract_runs_on_duckdb_and_yields_its_columns(stack, lake, mongo_app):
-    """Generated source data, landed by the real ingestion operator, then every loaded table's
-    extract on DuckDB: the CSV header is exactly the table's configured columns."""
-    from dw.local import generate
+def test_every_extract_runs_on_duckdb_and_yields_its_columns(stack, lake, mongo_app, vendor_standins):
+    """Generated source data, landed by the real ingestion operators (MongoDB and the vendor
+    stand-ins), then every loaded table's extract on DuckDB: the CSV header is exactly the
+    table's configured columns, and every extract has rows."""
+    from dw.config import vendor_source
+    from dw.local import generate, vendors
     from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.operators.vendor_to_lake import VendorToLakeOperator
 
-    generate.seed_base(mongo_app, scale=0.005)
-    generate.seed_day(mongo_app, dt.date.fromisoformat(D1), scale=0.005)
+    scale, day = 0.005, dt.date.fromisoformat(D1)
+    generate.seed_base(mongo_app, scale=scale)
+    generate.seed_day(mongo_app, day, scale=scale)
     for name in mongo_source().collections:
         MongoToLakeOperator(task_id=name, collection=name).execute(ctx(D1))
+    vendors.configure_all(stack.vendor_urls(), seed=42, scale=scale,
+                          now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), UTC))
+    for source in ("stripe", "amplitude", "chargify"):
+        for name in vendor_source(source).entities:
+            VendorToLakeOperator(task_id=name, source=source, entity=name).execute(
+                dict(ctx(D1), params={"full_history": True}))
     for name, cfg in warehouse_tables().items():
         if not cfg.loaded:
             continue

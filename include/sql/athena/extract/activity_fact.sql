@@ -1,22 +1,24 @@
 -- dw.activity_fact extract for day D (Athena / Trino SQL; DuckDB runs it locally).
 -- raw_amplitude_events dt = D holds the events uploaded in D; an event's date is the UTC date of
 -- its event_time, and uploads come late (offline clients), so D's uploads touch D and earlier
--- dates. Each touched date of the last 3 days (D-2 .. D) is restated whole from every upload
--- partition that can hold it (its own date .. D); older stragglers are left out. Events are
--- counted once by uuid.
+-- dates. An event counts if it was uploaded within 7 days of its date: each touched date X of
+-- D-7 .. D is restated whole from the upload partitions X .. X+7, whichever run restates it, so
+-- the slice of a date does not depend on the order runs happen in (docs/decisions/0008).
+-- Events are counted once by uuid.
 with touched as (
   select distinct cast(event_time as date) as date
   from raw_amplitude_events
   where dt = '{{ run_date }}'
-    and cast(event_time as date) between date_add('day', -2, date '{{ run_date }}') and date '{{ run_date }}'
+    and cast(event_time as date) between date_add('day', -7, date '{{ run_date }}') and date '{{ run_date }}'
 ),
 events as (
   select uuid, cast(event_time as date) as date, organization_analytics_id, project_analytics_id,
          user_id, event_type, session_id
   from raw_amplitude_events
-  where dt >= date_format(date_add('day', -2, date '{{ run_date }}'), '%Y-%m-%d')
-    and dt <= '{{ run_date }}'
+  where dt >= date_format(date_add('day', -7, date '{{ run_date }}'), '%Y-%m-%d')
     and cast(event_time as date) in (select date from touched)
+    and dt between date_format(cast(event_time as date), '%Y-%m-%d')
+               and date_format(date_add('day', 7, cast(event_time as date)), '%Y-%m-%d')
 )
 select
   date,
