@@ -10,12 +10,14 @@ BENCH_SCALE ?= 1.0
 export PYTHONPATH := $(CURDIR)/plugins
 export DW_REPO_ROOT := $(CURDIR)
 
-.PHONY: help venv up down status psql demo test test-fast bench lint clean
+.PHONY: help venv up down status psql demo test test-fast test-airflow airflow bench lint clean
 
 help:
 	@echo "make demo [DATE=YYYY-MM-DD DAYS=1 SCALE=1.0]  whole daily pipeline on the embedded stack"
 	@echo "make test                                      the test suite (starts its own stack)"
 	@echo "make up | down | status | psql                 the embedded stack"
+	@echo "make airflow [DATE=... DAYS=1 SCALE=1.0]       a full Airflow 3 on the stack: http://localhost:8080 (make down stops it)"
+	@echo "make test-airflow                              tests that drive that running Airflow (REST API, headless Chromium)"
 	@echo "make bench [BENCH_SCALE=1.0]                   benchmarks (bench/), figures in BENCHMARKS.md"
 
 venv: $(VENV)/.installed
@@ -45,6 +47,15 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# api-server, scheduler (LocalExecutor), dag-processor and triggerer on the embedded stack, its
+# connections loaded, MongoDB and the vendor stand-ins seeded for DAYS days ending at DATE.
+airflow: venv
+	$(PY) -m dw.local.airflow up --date $(DATE) --days $(DAYS) --scale $(SCALE)
+
+# Minutes, not seconds: starts its own stack and Airflow on free ports (tests/airflow/).
+test-airflow: venv
+	$(PY) -m pytest -m airflow tests/airflow $(PYTEST_ARGS)
 
 bench: venv
 	BENCH_SCALE=$(BENCH_SCALE) $(PY) -m bench

@@ -51,7 +51,7 @@ def test_the_warehouse_runbook_says_how_to_backfill_and_read_the_ledger():
 
     doc = dag_factory.build_warehouse_dag().doc_md
     assert "POST /api/v2/backfills" in doc and "airflow backfill create --dag-id warehouse" in doc
-    assert "Max active runs" in doc and "ingest_*" in doc
+    assert "Max Active Runs" in doc and "ingest_*" in doc
     assert "dw.load_audit" in doc and "dw-etl FAILED" in doc
 
 

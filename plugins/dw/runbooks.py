@@ -35,9 +35,10 @@ def _runbook(*, reads: str, writes: str, clear: str, fails: str, backfill: str) 
 
 def _dag_backfill(dag: str, order: str) -> str:
     return (
-        f"UI: *{dag}* ▸ *Trigger* ▸ *Backfill*. Its dates are logical dates: to load days D1 … D2 enter "
-        f"D1+1 … D2+1. *Reprocess behavior* \"Missing runs\" fills gaps; \"All runs\" also re-runs dates that "
-        f"succeeded (after a data fix). CLI: `airflow backfill create --dag-id {dag} --from-date D1+1 "
+        f"UI: *{dag}* ▸ *Trigger* ▸ *Backfill*. The range's dates are when the runs fire, at the end of the "
+        f"day each one processes: to load days D1 … D2 enter D1+1 … D2+1 (the dry run lists the runs; their ids "
+        f"read `backfill__<D+1>`). *Reprocess behavior* \"Missing Runs\" fills gaps; \"All Runs\" also re-runs "
+        f"days that succeeded (after a data fix). CLI: `airflow backfill create --dag-id {dag} --from-date D1+1 "
         f"--to-date D2+1` (`--reprocess-behavior completed` to re-run); API: `POST /api/v2/backfills`. {order}"
     )
 
@@ -201,9 +202,9 @@ def vendor_entity(src, ent) -> str:
 
 _WAREHOUSE_ORDER = (
     "Backfill the `ingest_*` DAGs of the same dates first: the `lake_ready` sensors wait for their "
-    "partitions. Keep *Max active runs* at 1 (the form's default) so days load oldest first: "
-    "`dw.subscription_dim` (SCD2) builds its history in load order. Facts and SCD1 dimensions come out "
-    "the same in any order, so a single re-run or clear of one day is always fine."
+    "partitions. Days may load in any order and overlap (*Max Active Runs*, *Run Backwards*): every "
+    "table comes out the same (docs/decisions/0007, 0008, 0011), and loads of one table take turns on "
+    "an advisory lock."
 )
 
 _LEDGER = (
@@ -321,8 +322,7 @@ Each dimension's extract ▸ load ▸ checks. Every fact's load waits for the di
 
 FACTS = """\
 ### facts
-Each fact's extract (which reads only the lake, so it runs alongside the dimensions) ▸ load (after
-its dimensions) ▸ checks.
+Each fact's extract ▸ load ▸ checks; a fact is loaded only after the dimensions it looks up.
 
 """ + _runbook(
     reads="the raw partitions each fact's extract SQL reads; the dimensions, for surrogate keys.",

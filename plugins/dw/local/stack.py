@@ -132,6 +132,10 @@ class Stack:
         return info
 
     def down(self, quiet: bool = False) -> None:
+        # `make airflow`'s Airflow keeps its metadata DB on this stack's PostgreSQL: stop it first
+        from dw.local.airflow import stop as stop_airflow
+
+        stop_airflow(self.state, quiet=quiet)
         self.load()
         vendor_pids = [v.get("pid") for v in (self.info.get("vendors") or {}).values()]
         for pid in [self.info.get("moto_pid"), self.info.get("mongo_pid"), *vendor_pids]:

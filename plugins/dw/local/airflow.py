@@ -1,0 +1,421 @@
+"""`make airflow`: a full Airflow 3 on the embedded local stack, run the way its users run it.
+
+- metadata DB: database ``airflow`` on the stack's PostgreSQL (the LocalExecutor runs tasks in
+  parallel; SQLite takes one writer at a time);
+- ``airflow api-server`` (UI, REST API ``/api/v2``, execution API) on http://localhost:8080,
+  ``airflow scheduler`` (LocalExecutor), ``airflow dag-processor``, ``airflow triggerer``: four
+  processes, each in its own session, logs in ``<state>/airflow-server/logs/<component>.log``;
+- the SIMPLE auth manager with one user, ``admin`` (role admin); Airflow generates its password
+  into ``<state>/airflow-server/simple_auth_manager_passwords.json.generated``;
+- connections: the stack's (``mongo_app``, ``aws_lake``, ``postgres_dw``, ...) are written into the
+  metadata DB through the REST API on every ``up`` (the stack's ports change when it restarts).
+  The Airflow processes get no ``AIRFLOW_CONN_*`` variables, so the connection the UI shows (and
+  an on-call engineer edits) is the one tasks use.
+
+``up`` with ``--date/--days/--scale`` also seeds MongoDB for those days and pins the vendor
+stand-ins to the same seed, scale and a clock after the last day, so those dates can be
+backfilled from the UI at once. ``down`` (also run by ``make down``, through
+``dw.local.stack``) stops the four processes and everything they started.
+
+    python -m dw.local.airflow up [--port 8080] [--date 2024-01-15 --days 1 --scale 1.0]
+    python -m dw.local.airflow down|status [--state DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dw.local.stack import DEFAULT_STATE, Stack, _alive, _bin, _wait, _with_db
+from dw.paths import REPO_ROOT
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+METADATA_DB = "airflow"
+USER = "admin"
+# Health keys of GET /api/v2/monitor/health, per component.
+_HEALTH = {"metadatabase": "api-server", "scheduler": "scheduler", "dag_processor": "dag-processor",
+           "triggerer": "triggerer"}
+
+
+def _descendants(pids: list[int]) -> list[int]:
+    """Every live process whose ancestry includes one of ``pids`` (read from /proc)."""
+    parent: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found: list[int] = []
+    frontier = set(pids)
+    while frontier:
+        children = {p for p, pp in parent.items() if pp in frontier and p not in found}
+        found.extend(children)
+        frontier = children
+    return found
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class AirflowAPI:
+    """A small client of the REST API (``/api/v2``) with a JWT from ``/auth/token``."""
+
+    def __init__(self, base_url: str, username: str, password: str, timeout: float = 30.0):
+        import requests
+
+        self.base_url = base_url.rstrip("/")
+        self.username, self.password, self.timeout = username, password, timeout
+        self.session = requests.Session()
+        self._token: str | None = None
+
+    def _login(self) -> None:
+        r = self.session.post(f"{self.base_url}/auth/token", json={"username": self.username, "password": self.password},
+                              timeout=self.timeout)
+        r.raise_for_status()
+        self._token = r.json()["access_token"]
+
+    def request(self, method: str, path: str, **kwargs):
+        """``path`` below /api/v2 (``/dags``) or absolute (``/auth/...``); the decoded JSON answer
+        (text for non-JSON). Raises on an HTTP error, quoting Airflow's answer."""
+        url = self.base_url + (path if path.startswith(("/api/", "/auth/")) else "/api/v2" + path)
+        headers = kwargs.pop("headers", {})
+        for attempt in (1, 2):
+            if self._token is None:
+                self._login()
+            r = self.session.request(method, url, headers={**headers, "Authorization": f"Bearer {self._token}"},
+                                     timeout=self.timeout, **kwargs)
+            if r.status_code == 401 and attempt == 1:  # expired token
+                self._token = None
+                continue
+            break
+        if r.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: HTTP {r.status_code}: {r.text[:2000]}")
+        if "json" in r.headers.get("content-type", ""):
+            return r.json()
+        return r.text
+
+    def get(self, path: str, **params):
+        return self.request("GET", path, params=params or None)
+
+    def post(self, path: str, body: dict):
+        return self.request("POST", path, json=body)
+
+    def patch(self, path: str, body: dict, **params):
+        return self.request("PATCH", path, json=body, params=params or None)
+
+
+@dataclass
+class AirflowServer:
+    """The Airflow of a stack's state directory (``<state>/airflow-server``)."""
+
+    state: Path = DEFAULT_STATE
+    port: int = 8080
+    host: str = "127.0.0.1"
+    schedules: bool = True  # False: no scheduled runs (only triggered runs and backfills): tests
+    parallelism: int = 8
+    info: dict = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return self.state / "airflow-server"
+
+    @property
+    def info_file(self) -> Path:
+        return self.home / "server.json"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://localhost:{self.info.get('port', self.port)}"
+
+    @property
+    def passwords_file(self) -> Path:
+        return self.home / "simple_auth_manager_passwords.json.generated"
+
+    # ------------------------------------------------------------------ state
+
+    def load(self) -> dict:
+        """The recorded state (port, component pids), if this Airflow was ever started."""
+        try:
+            self.info = json.loads(self.info_file.read_text())
+        except FileNotFoundError:
+            pass
+        return self.info
+
+    def running(self) -> bool:
+        pids = (self.load().get("pids") or {}).values()
+        return bool(pids) and all(_alive(p) for p in pids)
+
+    def password(self) -> str:
+        return json.loads(self.passwords_file.read_text())[USER]
+
+    def api(self) -> AirflowAPI:
+        return AirflowAPI(self.base_url, USER, self.password())
+
+    def _secrets(self) -> dict:
+        """Keys that must stay the same across restarts (encrypted connections, JWTs)."""
+        path = self.home / "secrets.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        from cryptography.fernet import Fernet
+
+        keys = {"fernet_key": Fernet.generate_key().decode(), "jwt_secret": secrets.token_urlsafe(32),
+                "api_secret_key": secrets.token_urlsafe(32)}
+        path.write_text(json.dumps(keys))
+        path.chmod(0o600)
+        return keys
+
+    def metadata_uri(self, stack: Stack) -> str:
+        return _with_db(stack.info["pg_uri"], METADATA_DB)
+
+    def environ(self, stack: Stack) -> dict[str, str]:
+        """The environment of every Airflow process. Inherited AIRFLOW_* settings are dropped (a
+        test session's or a sourced stack.env's would leak in); connections live in the DB."""
+        keys = self._secrets()
+        port = self.info.get("port", self.port)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
+        env.update({
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+            "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
+            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_uri(stack).replace("postgresql://", "postgresql+psycopg2://", 1),
+            "AIRFLOW__API__HOST": self.host,
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+            "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.schedules),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "plugins"), os.environ.get("PYTHONPATH")])),
+            "DW_REPO_ROOT": str(REPO_ROOT),
+        })
+        return env
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def up(self, stack: Stack, timeout: float = 300.0) -> dict:
+        """Start Airflow on ``stack`` (which must be up), or find it running; load the stack's
+        connections; wait until every component reports healthy and the DAGs are parsed."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not self.running():
+            self.down(quiet=True)
+            self.info = {"port": self.port}
+            if not _port_free(self.host, self.port):
+                raise RuntimeError(f"port {self.port} is in use: stop what listens there or pick another (--port)")
+            self._ensure_database(stack)
+            env = self.environ(stack)
+            self._migrate(env)
+            logs = self.home / "logs"
+            logs.mkdir(exist_ok=True)
+            pids = {}
+            for c in COMPONENTS:
+                out = open(logs / f"{c}.log", "ab")
+                argv = [_bin("airflow"), c] + (["--port", str(self.port), "--host", self.host] if c == "api-server" else [])
+                p = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     cwd=self.home, start_new_session=True)
+                pids[c] = p.pid
+            self.info = {"port": self.port, "pids": pids, "base_url": self.base_url, "user": USER,
+                         "metadata_db": self.metadata_uri(stack), "schedules": self.schedules}
+            self.info_file.write_text(json.dumps(self.info, indent=2))
+        self.wait_healthy(timeout)
+        self.load_connections(stack)
+        self.wait_dags(timeout)
+        return self.info
+
+    def _ensure_database(self, stack: Stack) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(stack.info["pg_uri"], autocommit=True) as con:
+            if not con.execute("select 1 from pg_database where datname = %s", (METADATA_DB,)).fetchone():
+                con.execute(sql.SQL("create database {}").format(sql.Identifier(METADATA_DB)))
+
+    def _migrate(self, env: dict[str, str]) -> None:
+        """``airflow db migrate`` (idempotent), skipped when this database was migrated by this
+        Airflow version already."""
+        import importlib.metadata
+
+        mark = self.home / ".db-migrated"
+        stamp = f"{importlib.metadata.version('apache-airflow-core')} {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}"
+        if mark.exists() and mark.read_text() == stamp:
+            return
+        r = subprocess.run([_bin("airflow"), "db", "migrate"], env=env, capture_output=True, text=True, cwd=self.home)
+        if r.returncode != 0:
+            raise RuntimeError(f"airflow db migrate failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
+        mark.write_text(stamp)
+
+    def health(self) -> dict[str, str]:
+        import requests
+
+        body = requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
+        return {c: (body.get(k) or {}).get("status", "unknown") for k, c in _HEALTH.items()}
+
+    def _check_alive(self) -> None:
+        for c, pid in (self.info.get("pids") or {}).items():
+            if not _alive(pid):
+                log = self.home / "logs" / f"{c}.log"
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
+                raise RuntimeError(f"airflow {c} exited (log {log}):\n{tail}")
+
+    def wait_healthy(self, timeout: float = 300.0) -> None:
+        def probe() -> bool:
+            self._check_alive()
+            return set(self.health().values()) == {"healthy"}
+
+        try:
+            _wait("Airflow (api-server, scheduler, dag-processor, triggerer)", probe, timeout=timeout,
+                  log=self.home / "logs" / "api-server.log")
+        except RuntimeError:
+            self._check_alive()
+            raise
+
+    def wait_dags(self, timeout: float = 300.0) -> list[str]:
+        """Wait until every DAG file in dags/ is parsed; raise on import errors."""
+        api = self.api()
+        expected = {p.stem for p in (REPO_ROOT / "dags").glob("*.py")}
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            errors = api.get("/importErrors").get("import_errors") or []
+            if errors:
+                raise RuntimeError("DAG import errors: " + "; ".join(f"{e['filename']}: {e['stack_trace'][-800:]}" for e in errors))
+            dags = {d["dag_id"] for d in api.get("/dags", limit=100).get("dags", [])}
+            if expected <= dags:
+                return sorted(dags)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"DAGs not parsed within {timeout:.0f}s: missing {sorted(expected - dags)}")
+            time.sleep(1)
+
+    def load_connections(self, stack: Stack) -> list[str]:
+        """Create or overwrite the stack's connections in the metadata DB (REST API, bulk)."""
+        entities = []
+        for conn_id, value in stack.connections().items():
+            c = json.loads(value)
+            extra = c.pop("extra", None)
+            entities.append({"connection_id": conn_id, **{k: v for k, v in c.items() if v is not None},
+                             **({"extra": json.dumps(extra)} if extra else {})})
+        out = self.api().patch("/connections", {"actions": [
+            {"action": "create", "entities": entities, "action_on_existence": "overwrite"}]})
+        errors = (out.get("create") or {}).get("errors") or []
+        if errors:
+            raise RuntimeError(f"could not load connections: {errors}")
+        return sorted(e["connection_id"] for e in entities)
+
+    def down(self, quiet: bool = False) -> None:
+        """SIGTERM the components and everything they started (by pid), SIGKILL what is left."""
+        self.load()
+        pids = [p for p in (self.info.get("pids") or {}).values() if _alive(p)]
+        if not pids:
+            return
+        targets = pids + _descendants(pids)
+        for pid in targets:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(p) for p in targets):
+            time.sleep(0.2)
+        for pid in targets + _descendants(pids):
+            if _alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.info["pids"] = {}
+        self.info_file.write_text(json.dumps(self.info, indent=2))
+        if not quiet:
+            print(f"airflow in {self.home} stopped")
+
+
+def stop(state: Path, quiet: bool = False) -> None:
+    """Stop the Airflow of a stack's state directory, if one runs (``make down``)."""
+    AirflowServer(state).down(quiet=quiet)
+
+
+def seed(stack: Stack, last: dt.date, days: int, scale: float, seed_value: int = 42) -> list[dt.date]:
+    """MongoDB seeded with ``days`` days ending at ``last``; the vendor stand-ins at the same seed
+    and scale, their clock 03:00 the day after ``last``. Idempotent."""
+    import pymongo
+
+    from dw.config import mongo_source
+    from dw.local import generate, vendors
+
+    dates = [last - dt.timedelta(days=i) for i in range(days - 1, -1, -1)]
+    with pymongo.MongoClient(stack.info["mongo_uri"]) as client:
+        db = client[mongo_source().database]
+        generate.seed_base(db, seed=seed_value, scale=scale)
+        for day in dates:
+            generate.seed_day(db, day, seed=seed_value, scale=scale)
+    clock = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(3), dt.timezone.utc)
+    vendors.configure_all(stack.vendor_urls(), seed=seed_value, scale=scale, now=clock)
+    return dates
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dw.local.airflow")
+    ap.add_argument("command", choices=["up", "down", "status"])
+    ap.add_argument("--state", type=Path, default=DEFAULT_STATE)
+    ap.add_argument("--port", type=int, default=int(os.environ.get("DW_AIRFLOW_PORT", "8080")))
+    ap.add_argument("--date", type=dt.date.fromisoformat, help="seed MongoDB and the stand-ins through this day")
+    ap.add_argument("--days", type=int, default=1)
+    ap.add_argument("--scale", type=float, default=1.0)
+    a = ap.parse_args(argv)
+    state = a.state.resolve()
+    srv = AirflowServer(state, port=a.port)
+    if a.command == "down":
+        srv.down()
+        return 0
+    if a.command == "status":
+        ok = srv.running()
+        print(f"running on {srv.base_url}" if ok else "stopped")
+        return 0 if ok else 1
+
+    stack = Stack(state)
+    stack.up()
+    t0 = time.monotonic()
+    srv.up(stack)
+    dags = srv.wait_dags()
+    print(f"Airflow on the local stack (LocalExecutor; metadata DB {srv.info['metadata_db']}), up in {time.monotonic() - t0:.0f}s")
+    print(f"  UI and REST API  {srv.base_url}")
+    print(f"  login            {USER} / {srv.password()}   ({srv.passwords_file})")
+    print(f"  DAGs             {', '.join(dags)} (new DAGs start paused: unpause them in the UI)")
+    print(f"  connections      {', '.join(sorted(stack.connections()))} (Admin > Connections)")
+    print(f"  logs             {srv.home / 'logs'}")
+    if a.date:
+        dates = seed(stack, a.date, a.days, a.scale)
+        first, last = dates[0], dates[-1]
+        print(f"  data             MongoDB and the vendor stand-ins seeded for {first} .. {last} (scale {a.scale})")
+        print(f"  backfill         each ingest_* DAG, then warehouse: Trigger > Backfill, logical dates "
+              f"{first + dt.timedelta(days=1)} .. {last + dt.timedelta(days=1)} (the run for logical date D+1 loads day D)")
+    print("  stop             make down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
