@@ -399,20 +399,20 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(state)
     stack.up()
     t0 = time.monotonic()
+    dates = seed(stack, a.date, a.days, a.scale) if a.date else []
     srv.up(stack)
     dags = srv.wait_dags()
-    print(f"Airflow on the local stack (LocalExecutor; metadata DB {srv.info['metadata_db']}), up in {time.monotonic() - t0:.0f}s")
+    print(f"Airflow on the local stack (LocalExecutor; metadata DB {srv.info['metadata_db']}), ready in {time.monotonic() - t0:.0f}s")
     print(f"  UI and REST API  {srv.base_url}")
     print(f"  login            {USER} / {srv.password()}   ({srv.passwords_file})")
     print(f"  DAGs             {', '.join(dags)} (new DAGs start paused: unpause them in the UI)")
     print(f"  connections      {', '.join(sorted(stack.connections()))} (Admin > Connections)")
     print(f"  logs             {srv.home / 'logs'}")
-    if a.date:
-        dates = seed(stack, a.date, a.days, a.scale)
+    if dates:
         first, last = dates[0], dates[-1]
         print(f"  data             MongoDB and the vendor stand-ins seeded for {first} .. {last} (scale {a.scale})")
-        print(f"  backfill         each ingest_* DAG, then warehouse: Trigger > Backfill, logical dates "
-              f"{first + dt.timedelta(days=1)} .. {last + dt.timedelta(days=1)} (the run for logical date D+1 loads day D)")
+        print(f"  backfill         unpause, then each ingest_* DAG and then warehouse: Trigger > Backfill, dates "
+              f"{first + dt.timedelta(days=1)} .. {last + dt.timedelta(days=1)} (a run fires the day after the day it loads)")
     print("  stop             make down")
     return 0
 
