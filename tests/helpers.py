@@ -102,13 +102,13 @@ def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tu
     return out
 
 
-def ingest_day(stack, day: dt.date, *, seed: int = 42, scale: float, first: bool = False) -> None:
-    """Every ingestion DAG for ``day``: the vendor stand-ins pinned to the seed, scale and a clock
-    of D+1 03:00 UTC (the day complete, Amplitude's export delay passed); on the ``first`` date
-    ingest_chargify reads the whole history (its full_history param), as a first load does."""
+def ingest_day(stack, day: dt.date, *, seed: int = 42, scale: float) -> None:
+    """Every ingestion DAG for ``day``, the vendor stand-ins pinned to the seed, scale and a clock
+    of D+1 03:00 UTC (the day complete, Amplitude's export delay passed). On the first day in the
+    lake, ingest_chargify reads the whole history by itself (docs/decisions/0010)."""
     from dw.local import vendors
 
     vendors.configure_all(stack.vendor_urls(), seed=seed, scale=scale,
                           now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), dt.timezone.utc))
     for dag_id in INGEST_DAGS:
-        run_dag(dag_id, day, conf={"full_history": True} if first and dag_id == "ingest_chargify" else None)
+        run_dag(dag_id, day)

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from dw.config import vendor_source
 from dw.local import vendors
 from test_vendor_standins import chargify_all, stripe_all
 
@@ -101,8 +102,21 @@ def amplitude_served(v, day: dt.date = D) -> tuple[bytes, list[dict]]:
     return raw, events
 
 
+def first_day_since(lake, source: str, entity: str, day: dt.date) -> dt.date | None:
+    """Where a window entity's first day starts: its source's history_start when the lake holds
+    no earlier partition of it (docs/decisions/0010), else None (the day's window)."""
+    from dw.config import vendor_source
+
+    start = vendor_source(source).history_start
+    if not start or vendor_source(source).entities[entity].mode != "window":
+        return None
+    prefixes = lake.list_objects_v2(Bucket=lake.bucket, Prefix=f"raw/{source}/{entity}/", Delimiter="/")
+    earlier = [p["Prefix"] for p in prefixes.get("CommonPrefixes", []) if p["Prefix"] < f"raw/{source}/{entity}/dt={day}/"]
+    return None if earlier else start
+
+
 def assert_lands_exactly(lake, v, source: str, entity: str, day: dt.date = D) -> int:
-    objs = served(v, source, entity, day)
+    objs = served(v, source, entity, day, since=first_day_since(lake, source, entity, day))
     ids = [o["id"] for o in objs]
     table = lake_rows(lake, source, entity, day)
     landed = table.column("id").to_pylist()
@@ -143,7 +157,29 @@ def test_normal_day_through_the_three_dags(lake, vendor_standins, stack):
     assert "email" not in cust.column_names and all(len(h) == 64 for h in cust.column("email_hash").to_pylist())
     # the timestamps land in UTC whatever the vendor's zone (Chargify serves -05:00)
     subs = lake_rows(lake, "chargify", "subscriptions").to_pylist()
-    assert all(s["updated_at"].date() == D for s in subs)
+    served_at = {o["id"]: dt.datetime.fromisoformat(o["updated_at"]) for o in served(
+        v, "chargify", "subscriptions", D, since=vendor_source("chargify").history_start)}
+    assert all(s["updated_at"] == served_at[s["id"]] and s["updated_at"].tzinfo is not None for s in subs)
+    # the entity's first day in this lake: everything updated up to the end of D (history_start)
+    assert max(s["updated_at"] for s in subs).date() == D and min(s["updated_at"] for s in subs).date() < D
+
+
+def test_a_window_entitys_first_day_lands_its_whole_history(lake, vendor_standins):
+    """Chargify subscriptions: the first day in the lake reads from history_start (so the SCD2
+    dimension knows every subscription); the next day only its window; a re-run of the first day
+    is still the first day and lands the same objects (docs/decisions/0010)."""
+    v = vendor_standins
+    d2 = D + dt.timedelta(days=1)
+    vendors.set_clock(v["chargify"]["url"], dt.datetime.combine(d2 + dt.timedelta(days=1), dt.time(3), UTC))
+    first = land("chargify", "subscriptions", D)
+    ids_first = sorted(lake_rows(lake, "chargify", "subscriptions", D).column("id").to_pylist())
+    history = served(v, "chargify", "subscriptions", D, since=vendor_source("chargify").history_start)
+    assert first["rows"] == len(history) > len(served(v, "chargify", "subscriptions", D)) > 0
+    land("chargify", "subscriptions", d2)
+    assert sorted(lake_rows(lake, "chargify", "subscriptions", d2).column("id").to_pylist()) == sorted(
+        o["id"] for o in served(v, "chargify", "subscriptions", d2))
+    land("chargify", "subscriptions", D)  # a clear of the first day, after the second landed
+    assert sorted(lake_rows(lake, "chargify", "subscriptions", D).column("id").to_pylist()) == ids_first
 
 
 # --------------------------------------------------------------------------- an empty day

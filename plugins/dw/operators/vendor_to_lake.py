@@ -100,9 +100,15 @@ class VendorToLakeOperator(BaseOperator):
         ds = run_date(context)
         part = RawPartition(self.source, self.entity, ds)
         label = f"{label} dt={ds}"
-        if src.history_start and ent.mode == "window" and (context.get("params") or {}).get("full_history"):
-            start = dt.datetime.combine(src.history_start, dt.time(), dt.timezone.utc)
-            self.log.info("%s: full_history: reading from %s", label, start.isoformat())
+        if src.history_start and ent.mode == "window":
+            why = None
+            if (context.get("params") or {}).get("full_history"):
+                why = "the run's full_history param"
+            elif _first_partition(part):
+                why = "no earlier partition in the lake: this is the entity's first day"
+            if why:
+                start = dt.datetime.combine(src.history_start, dt.time(), dt.timezone.utc)
+                self.log.info("%s: full history (%s): reading from %s", label, why, start.isoformat())
 
         if self.source == "amplitude":
             ready = amplitude.available_at(src, end)
@@ -149,6 +155,19 @@ def _source(name: str, overrides: dict | None):
     if overrides:
         src = type(src).model_validate({**src.model_dump(), **overrides})
     return src
+
+
+def _first_partition(part: RawPartition) -> bool:
+    """Whether the lake holds no partition of ``part``'s entity before its date. Then the window
+    starts at the source's ``history_start``: the first day of an entity lands everything updated
+    up to its end, so the dimensions it feeds know every object, not only the day's changes. A
+    re-run of that day is still its first day, so it lands the same (docs/decisions/0010)."""
+    from dw.hooks.connections import s3_client
+
+    pages = s3_client().get_paginator("list_objects_v2").paginate(
+        Bucket=part.bucket, Prefix=part.table_prefix, Delimiter="/")
+    earlier = f"{part.table_prefix}dt={part.ds}/"
+    return not any(p["Prefix"] < earlier for page in pages for p in page.get("CommonPrefixes", []))
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
