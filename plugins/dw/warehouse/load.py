@@ -257,8 +257,10 @@ def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
     except psycopg.Error as e:
         ctx = getattr(e.diag, "context", None) or ""
         m = _COPY_CONTEXT.search(ctx)
-        if m is None:
-            raise  # not about the data (connection lost, ...): retryable as it is
+        # only a data exception (22...) or a violated constraint (23...) is about the data; a backend
+        # terminated or a connection lost mid-COPY carries the COPY context too: retryable as it is
+        if m is None or (e.sqlstate or "")[:2] not in ("22", "23"):
+            raise
         line, column, data = m.group(1), m.group(2) or e.diag.column_name, (m.group(3) or "").strip()
         where = f"line {line} (data row {int(line) - 1})"
         if column:
