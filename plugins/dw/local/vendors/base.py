@@ -20,6 +20,9 @@ after letting ``after`` of them through, ``count`` times (default 1):
     {"kind": "rate_limit", "retry_after": 1}     429 + Retry-After (count: the burst length)
     {"kind": "timeout", "seconds": 5}            answer only after sleeping (longer than the client waits)
     {"kind": "truncate"}                         full Content-Length, half the body, connection closed
+    {"kind": "malformed"}                        a complete answer (200, right Content-Length) whose body
+                                                  is the first half of the real one: broken JSON, a cut zip
+                                                  (fires on 200 answers only)
     {"kind": "drop"}                             close the connection without an answer
     {"kind": "repeat_page"} / {"kind": "skip_page"}   the vendor's paging serves the previous /
                                                   the next page instead of the one asked for
@@ -42,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 UTC = dt.timezone.utc
-FAULT_KINDS = {"status", "rate_limit", "timeout", "truncate", "drop", "repeat_page", "skip_page"}
+FAULT_KINDS = {"status", "rate_limit", "timeout", "truncate", "drop", "malformed", "repeat_page", "skip_page"}
 MAX_SLEEP = 60.0
 
 
@@ -270,7 +273,7 @@ def make_handler(vendor: Vendor):
             with vendor.lock:
                 vendor.log.append(entry)
             truncate = False
-            fault = vendor.take_fault({"status", "rate_limit", "timeout", "truncate", "drop"}, path)
+            fault = vendor.take_fault({"status", "rate_limit", "timeout", "truncate", "drop", "malformed"}, path)
             if fault is not None:
                 entry["fault"] = fault.kind
             if fault and fault.kind == "drop":
@@ -302,6 +305,13 @@ def make_handler(vendor: Vendor):
                             resp = vendor.error(e.status, e.message, **e.extra)
                         except Exception as e:  # noqa: BLE001 - a stand-in bug is a 500, visibly
                             resp = vendor.error(500, f"stand-in error: {type(e).__name__}: {e}")
+            if fault and fault.kind == "malformed":
+                if resp.status == 200:
+                    resp = Response(resp.status, resp.body[: len(resp.body) // 2], resp.content_type, dict(resp.headers))
+                else:  # only a 200 answer can be malformed: the fault waits for one
+                    with vendor.lock:
+                        fault.fired -= 1
+                    entry["fault"] = None
             entry["status"] = resp.status
             self._send(resp, truncate=truncate)
 
