@@ -35,7 +35,7 @@ def test_every_dag_and_task_documented_owned_and_retried(dagbag):
         for t in dag.tasks:
             assert t.owner == "data-platform", f"{dag.dag_id}.{t.task_id}: owner"
             assert t.doc_md, f"{dag.dag_id}.{t.task_id}: doc_md missing"
-            if t.task_type in ("SQLTableCheckOperator", "SQLColumnCheckOperator", "LakePartitionSensor"):
+            if t.task_type in ("SliceTableCheckOperator", "SQLColumnCheckOperator", "LakePartitionSensor"):
                 assert t.retries == 0  # a failed check or a timed-out sensor is a finding, not a blip
             else:
                 assert t.retries >= 2, f"{dag.dag_id}.{t.task_id}: retries"

@@ -140,8 +140,9 @@ def _min_rows(source: str, entity: str) -> int:
 
 
 def build_warehouse_dag() -> DAG:
-    from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
+    from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
 
+    from dw.operators.checks import SliceTableCheckOperator
     from dw.operators.lake_query import LakeQueryOperator
     from dw.operators.lake_sensor import LakePartitionSensor
     from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
@@ -194,7 +195,7 @@ def build_warehouse_dag() -> DAG:
                 partition = f"{cfg.date_column} = '{RUN_DATE}'" if cfg.kind == "fact" else None
                 if cfg.checks.table:
                     checks.append(
-                        SQLTableCheckOperator(
+                        SliceTableCheckOperator(
                             task_id="table_checks",
                             conn_id="postgres_dw",
                             table=f"dw.{name}",
