@@ -167,9 +167,10 @@ def build_warehouse_dag() -> DAG:
         lake_tables = sorted({lt for c in loaded.values() for lt in c.lake_tables})
         with TaskGroup("lake_ready", tooltip="the day's raw partitions are in the lake") as lake_ready:
             lake_ready.doc_md = runbooks.LAKE_READY
+            sensors = {}
             for lt in lake_tables:
                 source, entity = _lake_source(lt)
-                LakePartitionSensor(
+                sensors[lt] = LakePartitionSensor(
                     task_id=lt,
                     source=source,
                     entity=entity,
@@ -236,11 +237,17 @@ def build_warehouse_dag() -> DAG:
                     groups[name] = table_group(name, cfg)
 
         for name, cfg in loaded.items():
-            # Extracts read only the lake: they wait for the lake, not for other tables.
-            lake_ready >> extract_of[name]
+            # An extract waits for the day's partitions of the raw tables it reads, and only those:
+            # a late vendor does not hold up the tables that do not read it.
+            for lt in cfg.lake_tables:
+                sensors[lt] >> extract_of[name]
             migrate >> loads[name]
             if cfg.kind == "fact":
+                # A fact's extract also reads the unknown-member ledger (the dates to restate):
+                # it starts once this run's dimensions are loaded, so a date that a concurrent
+                # run left with unknown members is restated after the members it lacked arrived
+                # (docs/decisions/0014-unknown-member-ledger.md).
                 for lk in cfg.lookups:
                     if lk.dimension in groups:
-                        groups[lk.dimension] >> loads[name]
+                        groups[lk.dimension] >> extract_of[name]
     return dag

@@ -7,7 +7,8 @@ that runs the same files locally.
 Both kinds are Jinja templates rendered with ``StrictUndefined``:
 
 - extract files see ``run_date`` (the run's day, ``YYYY-MM-DD``, validated), ``next_date``
-  (D+1) and ``database`` (the Athena database);
+  (D+1), ``database`` (the Athena database) and ``unknown_member_dates`` (a fact's open dates in
+  the unknown-member ledger, validated; empty for a dimension);
 - DDL files see ``database``, ``bucket``, ``raw_prefix``, ``location`` (the raw table's
   ``s3://`` prefix) and ``dt_partitioned_parquet`` (the PARTITIONED BY ... TBLPROPERTIES tail
   every raw table shares: daily ``dt`` partitions found by partition projection).
@@ -92,16 +93,21 @@ def _render(text: str, where: str, **values) -> str:
         raise LakeQueryError(f"{where}: cannot render: {e}") from None
 
 
-def render_extract(table: str, run_date: str, sql_file: Path | None = None) -> str:
-    """The extract SQL of ``dw.<table>`` for day ``run_date`` (Athena dialect)."""
+def render_extract(table: str, run_date: str, sql_file: Path | None = None,
+                   unknown_member_dates: list[str] | tuple[str, ...] = ()) -> str:
+    """The extract SQL of ``dw.<table>`` for day ``run_date`` (Athena dialect).
+    ``unknown_member_dates``: the fact's open dates in the unknown-member ledger, which a fact
+    extract restates as well (dw.warehouse.ledger; each one validated as a date)."""
     from dw.config import lake_config
 
     check_ds(run_date)
+    extra = [check_ds(d) for d in unknown_member_dates]
     path = sql_file or extract_dir() / f"{table}.sql"
     if not path.exists():
         raise LakeQueryError(f"dw.{table}: extract SQL {path} does not exist")
     nxt = (dt.date.fromisoformat(run_date) + dt.timedelta(days=1)).isoformat()
-    return _render(path.read_text(), str(path), run_date=run_date, next_date=nxt, database=lake_config().athena_database)
+    return _render(path.read_text(), str(path), run_date=run_date, next_date=nxt, database=lake_config().athena_database,
+                   unknown_member_dates=extra)
 
 
 def render_ddl(raw_table: str) -> str:
@@ -187,6 +193,31 @@ def to_duckdb(sql_text: str) -> str:
     if len(out) != 1:
         raise LakeQueryError(f"an extract file must hold exactly one query, not {len(out)}")
     return out[0]
+
+
+# --------------------------------------------------------------------------- the lake an extract read
+
+
+def lake_state(s3, bucket: str, raw_tables: list[str]) -> dict[str, str]:
+    """``{raw table: digest}`` of every object the raw tables hold (key, ETag, size), listed from
+    S3. The extract task records it when it starts its query and the load compares it with the
+    lake it finds: a partition replaced or added in between means the extract may no longer be
+    what a query of the lake returns, and loading it could put older data over newer
+    (docs/decisions/0015-stale-extracts.md)."""
+    import hashlib
+
+    from dw.config import lake_config
+
+    out = {}
+    for raw_table in sorted(set(raw_tables)):
+        source, entity = split_raw_table(raw_table)
+        prefix = f"{lake_config().raw_prefix}/{source}/{entity}/"
+        h = hashlib.sha256()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents", []):  # listed in key order
+                h.update(f"{o['Key']}\t{o['ETag']}\t{o['Size']}\n".encode())
+        out[raw_table] = h.hexdigest()
+    return out
 
 
 # --------------------------------------------------------------------------- DuckDB engine

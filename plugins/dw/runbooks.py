@@ -322,13 +322,16 @@ Each dimension's extract ▸ load ▸ checks. Every fact's load waits for the di
 
 FACTS = """\
 ### facts
-Each fact's extract ▸ load ▸ checks; a fact is loaded only after the dimensions it looks up.
+Each fact's extract ▸ load ▸ checks; a fact is extracted and loaded only after the dimensions it looks up.
 
 """ + _runbook(
-    reads="the raw partitions each fact's extract SQL reads; the dimensions, for surrogate keys.",
-    writes="the fact tables, replacing whole dates: every date the day's documents touch is restated.",
+    reads="the raw partitions each fact's extract SQL reads; the dimensions, for surrogate keys; "
+          "`dw.unknown_member_dates`, the dates left with unknown members (docs/decisions/0014).",
+    writes="the fact tables, replacing whole dates: every date the day's documents touch is restated, and every "
+           "date of the last 7 days the unknown-member ledger holds open; the ledger itself.",
     clear="safe: a cleared fact restates the same dates from the latest data in the lake; rows that pointed "
-          "at an unknown member heal when their dimension row has arrived.",
+          "at an unknown member heal when their dimension row has arrived (the runs of the 7 days after such a "
+          "date restate it by themselves; later, re-run any of those days).",
     fails="see the failed task's runbook. A fact's load never runs before its dimensions succeeded.",
     backfill=_TASK_BACKFILL,
 )
@@ -409,8 +412,10 @@ def load(cfg) -> str:
               "the `extract` with downstream instead.",
         fails="the warehouse is as it was (the transaction rolled back) and the ledger holds a `failed` row with the "
               "error. A data error names the table, date, file and row/column and is not retried: fix the data or "
-              "config, then clear the `extract` with downstream. `connection postgres_dw (…) is misconfigured`: fix "
-              "the connection, then clear this task with downstream.",
+              "config, then clear the `extract` with downstream. `the lake changed since … wrote …`: a raw partition "
+              "the extract read was replaced or added after it was written (a later ingestion), so the extract is "
+              "refused as stale, nothing loaded: clear the `extract` with downstream (docs/decisions/0015). "
+              "`connection postgres_dw (…) is misconfigured`: fix the connection, then clear this task with downstream.",
         backfill=_TASK_BACKFILL,
     )
     return f"""\

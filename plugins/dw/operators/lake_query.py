@@ -4,9 +4,13 @@
 
 renders ``include/sql/athena/extract/<table>.sql`` for day D (``dw.lake.run_date``) and writes
 its result to a new object under ``s3://<lake>/extracts/<table>/dt=D/``; it returns (XCom)
-``{"uri", "rows", "query_id", "engine"}``, and the table's load task reads exactly that ``uri``.
-Every attempt writes a new object named after its query id, so a load never reads a stale or
-half-written extract (docs/decisions/0002-one-object-per-partition.md).
+``{"uri", "rows", "query_id", "engine", "lake_state"}``, and the table's load task reads exactly
+that ``uri``. Every attempt writes a new object named after its query id, so a load never reads a
+stale or half-written extract (docs/decisions/0002-one-object-per-partition.md). ``lake_state`` is
+a digest of the raw tables the query reads, taken before it starts: the load refuses the extract
+if the lake changed since (docs/decisions/0015-stale-extracts.md). A fact's extract also restates
+the fact's open dates in the unknown-member ledger, read from the warehouse
+(docs/decisions/0014-unknown-member-ledger.md).
 
 The engine is the ``aws_lake`` connection's extra ``lake_engine``:
 
@@ -40,7 +44,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from dw.config import warehouse_tables
-from dw.hooks.connections import LAKE_CONN_ID
+from dw.hooks.connections import LAKE_CONN_ID, WAREHOUSE_CONN_ID
 
 
 class LakeQueryOperator(BaseOperator):
@@ -52,6 +56,7 @@ class LakeQueryOperator(BaseOperator):
         *,
         table: str,
         aws_conn_id: str = LAKE_CONN_ID,
+        warehouse_conn_id: str = WAREHOUSE_CONN_ID,
         poll_interval: int = 15,
         max_polls: int = 480,
         **kwargs: Any,
@@ -62,6 +67,7 @@ class LakeQueryOperator(BaseOperator):
             raise ValueError(f"LakeQueryOperator: table {table!r} is not in include/config/warehouse/ (known: {sorted(tables)})")
         self.table = table
         self.aws_conn_id = aws_conn_id
+        self.warehouse_conn_id = warehouse_conn_id
         self.poll_interval = poll_interval
         self.max_polls = max_polls
 
@@ -76,26 +82,49 @@ class LakeQueryOperator(BaseOperator):
         from dw.lake_sql import LakeQueryError, render_extract
 
         cfg = warehouse_tables()[self.table]
+        extra = self._unknown_member_dates(ds) if cfg.kind == "fact" else []
         try:
-            return render_extract(self.table, ds, cfg.extract_sql_path)
+            return render_extract(self.table, ds, cfg.extract_sql_path, unknown_member_dates=extra)
         except LakeQueryError as e:
             raise AirflowFailException(f"{self._label(ds)}: {e}") from None
+
+    def _unknown_member_dates(self, ds: str) -> list[str]:
+        """The fact's open dates in the unknown-member ledger: the extract restates them too, so
+        dimension rows that arrived since heal them (docs/decisions/0014-unknown-member-ledger.md)."""
+        from dw.hooks.connections import warehouse_connect
+        from dw.warehouse.ledger import open_dates
+
+        with warehouse_connect(self.warehouse_conn_id) as conn:
+            dates = open_dates(conn, self.table, ds)
+        if dates:
+            self.log.info("%s: also restating %d date(s) with unknown members: %s", self._label(ds), len(dates),
+                          ", ".join(dates))
+        return dates
+
+    def _lake_state(self, s3) -> dict[str, str]:
+        """The state of the raw tables this extract reads, for its load to check (0015)."""
+        from dw.config import lake_config
+        from dw.lake_sql import lake_state
+
+        return lake_state(s3, lake_config().bucket, warehouse_tables()[self.table].lake_tables)
 
     # ------------------------------------------------------------------ execute
 
     def execute(self, context) -> dict:
-        from dw.hooks.connections import lake_engine
+        from dw.hooks.connections import lake_engine, s3_client
         from dw.lake import run_date
 
         ds = run_date(context)
         sql = self._sql(ds)
         engine = lake_engine(self.aws_conn_id)
         self.log.info("%s on %s, SQL %s:\n%s", self._label(ds), engine, warehouse_tables()[self.table].extract_sql_path, sql)
+        s3 = s3_client(self.aws_conn_id)
+        state = self._lake_state(s3)
         if engine == "duckdb":
-            return self._run_duckdb(sql, ds)
-        return self._start_athena(sql, ds)
+            return {**self._run_duckdb(sql, ds, s3), "lake_state": state}
+        return self._start_athena(sql, ds, state)
 
-    def _run_duckdb(self, sql: str, ds: str) -> dict:
+    def _run_duckdb(self, sql: str, ds: str, s3=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
         from dw.config import lake_config
@@ -119,7 +148,7 @@ class LakeQueryOperator(BaseOperator):
                         "nothing was written and the warehouse is untouched"
                     ) from None
             t_query = time.monotonic() - t0
-            s3_client(self.aws_conn_id).upload_file(path, bucket, key, ExtraArgs={"ContentType": "text/csv"})
+            (s3 or s3_client(self.aws_conn_id)).upload_file(path, bucket, key, ExtraArgs={"ContentType": "text/csv"})
         finally:
             os.unlink(path)
         uri = f"s3://{bucket}/{key}"
@@ -133,7 +162,7 @@ class LakeQueryOperator(BaseOperator):
 
         return AthenaHook(aws_conn_id=self.aws_conn_id)
 
-    def _start_athena(self, sql: str, ds: str) -> dict:
+    def _start_athena(self, sql: str, ds: str, state: dict[str, str] | None = None) -> dict:
         from airflow.providers.amazon.aws.triggers.athena import AthenaTrigger
 
         from dw.config import lake_config
@@ -156,11 +185,12 @@ class LakeQueryOperator(BaseOperator):
                 aws_conn_id=self.aws_conn_id,
             ),
             method_name="execute_complete",
-            kwargs={"ds": ds},
+            kwargs={"ds": ds, "lake_state": state},
         )
         return {}  # not reached: defer raises
 
-    def execute_complete(self, context, event: dict | None = None, ds: str | None = None) -> dict:
+    def execute_complete(self, context, event: dict | None = None, ds: str | None = None,
+                         lake_state: dict[str, str] | None = None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
         from dw.lake import run_date
@@ -185,4 +215,7 @@ class LakeQueryOperator(BaseOperator):
         stats = info.get("QueryExecution", {}).get("Statistics", {})
         self.log.info("%s: Athena query %s succeeded, %s bytes scanned -> %s",
                       self._label(ds), query_id, stats.get("DataScannedInBytes"), uri)
-        return {"uri": uri, "rows": None, "query_id": query_id, "engine": "athena"}
+        out = {"uri": uri, "rows": None, "query_id": query_id, "engine": "athena"}
+        if lake_state is not None:
+            out["lake_state"] = lake_state
+        return out

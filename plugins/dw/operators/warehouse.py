@@ -9,10 +9,12 @@ into PostgreSQL and merges it into ``dw.<table>`` in one transaction
 like the talk's log, and returns the counts (XCom). ``loaded_at`` is the run's
 ``data_interval_end``, so a re-run writes the same values.
 
-A problem in the data or the config (no extract, wrong header, a row PostgreSQL rejects)
-fails the task without retries (``AirflowFailException``): the error names the table, the
-date, the file and the line/column, and the warehouse is as it was. Infrastructure errors
-(connections) raise as they are and are retried.
+An extract whose lake changed since its query started is refused (the lake digest the extract
+task returned differs from the lake's now: docs/decisions/0015-stale-extracts.md). A problem in
+the data or the config (no extract, wrong header, a row PostgreSQL rejects) fails the task
+without retries (``AirflowFailException``): the error names the table, the date, the file and
+the line/column, and the warehouse is as it was. Infrastructure errors (connections) raise as
+they are and are retried.
 
 Parse-time cost: ``dw.config`` only (YAML + pydantic); psycopg, boto3 and SQLAlchemy are
 imported in ``execute``.
@@ -114,6 +116,7 @@ class WarehouseLoadOperator(BaseOperator):
             )
         self.log.info("loading dw.%s dt=%s from %s (loaded_at %s)", self.table, ds, uri, loaded_at.isoformat())
         s3 = s3_client(self.aws_conn_id)
+        self._refuse_stale(cfg, ds, uri, pulled, s3)
         ti = context["ti"]
         load_ctx = LoadContext(
             dag_id=getattr(ti, "dag_id", None), run_id=getattr(ti, "run_id", None), task_id=getattr(ti, "task_id", None),
@@ -136,3 +139,27 @@ class WarehouseLoadOperator(BaseOperator):
             f", dates {', '.join(stats.dates)}" if stats.dates else "", seconds,
         )
         return stats.as_dict()
+
+    def _refuse_stale(self, cfg, ds: str, uri: str, pulled: Any, s3) -> None:
+        """Fail (no retries) if a raw table the extract read changed since its query started: the
+        extract may hold older data than the lake, and loading it could undo a later run's
+        restatement (a cleared load of an earlier day). Clearing the extract with its downstream
+        tasks writes a current one (docs/decisions/0015-stale-extracts.md)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from dw.config import lake_config
+        from dw.lake_sql import lake_state
+
+        expected = pulled.get("lake_state") if isinstance(pulled, dict) else None
+        if expected is None:
+            self.log.warning("dw.%s dt=%s: the extract recorded no lake state; not checked for staleness", self.table, ds)
+            return
+        now = lake_state(s3, lake_config().bucket, list(expected))
+        changed = sorted(t for t in expected if now.get(t) != expected[t])
+        if changed:
+            raise AirflowFailException(
+                f"dw.{self.table} dt={ds}: the lake changed since {self.extract_task_id} wrote {uri} "
+                f"(partitions of {', '.join(changed)} added or replaced), so the extract may be stale and "
+                "loading it could put older data over newer. Nothing was loaded. Clear the extract task with "
+                "its downstream tasks to extract and load the lake as it is now."
+            )

@@ -290,7 +290,7 @@ def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
 
 
 def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int) -> LoadStats:
-    from dw.warehouse import sqlgen
+    from dw.warehouse import ledger, sqlgen
 
     cur.execute(sqlgen.fact_resolve(cfg, tables))
     cur.execute(sqlgen.analyze(sqlgen.RESOLVED))
@@ -301,6 +301,8 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
         cur.execute(sqlgen.fact_delete(cfg), {"dates": dates})
         deleted = cur.rowcount
     inserted, updated = cur.execute(sqlgen.fact_upsert(cfg), {**params, "dates": dates}).fetchone()
+    # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
+    ledger.record(cur, cfg, tables, dates, params["loaded_at"])
     return LoadStats(
         copied=copied, deleted=deleted, inserted=inserted, updated=updated, unknown=unknown,
         dates=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in dates],

@@ -4,7 +4,9 @@
 -- event date (a job that ran over midnight, a correction). Those documents touch event dates
 -- (the UTC date of started_at) in their current version and in any earlier version in the
 -- lake. Each touched date is restated whole, from the latest version in the lake of every job
--- of that date; the load replaces exactly those dates (docs/decisions/0005, 0008). Grains
+-- of that date; the load replaces exactly those dates (docs/decisions/0005, 0008). The dates
+-- the unknown-member ledger still holds open are restated too, so jobs whose user, project or
+-- organization arrived late point at it once it is there (0014). Grains
 -- are pre-aggregated here; the load aggregates again after resolving surrogate keys.
 with day_jobs as (
   select distinct id
@@ -15,6 +17,10 @@ touched as (
   select distinct cast(j.started_at as date) as date
   from raw_mongo_jobs j
   join day_jobs d on d.id = j.id
+{%- for d in unknown_member_dates %}
+  union
+  select date '{{ d }}'
+{%- endfor %}
 ),
 candidates as (
   select distinct id

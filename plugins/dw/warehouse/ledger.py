@@ -1,0 +1,102 @@
+"""The unknown-member ledger, ``dw.unknown_member_dates`` (docs/decisions/0014-unknown-member-ledger.md).
+
+A fact row points at a dimension's unknown member when the dimension row of its natural key is
+not in the warehouse yet (a user whose document reaches MongoDB a day after their first job).
+Such a date heals only when it is restated after the dimension row arrived. The ledger holds,
+per fact table, the dates whose last load left rows of that kind, so the next runs restate them:
+
+- ``record`` runs in the fact load's transaction, after the upsert: for the dates the load
+  restated, the ledger rows are replaced by what the load left — one row per date that holds
+  extract rows whose natural key *could* still arrive (every key column the dimension declares
+  NOT NULL is set, and the dimension is loaded by the DAG) but did not resolve. A NULL key, or a
+  lookup into a dimension no task loads, never heals and is not recorded.
+- ``open_dates`` is read by the fact's extract task before it renders its SQL
+  (``unknown_member_dates``): the extract restates those dates too, from the latest versions
+  in the lake, and the load re-resolves them against the dimensions as they are now.
+
+Dates older than ``HEAL_DAYS`` before the run's day stay in the ledger (visible, countable) but
+are no longer restated automatically: a dimension row that arrives that late needs a backfill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from psycopg import sql
+
+from dw.config import WAREHOUSE_SCHEMA, TableConfig
+
+LEDGER = sql.Identifier(WAREHOUSE_SCHEMA, "unknown_member_dates")
+LEDGER_NAME = f"{WAREHOUSE_SCHEMA}.unknown_member_dates"
+HEAL_DAYS = 7
+
+
+def _healable_unresolved(cfg: TableConfig, tables: dict[str, TableConfig]) -> tuple[list[sql.Composed], list[sql.Composed]]:
+    """(joins, conditions): a condition per lookup into a loaded dimension that is true when the
+    stage row's key did not resolve although it could (its NOT NULL key columns are set)."""
+    from dw.warehouse import sqlgen
+
+    joins, conds = [], []
+    for i, lk in enumerate(cfg.lookups):
+        dim = tables[lk.dimension]
+        if not dim.loaded:
+            continue
+        joins.append(sqlgen._lookup_join(cfg, tables, i))  # the same join the load resolves keys with
+        parts = [sql.SQL("{}.id IS NULL").format(sql.Identifier(f"l{i}"))]
+        parts += [
+            sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", ext_col))
+            for dim_col, ext_col in lk.match.items()
+            if sqlgen.column_of(dim, dim_col).not_null
+        ]
+        conds.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
+    return joins, conds
+
+
+def record(cur, cfg: TableConfig, tables: dict[str, TableConfig], dates: list, loaded_at: dt.datetime) -> int:
+    """Bring the ledger rows of ``cfg``'s restated ``dates`` to what the load left (inside the
+    load's transaction, the stage still there): dates no longer open are deleted, open ones
+    inserted or, if their count changed, updated (a re-run that changes nothing writes nothing).
+    Returns how many of the dates are open."""
+    from dw.warehouse import sqlgen
+
+    if cfg.kind != "fact" or not dates:
+        return 0
+    joins, conds = _healable_unresolved(cfg, tables)
+    d = sql.Identifier("s", cfg.date_column)
+    if conds:
+        still_open = sql.SQL(
+            "SELECT {d} AS date, count(*) AS n FROM {stage} AS s\n{joins}\n"
+            "WHERE {d} = ANY(%(dates)s) AND ({conds}) GROUP BY {d}"
+        ).format(d=d, stage=sqlgen.STAGE, joins=sql.SQL("\n").join(joins), conds=sql.SQL(" OR ").join(conds))
+    else:
+        still_open = sql.SQL("SELECT NULL::date AS date, 0::bigint AS n WHERE false")
+    cur.execute(
+        sql.SQL(
+            "WITH open AS ({still_open}),\n"
+            "closed AS (DELETE FROM {ledger} AS l WHERE l.table_name = %(table)s AND l.date = ANY(%(dates)s)\n"
+            "  AND NOT EXISTS (SELECT 1 FROM open AS o WHERE o.date = l.date))\n"
+            "INSERT INTO {ledger} AS l (table_name, date, source_rows, dw_updated_at)\n"
+            "SELECT %(table)s, o.date, o.n, %(loaded_at)s FROM open AS o\n"
+            "ON CONFLICT (table_name, date) DO UPDATE SET source_rows = excluded.source_rows,\n"
+            "  dw_updated_at = excluded.dw_updated_at WHERE l.source_rows <> excluded.source_rows"
+        ).format(still_open=still_open, ledger=LEDGER),
+        {"table": cfg.table, "dates": dates, "loaded_at": loaded_at},
+    )
+    return cur.execute(
+        sql.SQL("SELECT count(*) FROM {} WHERE table_name = %s AND date = ANY(%s)").format(LEDGER), (cfg.table, dates)
+    ).fetchone()[0]
+
+
+def open_dates(conn, table: str, run_date: str, heal_days: int = HEAL_DAYS) -> list[str]:
+    """The ledger's dates of ``dw.<table>`` from ``heal_days`` before ``run_date`` on (later dates
+    too: a backfill may run an older day after a newer one), as YYYY-MM-DD. A warehouse that has
+    no ledger yet (not migrated) has none."""
+    since = dt.date.fromisoformat(run_date) - dt.timedelta(days=heal_days)
+    with conn.cursor() as cur:
+        if cur.execute("SELECT to_regclass(%s) IS NULL", (LEDGER_NAME,)).fetchone()[0]:
+            return []
+        rows = cur.execute(
+            sql.SQL("SELECT date FROM {} WHERE table_name = %s AND date >= %s ORDER BY date").format(LEDGER),
+            (table, since),
+        ).fetchall()
+    return [r[0].isoformat() for r in rows]
