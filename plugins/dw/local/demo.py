@@ -223,16 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     for day in days:
         generate.seed_day(db, day, seed=a.seed, scale=a.scale)
     print(f"seeded MongoDB up to {days[-1]} (scale {a.scale}) in {time.monotonic() - t0:.1f}s")
-    # the vendor stand-ins serve the same seed and scale, as they stand 3 hours after the last day
-    # (Amplitude's export is complete 2 hours after an hour ends)
     from dw.local import vendors
-
-    clock = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(3), dt.timezone.utc)
-    vendors.configure_all(stack.vendor_urls(), seed=a.seed, scale=a.scale, now=clock)
 
     pg_uri = stack.info["pg_uri"]
     for day in days:
         print(f"\n== {day}  (data interval {day}T00:00Z → {day + dt.timedelta(days=1)}T00:00Z)")
+        # the vendor stand-ins serve the same seed and scale, as they stand when day D's run
+        # starts: 03:00 on D+1 (Amplitude's export is complete 2 hours after an hour ends)
+        clock = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), dt.timezone.utc)
+        vendors.configure_all(stack.vendor_urls(), seed=a.seed, scale=a.scale, now=clock)
         t_day = time.monotonic()
         mark = ledger_mark(pg_uri)
         if a.cli:
