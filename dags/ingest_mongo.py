@@ -1,5 +1,12 @@
 """Airflow DAG ingest_mongo: MongoDB collections → S3 lake. Built from include/config/sources/mongo.yaml by dw.dag_factory."""
 
+# The Airflow modules this DAG's tasks and schedule use, imported at the top of the file so that
+# the dag-processor pre-imports them once in its own process ([dag_processor]
+# parsing_pre_import_modules: the `airflow.*` imports of the DAG file itself) instead of every
+# parsing process importing them again (docs/decisions/0016-dag-parse-time.md).
+import airflow.sdk.definitions.timetables.trigger  # noqa: F401
+import airflow.timetables.trigger  # noqa: F401
+
 from dw.dag_factory import build_ingest_mongo_dag
 
 dag = build_ingest_mongo_dag()

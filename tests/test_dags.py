@@ -135,3 +135,45 @@ def test_parsing_imports_no_heavy_library():
     assert r.returncode == 0, r.stderr[-3000:]
     imported = json.loads(r.stdout.strip().splitlines()[-1])
     assert imported == [], f"DAG parsing imported {imported}"
+
+
+def test_dag_files_import_the_airflow_modules_their_tasks_use():
+    """The dag-processor pre-imports, in its own process, the `airflow.*` modules a DAG file imports
+    itself ([dag_processor] parsing_pre_import_modules), so that each parsing process does not
+    import them again. Every Airflow module a task's class comes from must be among them (or be
+    loaded by them): else each parse pays its import (docs/decisions/0016-dag-parse-time.md)."""
+    code = textwrap.dedent(
+        f"""
+        import json, os, sys
+        import structlog
+        from airflow.dag_processing import processor
+        from airflow.dag_processing.dagbag import DagBag
+        out = {{}}
+        for path in sorted(os.listdir({str(REPO / 'dags')!r})):
+            if not path.endswith(".py"):
+                continue
+            path = os.path.join({str(REPO / 'dags')!r}, path)
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # one file per process, as the dag-processor forks one per file
+                processor._pre_import_airflow_modules(path, structlog.get_logger())
+                pre = set(sys.modules)
+                bag = DagBag(dag_folder=path)
+                missing = sorted({{c.__module__ for d in bag.dags.values() for t in d.tasks for c in type(t).__mro__
+                                   if c.__module__.startswith("airflow.") and c.__module__ not in pre}})
+                os.write(w, json.dumps(missing if not bag.import_errors else [str(bag.import_errors)]).encode())
+                os._exit(0)
+            os.close(w)
+            with os.fdopen(r) as f:
+                out[os.path.basename(path)] = json.loads(f.read())
+            os.waitpid(pid, 0)
+        print(json.dumps(out))
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO / "plugins"), AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
+               AIRFLOW__DAG_PROCESSOR__PARSING_PRE_IMPORT_MODULES="True")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    missing = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(missing) == len(list((REPO / "dags").glob("*.py")))
+    assert all(v == [] for v in missing.values()), f"task classes from modules the DAG file does not import: {missing}"

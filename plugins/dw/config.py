@@ -11,11 +11,11 @@ composed into SQL with ``psycopg.sql.Identifier``. Column types are a closed set
 (``BASE_TYPES``) or an enum type of schema ``dw`` created by a migration.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import functools
+import hashlib
 import os
+import pickle
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -49,7 +49,9 @@ _ENUM_RE = re.compile(r"^dw\.([a-z_][a-z0-9_]{0,62})$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first validation, not when this module is
+    # imported (~30 ms of DAG parsing for every model, used or not; docs/decisions/0016)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- lake
@@ -77,7 +79,7 @@ class MongoField(_Model):
     scale: int | None = Field(default=None, ge=0, le=38)
 
     @model_validator(mode="after")
-    def _decimal_needs_precision(self) -> MongoField:
+    def _decimal_needs_precision(self) -> "MongoField":
         if self.type == "decimal" and (self.precision is None or self.scale is None):
             raise ValueError("a decimal field needs precision and scale")
         if self.pii and self.type != "string":
@@ -103,7 +105,7 @@ class MongoCollection(_Model):
         return fields
 
     @model_validator(mode="after")
-    def _cursor(self) -> MongoCollection:
+    def _cursor(self) -> "MongoCollection":
         if self.mode == "incremental":
             if not self.cursor_field:
                 raise ValueError(f"collection {self.name}: incremental mode needs cursor_field")
@@ -170,7 +172,7 @@ class VendorField(_Model):
     pii: Literal["keyed_hash"] | None = None
 
     @model_validator(mode="after")
-    def _pii_string(self) -> VendorField:
+    def _pii_string(self) -> "VendorField":
         if self.pii and self.type != "string":
             raise ValueError("pii: keyed_hash applies to string fields only")
         return self
@@ -191,7 +193,7 @@ class VendorEntity(_Model):
     fields: dict[Identifier, VendorField]
 
     @model_validator(mode="after")
-    def _id_is_a_field(self) -> VendorEntity:
+    def _id_is_a_field(self) -> "VendorEntity":
         paths = {f.path or n for n, f in self.fields.items()}
         if self.id_field not in paths:
             raise ValueError(f"entity {self.name}: id_field {self.id_field!r} must be the path of a configured field")
@@ -218,7 +220,7 @@ class VendorSource(_Model):
     _names = model_validator(mode="before")(classmethod(lambda cls, data: _keyed(data, "entities")))
 
     @model_validator(mode="after")
-    def _vendor_rules(self) -> VendorSource:
+    def _vendor_rules(self) -> "VendorSource":
         if self.page_size > _MAX_PAGE[self.source]:
             raise ValueError(f"{self.source}: page_size at most {_MAX_PAGE[self.source]}")
         for e in self.entities.values():
@@ -342,7 +344,7 @@ class TableConfig(_Model):
         return [self.column(g) for g in self.grain if g not in keys]
 
     @model_validator(mode="after")
-    def _shape(self) -> TableConfig:
+    def _shape(self) -> "TableConfig":
         names = self.column_names
         where = f"table {self.table}"
         if len(set(names)) != len(names):
@@ -400,11 +402,11 @@ class TableConfig(_Model):
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path, text: str | None = None) -> dict:
     try:
         # libyaml's loader (the same safe subset) when PyYAML has it: DAG parsing reads every
         # config file, and the pure-Python loader was a third of the warehouse DAG's parse time
-        data = yaml.load(path.read_text(), Loader=_YAML_LOADER)
+        data = yaml.load(path.read_text() if text is None else text, Loader=_YAML_LOADER)
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(data, dict):
@@ -417,6 +419,74 @@ def _validated(model: type[BaseModel], path: Path, data: dict):
         return model.model_validate(data)
     except Exception as e:  # pydantic.ValidationError, with the file named
         raise ValueError(f"{path}: {e}") from e
+
+
+# --------------------------------------------------------------------------- validated-config cache
+# Every DAG file is parsed in a fresh process, which would read the YAML and build and run the
+# pydantic validators each time (most of a DAG file's parse time). A config file's validated model
+# is kept as a pickle named by the SHA-256 of the file's bytes, this module's source, the
+# pydantic and Python versions and any override applied (as Python keeps bytecode in __pycache__):
+# a changed file, model or version is validated anew. The directory is the process owner's own
+# (0700, checked before reading); any error falls back to validating. DW_CONFIG_CACHE names
+# another directory, or "off" (docs/decisions/0016-dag-parse-time.md).
+
+
+def _cache_dir() -> Path | None:
+    where = os.environ.get("DW_CONFIG_CACHE", "")
+    if where == "off":
+        return None
+    if where:
+        return Path(where)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dw-etl" / "config"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    import sys
+
+    import pydantic
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(f"|{pydantic.VERSION}|{sys.version}".encode())
+    return h.digest()
+
+
+def _own_dir(d: Path) -> bool:
+    try:
+        st = d.stat()
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _load_model(model: type[BaseModel], path: Path, prepare=None, variant: str = ""):
+    """``model`` validated from the YAML file ``path`` (``prepare(data)`` applied first, its
+    inputs named by ``variant``), from the cache when this exact input was validated before."""
+    raw = path.read_bytes()
+    h = hashlib.sha256(_code_digest())
+    h.update(f"|{model.__qualname__}|{variant}|".encode())
+    h.update(raw)
+    d = _cache_dir()
+    entry = d / f"{h.hexdigest()}.pickle" if d else None
+    if entry and _own_dir(d):
+        try:
+            obj = pickle.loads(entry.read_bytes())
+            if type(obj) is model:
+                return obj
+        except Exception:  # noqa: BLE001 - no entry, or an unreadable one: validate
+            pass
+    data = _read_yaml(path, raw.decode("utf-8"))
+    obj = _validated(model, path, prepare(data) if prepare else data)
+    if entry:
+        try:
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if _own_dir(d):
+                tmp = d / f".{entry.name}.{os.getpid()}"
+                tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+                os.replace(tmp, entry)
+        except OSError:
+            pass
+    return obj
 
 
 def _cached(fn):
@@ -433,17 +503,14 @@ def _cached(fn):
 
 @_cached
 def lake_config(config_dir: Path) -> LakeConfig:
-    path = config_dir / "lake.yaml"
-    data = _read_yaml(path)
-    if os.environ.get("DW_LAKE_BUCKET"):
-        data["bucket"] = os.environ["DW_LAKE_BUCKET"]
-    return _validated(LakeConfig, path, data)
+    bucket = os.environ.get("DW_LAKE_BUCKET")
+    return _load_model(LakeConfig, config_dir / "lake.yaml", (lambda d: {**d, "bucket": bucket}) if bucket else None,
+                       variant=f"bucket={bucket or ''}")
 
 
 @_cached
 def mongo_source(config_dir: Path) -> MongoSource:
-    path = config_dir / "sources" / "mongo.yaml"
-    return _validated(MongoSource, path, _read_yaml(path))
+    return _load_model(MongoSource, config_dir / "sources" / "mongo.yaml")
 
 
 @_cached
@@ -452,7 +519,7 @@ def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
     lookups name existing dimensions and their columns, extract SQL files exist."""
     tables: dict[str, TableConfig] = {}
     for path in sorted((config_dir / "warehouse").glob("*.yaml")):
-        cfg = _validated(TableConfig, path, _read_yaml(path))
+        cfg = _load_model(TableConfig, path)
         if cfg.table != path.stem:
             raise ValueError(f"{path}: table {cfg.table!r} must match the file name")
         tables[cfg.table] = cfg
@@ -480,7 +547,7 @@ def vendor_source(name: str, config_dir: Path | None = None) -> VendorSource:
 @functools.lru_cache(maxsize=None)
 def _vendor_source(config_dir: Path, name: str) -> VendorSource:
     path = config_dir / "sources" / f"{name}.yaml"
-    src = _validated(VendorSource, path, _read_yaml(path))
+    src = _load_model(VendorSource, path)
     if src.source != name:
         raise ValueError(f"{path}: source {src.source!r} must match the file name")
     return src
