@@ -4,12 +4,17 @@
 -- dates. An event counts if it was uploaded within 7 days of its date: each touched date X of
 -- D-7 .. D is restated whole from the upload partitions X .. X+7, whichever run restates it, so
 -- the slice of a date does not depend on the order runs happen in (docs/decisions/0008).
--- Events are counted once by uuid.
+-- The dates the unknown-member ledger holds open (from D-7 on: a user or project that had not
+-- arrived) are restated the same way (docs/decisions/0014). Events are counted once by uuid.
 with touched as (
   select distinct cast(event_time as date) as date
   from raw_amplitude_events
   where dt = '{{ run_date }}'
     and cast(event_time as date) between date_add('day', -7, date '{{ run_date }}') and date '{{ run_date }}'
+{%- for d in unknown_member_dates %}
+  union
+  select date '{{ d }}'
+{%- endfor %}
 ),
 events as (
   select uuid, cast(event_time as date) as date, organization_analytics_id, project_analytics_id,
