@@ -52,24 +52,34 @@ def _healable_unresolved(cfg: TableConfig, tables: dict[str, TableConfig]) -> tu
     return joins, conds
 
 
+OPEN_ROWS = sql.Identifier("dw_open_rows")
+
+
+def open_row(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composable:
+    """A boolean for each extract row of the fact load's resolve (``sqlgen.fact_resolve``, whose
+    joins and aliases are the ones ``_healable_unresolved`` builds): the row did not resolve
+    although it could. The resolve counts them per grain (``OPEN_ROWS``) and ``record`` adds them
+    up per date, so a load joins the stage to the dimensions once, not twice."""
+    _, conds = _healable_unresolved(cfg, tables)
+    if not conds:
+        return sql.SQL("false")
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(conds))
+
+
 def record(cur, cfg: TableConfig, tables: dict[str, TableConfig], dates: list, loaded_at: dt.datetime) -> int:
     """Bring the ledger rows of ``cfg``'s restated ``dates`` to what the load left (inside the
-    load's transaction, the stage still there): dates no longer open are deleted, open ones
-    inserted or, if their count changed, updated (a re-run that changes nothing writes nothing).
-    Returns how many of the dates are open."""
+    load's transaction, its ``resolved`` table still there, with ``OPEN_ROWS`` per grain): dates
+    no longer open are deleted, open ones inserted or, if their count changed, updated (a re-run
+    that changes nothing writes nothing). Returns how many of the dates are open."""
     from dw.warehouse import sqlgen
 
     if cfg.kind != "fact" or not dates:
         return 0
-    joins, conds = _healable_unresolved(cfg, tables)
-    d = sql.Identifier("s", cfg.date_column)
-    if conds:
-        still_open = sql.SQL(
-            "SELECT {d} AS date, count(*) AS n FROM {stage} AS s\n{joins}\n"
-            "WHERE {d} = ANY(%(dates)s) AND ({conds}) GROUP BY {d}"
-        ).format(d=d, stage=sqlgen.STAGE, joins=sql.SQL("\n").join(joins), conds=sql.SQL(" OR ").join(conds))
-    else:
-        still_open = sql.SQL("SELECT NULL::date AS date, 0::bigint AS n WHERE false")
+    d = sql.Identifier(cfg.date_column)
+    still_open = sql.SQL(
+        "SELECT {d} AS date, sum({n})::bigint AS n FROM {resolved}\n"
+        "WHERE {d} = ANY(%(dates)s) GROUP BY {d} HAVING sum({n}) > 0"
+    ).format(d=d, n=OPEN_ROWS, resolved=sqlgen.RESOLVED)
     cur.execute(
         sql.SQL(
             "WITH open AS ({still_open}),\n"

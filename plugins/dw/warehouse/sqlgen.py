@@ -288,11 +288,6 @@ def natural_key_match(cfg: TableConfig, a: str, b: str) -> sql.Composed:
 
 # --------------------------------------------------------------------------- dimensions
 
-COUNT_WRITES = sql.SQL(
-    "SELECT count(*) FILTER (WHERE w.inserted), count(*) FILTER (WHERE NOT w.inserted) FROM w"
-)
-
-
 def _latest_per_key(cfg: TableConfig) -> sql.Composed:
     """The stage deduplicated to one row per natural key: the latest version, ties broken
     by the attribute values (deterministic whatever the extract's row order)."""
@@ -306,34 +301,46 @@ def _latest_per_key(cfg: TableConfig) -> sql.Composed:
 
 
 def dimension_upsert(cfg: TableConfig) -> sql.Composed:
-    """SCD1 (and insert-only) dimension load from ``stage``; returns (inserted, updated)."""
+    """SCD1 (and insert-only) dimension load from ``stage``; returns (inserted, updated).
+
+    The latest row per natural key (``src``) updates the row of its key where something changed
+    and the source version is not older (never the unknown member), and is inserted, in ``id``
+    order, where its key is new. It is the ``INSERT ... ON CONFLICT (natural key) DO UPDATE ...
+    WHERE`` it replaces, as an UPDATE and an INSERT ... WHERE NOT EXISTS in one statement: both
+    see the same snapshot, so every key takes one path, and loads of a table serialize on their
+    advisory lock (0005). No speculative insertion per row (a fresh 200,000-row load: the write
+    ~2× faster; docs/decisions/0017-fact-load-speed.md)."""
     attrs = [c.name for c in cfg.attributes]
     ver = cfg.version_column
     payload = list(cfg.natural_key) + attrs + ([ver] if ver else [])
     insert_cols = ["id"] + payload + ["dw_created_at", "dw_updated_at"]
-    select = sql.SQL("SELECT {}, {}, {}, {} FROM src AS s").format(
-        surrogate_key(cfg, "s"), _ids(payload, "s"), LOADED_AT, LOADED_AT
-    )
+    t = table_ident(cfg)
     changing = attrs + ([ver] if ver else [])
     if cfg.insert_only or not changing:
-        action = sql.SQL("DO NOTHING")
+        update, updated = sql.SQL(""), sql.SQL("0::bigint")
     else:
-        sets = [sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in changing]
-        sets.append(sql.SQL("dw_updated_at = excluded.dw_updated_at"))
+        sets = [sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in changing]
+        sets.append(sql.SQL("dw_updated_at = {}").format(LOADED_AT))
         where = [
+            natural_key_match(cfg, "d", "s"),
             sql.SQL("d.id <> {}").format(unknown()),  # the unknown member is never touched
-            sql.SQL("{} IS DISTINCT FROM {}").format(_row(changing, "d"), _row(changing, "excluded")),
+            sql.SQL("{} IS DISTINCT FROM {}").format(_row(changing, "d"), _row(changing, "s")),
         ]
         if ver:  # never go back to an older source version (a backfill run out of order)
-            where.append(sql.SQL("({d} IS NULL OR {e} >= {d})").format(d=sql.Identifier("d", ver), e=sql.Identifier("excluded", ver)))
-        action = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(sets), sql.SQL(" AND ").join(where))
+            where.append(sql.SQL("({d} IS NULL OR {e} >= {d})").format(d=sql.Identifier("d", ver), e=sql.Identifier("s", ver)))
+        update = sql.SQL("u AS (UPDATE {t} AS d SET {sets} FROM src AS s WHERE {where} RETURNING 1),\n").format(
+            t=t, sets=sql.SQL(", ").join(sets), where=sql.SQL(" AND ").join(where))
+        updated = sql.SQL("(SELECT count(*) FROM u)")
     return sql.SQL(
-        "WITH src AS ({latest}),\n"
-        "w AS (INSERT INTO {t} AS d ({cols})\n  {select}\n  ON CONFLICT ({key}) {action}\n  RETURNING (d.xmax = 0) AS inserted)\n"
+        "WITH src AS ({latest}),\n{update}"
+        "i AS (INSERT INTO {t} ({cols})\n"
+        "  SELECT * FROM (SELECT {id} AS id, {payload}, {at} AS dw_created_at, {at} AS dw_updated_at FROM src AS s\n"
+        "    WHERE NOT EXISTS (SELECT 1 FROM {t} AS d WHERE {match})) AS n ORDER BY n.id RETURNING 1)\n"
+        "SELECT (SELECT count(*) FROM i), {updated}"
     ).format(
-        latest=_latest_per_key(cfg), t=table_ident(cfg), cols=_ids(insert_cols), select=select,
-        key=_ids(cfg.natural_key), action=action,
-    ) + COUNT_WRITES
+        latest=_latest_per_key(cfg), update=update, t=t, cols=_ids(insert_cols), id=surrogate_key(cfg, "s"),
+        payload=_ids(payload, "s"), at=LOADED_AT, match=natural_key_match(cfg, "d", "s"), updated=updated,
+    )
 
 
 # SCD2: the history of every key in the stage is rebuilt from all its observations, then merged.
@@ -469,77 +476,107 @@ def _lookup_join(cfg: TableConfig, tables: dict[str, TableConfig], i: int) -> sq
 def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composed:
     """``resolved``: the stage with surrogate keys (unknown member when a dimension row is
     missing), aggregated to the grain — duplicate grain rows in one extract, and several
-    natural keys resolving to the unknown member, add up instead of colliding."""
+    natural keys resolving to the unknown member, add up instead of colliding. Each grain also
+    counts its extract rows that did not resolve although they could (``dw_open_rows``, for the
+    unknown-member ledger, ``dw.warehouse.ledger.record``).
+
+    The keys are resolved in a subquery that is not flattened (``OFFSET 0``), so the sort that
+    groups its rows carries only the grain, the measures and that flag, not every column the
+    joins read (which made the 1M-row sort spill to disk)."""
+    from dw.warehouse import ledger
+
     keys = {lk.key: i for i, lk in enumerate(cfg.lookups)}
-    select = []
+    inner, outer = [], []
     for g in cfg.grain:
         if g in keys:
-            select.append(sql.SQL("coalesce({}.id, {}) AS {}").format(sql.Identifier(f"l{keys[g]}"), unknown(), sql.Identifier(g)))
+            inner.append(sql.SQL("coalesce({}.id, {}) AS {}").format(sql.Identifier(f"l{keys[g]}"), unknown(), sql.Identifier(g)))
         else:
-            select.append(sql.SQL("{} AS {}").format(sql.Identifier("s", g), sql.Identifier(g)))
+            inner.append(sql.SQL("{} AS {}").format(sql.Identifier("s", g), sql.Identifier(g)))
+        outer.append(sql.Identifier("r", g))
     for m in cfg.measures:
-        select.append(sql.SQL("CAST(sum({}) AS {}) AS {}").format(sql.Identifier("s", m.name), type_sql(m.type), sql.Identifier(m.name)))
+        inner.append(sql.Identifier("s", m.name))
+        outer.append(sql.SQL("CAST(sum({}) AS {}) AS {}").format(sql.Identifier("r", m.name), type_sql(m.type), sql.Identifier(m.name)))
+    inner.append(sql.SQL("CASE WHEN {} THEN 1 ELSE 0 END AS {}").format(ledger.open_row(cfg, tables), ledger.OPEN_ROWS))
+    outer.append(sql.SQL("sum(r.{n})::bigint AS {n}").format(n=ledger.OPEN_ROWS))
     joins = [_lookup_join(cfg, tables, i) for i in range(len(cfg.lookups))]
     group_by = sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(cfg.grain)))
-    return sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS\nSELECT {}\nFROM {} AS s\n{}\nGROUP BY {}").format(
-        RESOLVED, sql.SQL(",\n  ").join(select), STAGE, sql.SQL("\n").join(joins), group_by
+    return sql.SQL(
+        "CREATE TEMP TABLE {} ON COMMIT DROP AS\nSELECT {}\nFROM (SELECT {}\n  FROM {} AS s\n  {}\n  OFFSET 0) AS r\nGROUP BY {}"
+    ).format(
+        RESOLVED, sql.SQL(",\n  ").join(outer), sql.SQL(",\n    ").join(inner), STAGE, sql.SQL("\n  ").join(joins), group_by
     )
 
 
 def fact_dates(cfg: TableConfig) -> sql.Composed:
-    return sql.SQL("SELECT DISTINCT {d} FROM {r} ORDER BY {d}").format(d=sql.Identifier(cfg.date_column), r=RESOLVED)
+    """The dates ``resolved`` holds, each with its number of rows pointing at an unknown member."""
+    d = sql.Identifier(cfg.date_column)
+    if cfg.lookups:
+        cond = sql.SQL(" OR ").join(sql.SQL("{} = {}").format(sql.Identifier(lk.key), unknown()) for lk in cfg.lookups)
+        count = sql.SQL("count(*) FILTER (WHERE {})").format(cond)
+    else:
+        count = sql.SQL("0::bigint")
+    return sql.SQL("SELECT {d}, {count} FROM {r} GROUP BY {d} ORDER BY {d}").format(d=d, count=count, r=RESOLVED)
 
 
-def fact_unknown_count(cfg: TableConfig) -> sql.Composed:
-    if not cfg.lookups:
-        return sql.SQL("SELECT 0")
-    cond = sql.SQL(" OR ").join(sql.SQL("{} = {}").format(sql.Identifier(lk.key), unknown()) for lk in cfg.lookups)
-    return sql.SQL("SELECT count(*) FROM {} WHERE {}").format(RESOLVED, cond)
+def fact_holds_dates(cfg: TableConfig) -> sql.Composed:
+    """Whether the fact holds any row of the dates (parameter ``dates``: date[])."""
+    return sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ANY({}))").format(
+        table_ident(cfg), sql.Identifier(cfg.date_column), sql.Placeholder("dates"))
 
 
-def fact_delete(cfg: TableConfig) -> sql.Composed:
-    """Delete the restated dates' rows whose grain is not in ``resolved`` (vanished grains and
-    rows that pointed at an unknown member that now resolves). Parameter ``dates``: date[]."""
-    key = fact_key(cfg)
-    same = sql.SQL(" AND ").join(sql.SQL("r.{c} = f.{c}").format(c=sql.Identifier(c)) for c in key)
+def fact_insert(cfg: TableConfig) -> sql.Composed:
+    """``resolved`` into dates the fact holds no row of (``fact_holds_dates`` is false), in
+    primary-key order; returns (deleted, inserted, updated) as ``fact_merge`` does."""
+    cols = list(cfg.grain) + [m.name for m in cfg.measures]
     return sql.SQL(
-        "DELETE FROM {t} AS f WHERE f.{d} = ANY({dates}) AND NOT EXISTS (SELECT 1 FROM {r} AS r WHERE {same})"
-    ).format(t=table_ident(cfg), d=sql.Identifier(cfg.date_column), dates=sql.Placeholder("dates"), r=RESOLVED, same=same)
+        "WITH i AS (INSERT INTO {t} ({cols}, dw_updated_at)\n"
+        "  SELECT {rcols}, {at} FROM {r} AS r ORDER BY {rkey} RETURNING 1)\n"
+        "SELECT 0::bigint, count(*), 0::bigint FROM i"
+    ).format(t=table_ident(cfg), cols=_ids(cols), rcols=_ids(cols, "r"), at=LOADED_AT, r=RESOLVED,
+             rkey=_ids(fact_key(cfg), "r"))
 
 
-def fact_upsert(cfg: TableConfig) -> sql.Composed:
-    """Write ``resolved`` into the restated dates (parameter ``dates``: date[]); returns
-    (inserted, updated). Rows whose measures changed are updated, unchanged ones not written,
-    new grains inserted in primary-key order.
+def fact_merge(cfg: TableConfig) -> sql.Composed:
+    """Bring the restated dates (parameter ``dates``: date[]) of the fact to ``resolved`` in one
+    statement; returns (deleted, inserted, updated). One full join of ``resolved`` with the dates'
+    rows finds every difference: rows whose grain is gone (vanished grains, rows that pointed at
+    an unknown member that now resolves) are deleted, rows whose measures changed are updated,
+    new grains are inserted in primary-key order; unchanged rows are not written.
 
-    An UPDATE and an INSERT ... WHERE NOT EXISTS in one statement (both CTEs see the same
-    snapshot, so every grain takes exactly one path) rather than INSERT ... ON CONFLICT: no
-    speculative insertion, no row lock on the unchanged rows, and the new rows reach the
-    primary key in its own order (a fresh 1M-row load: ~2x faster; docs/decisions/0011-benchmarks.md).
-    Safe because loads of a table serialize on their advisory lock (0005)."""
+    It replaces a DELETE of vanished grains and an UPDATE + INSERT of the rest: three full
+    comparisons of the dates' rows with ``resolved`` became one (docs/decisions/0017-fact-load-speed.md,
+    figures in BENCHMARKS.md). The differences are materialized first, and the DELETE and UPDATE
+    find their rows by ``ctid``: all CTEs see the same snapshot and loads of a table serialize on
+    their advisory lock (0005)."""
     key = fact_key(cfg)
     measures = [m.name for m in cfg.measures]
     cols = list(cfg.grain) + measures
     t, at, dates = table_ident(cfg), LOADED_AT, sql.Placeholder("dates")
-    same = sql.SQL(" AND ").join(sql.SQL("f.{c} = r.{c}").format(c=sql.Identifier(c)) for c in key)
-    in_dates = sql.SQL("f.{} = ANY({})").format(sql.Identifier(cfg.date_column), dates)
+    same = sql.SQL(" AND ").join(sql.SQL("r.{c} = f.{c}").format(c=sql.Identifier(c)) for c in key)
+    gone = sql.SQL("r.{} IS NULL").format(sql.Identifier(cfg.date_column))
+    differs = [sql.SQL("f.dw_ctid IS NULL"), gone]
     if measures:
-        sets = sql.SQL(", ").join(sql.SQL("{c} = r.{c}").format(c=sql.Identifier(c)) for c in measures)
+        differs.append(sql.SQL("{} IS DISTINCT FROM {}").format(_row(measures, "f"), _row(measures, "r")))
+        sets = sql.SQL(", ").join(sql.SQL("{c} = d.{c}").format(c=sql.Identifier(c)) for c in measures)
         update = sql.SQL(
-            "u AS (UPDATE {t} AS f SET {sets}, dw_updated_at = {at} FROM {r} AS r\n"
-            "  WHERE {in_dates} AND {same} AND {fm} IS DISTINCT FROM {rm} RETURNING 1),\n"
-        ).format(t=t, sets=sets, at=at, r=RESOLVED, in_dates=in_dates, same=same,
-                 fm=_row(measures, "f"), rm=_row(measures, "r"))
+            "u AS (UPDATE {t} AS f SET {sets}, dw_updated_at = {at} FROM d\n"
+            "  WHERE f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),\n"
+        ).format(t=t, sets=sets, at=at)
         updated = sql.SQL("(SELECT count(*) FROM u)")
     else:
         update, updated = sql.SQL(""), sql.SQL("0::bigint")
     return sql.SQL(
-        "WITH {update}i AS (INSERT INTO {t} ({cols}, dw_updated_at)\n"
-        "  SELECT {rcols}, {at} FROM {r} AS r\n"
-        "  WHERE NOT EXISTS (SELECT 1 FROM {t} AS f WHERE {in_dates} AND {same})\n"
-        "  ORDER BY {rkey} RETURNING 1)\n"
-        "SELECT (SELECT count(*) FROM i), {updated}"
+        "WITH d AS MATERIALIZED (\n"
+        "  SELECT f.dw_ctid, {gone} AS dw_gone, {rcols}\n"
+        "  FROM {r} AS r FULL JOIN (SELECT ctid AS dw_ctid, {fcols} FROM {t} WHERE {d} = ANY({dates})) AS f ON {same}\n"
+        "  WHERE {differs}),\n"
+        "x AS (DELETE FROM {t} AS f USING d WHERE f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),\n"
+        "{update}"
+        "i AS (INSERT INTO {t} ({cols}, dw_updated_at)\n"
+        "  SELECT {dcols}, {at} FROM d WHERE d.dw_ctid IS NULL ORDER BY {dkey} RETURNING 1)\n"
+        "SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM i), {updated}"
     ).format(
-        update=update, t=t, cols=_ids(cols), rcols=_ids(cols, "r"), at=at, r=RESOLVED, in_dates=in_dates,
-        same=same, rkey=_ids(key, "r"), updated=updated,
+        gone=gone, rcols=_ids(cols, "r"), r=RESOLVED, fcols=_ids(cols), t=t, d=sql.Identifier(cfg.date_column),
+        dates=dates, same=same, differs=sql.SQL(" OR ").join(differs), update=update, cols=_ids(cols),
+        dcols=_ids(cols, "d"), at=at, dkey=_ids(key, "d"), updated=updated,
     )

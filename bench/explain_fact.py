@@ -1,0 +1,112 @@
+"""``python -m bench.explain_fact``: the job_ran_fact load of benchmark 1, statement by statement,
+each under ``EXPLAIN (ANALYZE, BUFFERS)`` — the profile behind BENCHMARKS.md's fact-load figures.
+
+Same data as ``bench.fact_load`` (x BENCH_SCALE), same statements as
+``dw.warehouse.load._load_fact`` (from ``dw.warehouse.sqlgen`` and ``dw.warehouse.ledger``), run
+three times: a fresh load (committed), an unchanged re-run and a re-run with 10% of the rows
+changed (both rolled back). Prints each step's time and plan and writes them to
+``bench/results/explain-fact-<scenario>.txt`` (``BENCH_EXPLAIN_DIR``). Not part of
+``python -m bench``: a diagnosis, not a figure.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from bench import warehouse_data as wd
+from bench.common import REPO, fresh_bucket, fresh_database, scaled, stack
+
+
+def _step(cur, out: list[str], label: str, stmt, params=None, explain: bool = True):
+    from psycopg import sql
+
+    t0 = time.perf_counter()
+    if explain:
+        plan = "\n".join(r[0] for r in cur.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + stmt, params).fetchall())
+    else:
+        cur.execute(stmt, params)
+        plan = ""
+    out.append(f"##### {label}: {time.perf_counter() - t0:.2f} s\n{plan}\n")
+    print(f"  {label:<28} {time.perf_counter() - t0:6.2f} s", flush=True)
+
+
+def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]:
+    """One load of ``key`` in one transaction, every statement explained; returns the report."""
+    import psycopg
+
+    from dw.warehouse import ledger, sqlgen
+    from dw.warehouse.load import CHUNK_BYTES, LOAD_WORK_MEM, _check_header
+
+    out: list[str] = []
+    params = {"loaded_at": wd.LOADED_AT}
+    with psycopg.connect(uri) as conn:
+        t_all = time.perf_counter()
+        with conn.transaction() as tx, conn.cursor() as cur:
+            for stmt in sqlgen.session_settings():
+                cur.execute(stmt)
+            cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
+            t0 = time.perf_counter()
+            chunks = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].iter_chunks(chunk_size=CHUNK_BYTES)
+            head = _check_header(chunks, cfg, key)
+            cur.execute(sqlgen.create_stage(cfg))
+            with cur.copy(sqlgen.copy_stage(cfg)) as copy:
+                copy.write(head)
+                for chunk in chunks:
+                    copy.write(chunk)
+            out.append(f"##### COPY into the stage: {time.perf_counter() - t0:.2f} s ({cur.rowcount} rows)\n")
+            print(f"  {'COPY':<28} {time.perf_counter() - t0:6.2f} s", flush=True)
+            _step(cur, out, "ANALYZE stage", sqlgen.analyze(sqlgen.STAGE), explain=False)
+            _step(cur, out, "resolve (CREATE resolved)", sqlgen.fact_resolve(cfg, tables))
+            _step(cur, out, "ANALYZE resolved", sqlgen.analyze(sqlgen.RESOLVED), explain=False)
+            _step(cur, out, "dates + unknown count", sqlgen.fact_dates(cfg))
+            dates = [r[0] for r in cur.execute(sqlgen.fact_dates(cfg)).fetchall()]
+            p = {**params, "dates": dates}
+            held = cur.execute(sqlgen.fact_holds_dates(cfg), p).fetchone()[0]
+            if held:
+                _step(cur, out, "merge (fact_merge)", sqlgen.fact_merge(cfg), p)
+            else:
+                _step(cur, out, "insert (fact_insert)", sqlgen.fact_insert(cfg), p)
+            t0 = time.perf_counter()
+            ledger.record(cur, cfg, tables, dates, wd.LOADED_AT)
+            out.append(f"##### ledger.record: {time.perf_counter() - t0:.2f} s\n")
+            if not commit:
+                raise psycopg.Rollback(tx)
+        out.append(f"##### whole load: {time.perf_counter() - t_all:.2f} s ({'committed' if commit else 'rolled back'})\n")
+    return out
+
+
+def main() -> int:
+    import psycopg
+
+    from dw.config import warehouse_tables
+    from dw.warehouse.migrate import migrate
+
+    out_dir = Path(os.environ.get("BENCH_EXPLAIN_DIR") or REPO / "bench" / "results")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = warehouse_tables()
+    cfg = tables["job_ran_fact"]
+    rows = scaled(1_000_000, 1000)
+    sizes = {"organization_dim": scaled(20_000, 20), "project_dim": scaled(100_000, 100),
+             "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
+    with stack() as st, fresh_database(st) as uri, fresh_bucket(st) as s3:
+        migrate(uri)
+        wd.populate_dimensions(uri, s3, tables, sizes)
+        with psycopg.connect(uri) as conn:
+            wd.create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"],
+                                  users=sizes["user_dim"], subscriptions=sizes["subscription_dim"], dates=10,
+                                  unknown_share=0.02)
+            _, fresh_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(), "fresh")
+            _, changed_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(changed_every=10), "changed")
+        for scenario, key, commit in (("fresh", fresh_key, True), ("unchanged", fresh_key, False),
+                                      ("changed", changed_key, False)):
+            print(f"== {scenario}", flush=True)
+            report = explain_load(uri, s3, cfg, tables, key, commit)
+            (out_dir / f"explain-fact-{scenario}.txt").write_text("\n".join(report))
+    print(f"plans: {out_dir}/explain-fact-*.txt")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
