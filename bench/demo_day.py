@@ -7,7 +7,9 @@ demo itself in a subprocess: seeding MongoDB, every ingestion DAG (in parallel r
 and the warehouse DAG, with Airflow's own per-task times (from its metadata DB).
 
 Figures: the day (ingestion + warehouse) against the 3-minute goal (goal ≤ 1.0×) and against
-the sum of its task times (what orchestration adds); seeding and the whole command, reported.
+the sum of its task times (what orchestration adds); seeding, the vendor stand-ins' generation
+of the day's data (before the day starts, as a vendor has its data before anyone asks) and the
+whole command, reported.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def run(st=None) -> Report:
     task_sum = sum(t for _, _, t in tasks)
     rep.fact("scale", SCALE)
     rep.fact("seeding_seconds", figures["seeded"])
+    rep.fact("standins_prepared_seconds", figures["prepared"])  # before the day, not in it
     rep.fact("dag_seconds", figures["dags"])
     rep.fact("task_seconds", {f"{d}.{t}": s for d, t, s in tasks})
     for dag_id, task, secs in sorted(tasks, key=lambda x: -x[2])[:8]:
@@ -77,6 +80,7 @@ def parse(out: str) -> dict:
     """The demo's output: seeding, per-DAG and per-task seconds, the day and the whole run."""
     seeded = float(re.search(r"^seeded MongoDB .* in ([0-9.]+)s$", out, re.M).group(1))
     day = float(re.search(r"^day \S+ in ([0-9.]+)s$", out, re.M).group(1))
+    prepared = re.search(r"^vendor stand-ins prepared \S+ in ([0-9.]+)s$", out, re.M)
     done = float(re.search(r"^done in ([0-9.]+)s", out, re.M).group(1))
     dags: dict[str, float] = {}
     tasks: list[tuple[str, str, float]] = []
@@ -89,4 +93,5 @@ def parse(out: str) -> dict:
             tasks.append((current, m.group(1), float(m.group(2))))
     if not dags or not tasks:
         raise RuntimeError(f"no DAG or task timings in the demo's output:\n{out[-3000:]}")
-    return {"seeded": seeded, "day": day, "done": done, "dags": dags, "tasks": tasks}
+    return {"seeded": seeded, "prepared": float(prepared.group(1)) if prepared else None, "day": day, "done": done,
+            "dags": dags, "tasks": tasks}

@@ -42,7 +42,7 @@ def pma_python() -> str | None:
     py = home / "bin" / "python"
     stamp = home / ".installed"
     reqs = PMA_REQUIREMENTS.read_text()
-    if stamp.exists() and stamp.read_text() == reqs:
+    if stamp.exists() and _pins(stamp.read_text()) == _pins(reqs):
         return str(py)
     if want != "build":
         return None
@@ -52,6 +52,11 @@ def pma_python() -> str | None:
                     str(PMA_REQUIREMENTS)], check=True)
     stamp.write_text(reqs)
     return str(py)
+
+
+def _pins(text: str) -> list[str]:
+    """The requirement lines of a requirements file (comments and blank lines left out)."""
+    return [ln.split("#", 1)[0].strip() for ln in text.splitlines() if ln.split("#", 1)[0].strip()]
 
 
 def make_docs(n: int, seed: int = 7):

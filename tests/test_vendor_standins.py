@@ -285,3 +285,15 @@ def test_amplitude_errors_empty_hours_and_availability(vendor_standins):
     complete = _events(amplitude(v, "20240116T01", "20240116T01").content)
     assert sum(map(len, complete.values())) > sum(map(len, partial.values())) > 0
     assert sum(map(len, full.values())) > 0
+
+
+def test_prepare_generates_ahead_and_serves_the_same(vendor_standins):
+    """``POST /_admin/prepare`` (the demo, before a day's runs) generates the day's data ahead of
+    the requests; what the stand-ins then serve is byte for byte what they serve without it."""
+    v = vendor_standins
+    urls = {name: s["url"] for name, s in v.items()}
+    cold = (amplitude(v, "20240115T00", "20240115T23").content, chargify(v, "/subscriptions.json", per_page=200).content)
+    vendors.configure_all(urls, seed=SEED, scale=SCALE, now=dt.datetime(2024, 1, 16, 3, tzinfo=UTC))
+    vendors.prepare_all(urls, D)
+    warm = (amplitude(v, "20240115T00", "20240115T23").content, chargify(v, "/subscriptions.json", per_page=200).content)
+    assert warm == cold and len(warm[0]) > 1000

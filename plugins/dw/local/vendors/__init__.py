@@ -66,6 +66,13 @@ def request_log(base_url: str) -> list[dict]:
     return admin(base_url, "log")
 
 
+def prepare_all(urls: dict[str, str], day) -> None:
+    """Have every stand-in generate the data it serves for ``day`` now, at its seed, scale and
+    clock (kept in memory: the runs that follow are not kept waiting for a stand-in's generator)."""
+    for url in urls.values():
+        admin(url, "prepare", {"day": day.isoformat()}, timeout=600)
+
+
 def configure_all(urls: dict[str, str], *, seed: int | None = None, scale: float | None = None, now=None) -> None:
     """Point every stand-in (``{vendor: base_url}``, e.g. ``Stack.vendor_urls()``) at one
     seed, scale and clock, as ``make demo`` and the tests do before a run."""

@@ -56,6 +56,9 @@ class AmplitudeVendor(Vendor):
             events.sort(key=lambda e: (e["server_upload_time"], e["uuid"]))
         return out
 
+    def prepare(self, day: dt.date) -> None:
+        self._by_hour(self.seed, self.scale, day)
+
     def route(self, method: str, path: str, query) -> Response:
         if method != "GET" or path != "/api/2/export":
             raise HttpError(404, f"Not found: {method} {path}")

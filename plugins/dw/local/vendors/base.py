@@ -11,6 +11,7 @@ Admin endpoints (no auth: the stand-ins listen on 127.0.0.1 only):
     POST /_admin/clock                  {"now": "2024-01-16T03:00:00+00:00"} or {"now": null} (wall clock)
     POST /_admin/faults                 {"faults": [fault, ...]}: appended to the active faults
     POST /_admin/reset                  forget faults, the request log and the rate-limit windows
+    POST /_admin/prepare                {"day": "2024-01-15"}: generate that day's data now (kept)
     GET  /_admin/log                    every non-admin request: method, path, query, status, fault
 
 A fault fires on the requests whose path starts with ``path`` (default: every API path),
@@ -154,10 +155,14 @@ class Vendor:
 
     def cached(self, fn, maxsize: int):
         """``fn`` memoized (its arguments must include what it depends on: seed, scale, now);
-        the cache is dropped when the stand-in is reconfigured."""
+        the cache is dropped when the stand-in is reconfigured (``prepare`` fills it again)."""
         c = functools.lru_cache(maxsize=maxsize)(fn)
         self._caches.append(c)
         return c
+
+    def prepare(self, day: dt.date) -> None:
+        """Generate (and keep) what the API serves for day ``day`` at the current seed, scale and
+        clock, as the real vendor has its data before anyone asks (``POST /_admin/prepare``)."""
 
     def take_fault(self, kinds: set[str], path: str) -> Fault | None:
         """The first active fault of one of ``kinds`` that fires on this request, if any."""
@@ -184,6 +189,9 @@ class Vendor:
         return None
 
     def admin(self, method: str, path: str, body: dict) -> Response:
+        if path == "/_admin/prepare" and method == "POST":  # seconds of work: not under the lock
+            self.prepare(dt.date.fromisoformat(body["day"]))
+            return json_response({"ok": True})
         with self.lock:
             if path == "/_admin/health":
                 return json_response({"vendor": self.name, "seed": self.seed, "scale": self.scale,

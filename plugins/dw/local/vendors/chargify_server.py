@@ -51,6 +51,10 @@ class ChargifyVendor(Vendor):
                 out.append(obj)
         return out
 
+    def prepare(self, day: dt.date) -> None:
+        for entity in ("subscriptions", "customers"):
+            self._all(self.seed, self.scale, entity, self.now())
+
     def route(self, method: str, path: str, query) -> Response:
         entity = {"/subscriptions.json": "subscriptions", "/customers.json": "customers"}.get(path)
         if method != "GET" or entity is None:
