@@ -500,15 +500,10 @@ def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Compos
     outer.append(sql.SQL("sum(r.{n})::bigint AS {n}").format(n=ledger.OPEN_ROWS))
     joins = [_lookup_join(cfg, tables, i) for i in range(len(cfg.lookups))]
     group_by = sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(cfg.grain)))
-    # in primary-key order: the grouping sorts anyway, and the INSERT of new grains then reads
-    # rows already in key order (a HashAggregate's output would need a sort of its own)
-    order_by = sql.SQL(", ").join(sql.Literal(cfg.grain.index(k) + 1) for k in fact_key(cfg))
     return sql.SQL(
-        "CREATE TEMP TABLE {} ON COMMIT DROP AS\nSELECT {}\nFROM (SELECT {}\n  FROM {} AS s\n  {}\n  OFFSET 0) AS r\n"
-        "GROUP BY {}\nORDER BY {}"
+        "CREATE TEMP TABLE {} ON COMMIT DROP AS\nSELECT {}\nFROM (SELECT {}\n  FROM {} AS s\n  {}\n  OFFSET 0) AS r\nGROUP BY {}"
     ).format(
-        RESOLVED, sql.SQL(",\n  ").join(outer), sql.SQL(",\n    ").join(inner), STAGE, sql.SQL("\n  ").join(joins), group_by,
-        order_by,
+        RESOLVED, sql.SQL(",\n  ").join(outer), sql.SQL(",\n    ").join(inner), STAGE, sql.SQL("\n  ").join(joins), group_by
     )
 
 
