@@ -14,7 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.common import REPO, SCALE, Report, stack, write_results
+from bench.common import REPO, SCALE, Report, machine, stack, write_results
 
 BENCHMARKS = ["fact_load", "dim_load", "mongo_extract", "dag_parse", "demo_day"]
 
@@ -36,13 +36,18 @@ def main(argv: list[str] | None = None) -> int:
             mod = importlib.import_module(f"bench.{name}")
             print(f"\n== {name}", flush=True)
             t0 = time.perf_counter()
+            load_before = os.getloadavg()
             try:
-                reports.append(mod.run(st))
+                rep = mod.run(st)
+                # the machine is shared: its load average around each benchmark goes with the figures
+                rep.fact("load_average", {"before": [round(x, 2) for x in load_before],
+                                          "after": [round(x, 2) for x in os.getloadavg()]})
+                reports.append(rep)
             except Exception:  # noqa: BLE001 - report and go on with the others
                 traceback.print_exc()
                 failed.append(name)
             print(f"   ({name}: {time.perf_counter() - t0:.1f}s)", flush=True)
-            write_results(reports, out)
+            write_results(reports, out, machine(st))
     print(f"\nfigures: {out}  ({time.perf_counter() - t_all:.0f}s)")
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)

@@ -168,11 +168,32 @@ def fresh_bucket(st) -> Iterator:
             s3.delete_bucket(Bucket=bucket)
 
 
-def write_results(reports: list[Report], path: Path) -> None:
+def machine(st=None) -> dict:
+    """What the figures ran on: CPU model, cores, memory, Python, PostgreSQL."""
+    import platform
+
+    info: dict = {"cores": os.cpu_count(), "python": platform.python_version()}
+    with contextlib.suppress(OSError):
+        cpu = Path("/proc/cpuinfo").read_text()
+        info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("model name")), None)
+    with contextlib.suppress(OSError, ValueError):
+        kb = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")))
+        info["memory_gib"] = round(kb / 2**20, 1)
+    if st is not None:
+        with contextlib.suppress(Exception):
+            import psycopg
+
+            with psycopg.connect(st.info["pg_uri"]) as con:
+                info["postgresql"] = con.execute("SHOW server_version").fetchone()[0]
+    return info
+
+
+def write_results(reports: list[Report], path: Path, machine_info: dict | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "scale": SCALE,
         "python": sys.version.split()[0],
+        "machine": machine_info or {},
         "reports": [r.as_dict() for r in reports],
     }
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")

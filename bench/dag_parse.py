@@ -6,8 +6,9 @@ calls ``gc.freeze()`` before its parsing loop, and for every file: pre-imports t
 modules the file itself imports (``[dag_processor] parsing_pre_import_modules``, default True:
 ``airflow.dag_processing.processor._pre_import_airflow_modules``), then forks a child that builds
 a ``BundleDagBag`` of the file and serializes its DAGs (``_serialize_dags``). This benchmark does
-the same with Airflow's own functions: one fresh parent process per file and round, which forks
-a warm-up child (it writes the bytecode of the project's modules, as the first parse of a
+the same with Airflow's own functions: one fresh parent process per file and round (at
+BENCH_SCALE < 0.5, the smoke run: one parent for every file, as the dag-processor has), which
+forks a warm-up child (it writes the bytecode of the project's modules, as the first parse of a
 deployment does; discarded) and then the measured child.
 
 Figures, each file against the trivial file (median of ``RUNS`` interleaved rounds):
@@ -58,20 +59,30 @@ def empty_tasks_dag(n: int) -> str:
     )
 
 
-def _child(path: str) -> None:
-    """The dag-processor's parent for one file: pre-import, then fork (warm-up, measured)."""
+def _child(paths: list[str]) -> None:
+    """The dag-processor's parent: for each file, pre-import, then fork (warm-up, measured).
+    One file per parent at full scale; the smoke run (BENCH_SCALE < 0.5) parses every file in
+    one parent, as the dag-processor does (its pre-imports then add up across the files)."""
     import gc
-    import time
 
     import structlog
 
     import airflow.dag_processing.manager  # noqa: F401 - what the dag-processor has imported
     from airflow.dag_processing import processor
-    from airflow.dag_processing.dagbag import BundleDagBag
 
     logger = structlog.get_logger()
     gc.freeze()  # DagFileProcessorManager.before_run
-    processor._pre_import_airflow_modules(path, logger)
+    for path in paths:
+        processor._pre_import_airflow_modules(path, logger)
+        print("RESULT " + json.dumps({"path": path, **_fork_parse(path, logger)}), flush=True)
+
+
+def _fork_parse(path: str, logger) -> dict:
+    import time
+
+    from airflow.dag_processing import processor
+    from airflow.dag_processing.dagbag import BundleDagBag
+
     result = {}
     for attempt in ("warm-up", "measured"):
         r, w = os.pipe()
@@ -97,25 +108,26 @@ def _child(path: str) -> None:
         os.close(r)
         os.waitpid(pid, 0)
         result = json.loads(data)
-    print("RESULT " + json.dumps(result), flush=True)
+    return result
 
 
-def parse(path: Path, cache: str) -> dict:
+def parse(paths: list[Path], cache: str) -> dict[str, dict]:
+    """Parse ``paths`` in one dag-processor-like parent; {file name: result}."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "plugins"), str(REPO), env.get("PYTHONPATH")]))
     env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
     env["AIRFLOW__DAG_PROCESSOR__PARSING_PRE_IMPORT_MODULES"] = "True"
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a deployment keeps bytecode: here, outside the repo
     env["PYTHONPYCACHEPREFIX"] = cache
-    r = subprocess.run([sys.executable, "-m", "bench.dag_parse", "--child", str(path)], env=env, capture_output=True,
-                       text=True, cwd=str(REPO), timeout=600)
-    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
-    if r.returncode != 0 or not lines:
-        raise RuntimeError(f"parsing {path} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
-    res = json.loads(lines[-1][len("RESULT "):])
-    if res["errors"] or not res["dags"]:
-        raise RuntimeError(f"parsing {path}: no DAG or errors {res['errors']}")
-    return res
+    r = subprocess.run([sys.executable, "-m", "bench.dag_parse", "--child", *map(str, paths)], env=env,
+                       capture_output=True, text=True, cwd=str(REPO), timeout=600)
+    results = [json.loads(ln[len("RESULT "):]) for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
+    if r.returncode != 0 or len(results) != len(paths):
+        raise RuntimeError(f"parsing {paths} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
+    for res in results:
+        if res["errors"] or not res["dags"]:
+            raise RuntimeError(f"parsing {res['path']}: no DAG or errors {res['errors']}")
+    return {Path(res["path"]).name: res for res in results}
 
 
 def run(st=None) -> Report:
@@ -126,14 +138,20 @@ def run(st=None) -> Report:
     trivial = tmp / "trivial.py"
     trivial.write_text(TRIVIAL)
     dags = sorted((REPO / "dags").glob("*.py"))
-    n_wh = parse(REPO / "dags" / "warehouse.py", cache)["tasks"]
+    runs: dict[str, list[dict]] = {f.name: [] for f in [trivial] + dags}
+    if SCALE >= 0.5:
+        n_wh = parse([REPO / "dags" / "warehouse.py"], cache)["warehouse.py"]["tasks"]
+    else:  # the smoke run: one parent for every file
+        for name, res in parse([trivial] + dags, cache).items():
+            runs[name].append(res)
+        n_wh = runs["warehouse.py"][0]["tasks"]
     empty = tmp / f"empty_{n_wh}.py"
     empty.write_text(empty_tasks_dag(n_wh))
     files = [trivial, empty] + dags
-    runs: dict[str, list[dict]] = {f.name: [] for f in files}
-    for _ in range(RUNS):  # interleaved, so a burst of load on the machine hits every file alike
-        for f in files:
-            runs[f.name].append(parse(f, cache))
+    runs[empty.name] = [] if SCALE >= 0.5 else [parse([empty], cache)[empty.name]]
+    for _ in range(RUNS if SCALE >= 0.5 else 0):  # interleaved: a burst of load hits every file alike
+        for f in files:  # a fresh dag-processor parent per file
+            runs[f.name].append(parse([f], cache)[f.name])
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] if key != "total" else r["bag"] + r["serialize"] for r in runs[name])
@@ -160,6 +178,6 @@ def run(st=None) -> Report:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        _child(sys.argv[2])
+        _child(sys.argv[2:])
     else:
         print(json.dumps(run().as_dict(), indent=2))

@@ -130,7 +130,7 @@ def run(st) -> Report:
     from bench.common import airflow_home, fresh_bucket
 
     rep = Report(NAME)
-    small, large = scaled(100_000, 1000), scaled(1_000_000, 10_000)
+    small, large = scaled(100_000, 1000), scaled(1_000_000, 2000)
     rep.fact("documents", {"small": small, "large": large})
     client = pymongo.MongoClient(st.info["mongo_uri"])
     dbname = f"bench_{uuid.uuid4().hex[:8]}"

@@ -29,14 +29,21 @@ EXPECTED = {
 
 
 def test_every_benchmark_produces_its_figures(stack, tmp_path):
-    out = tmp_path / "bench.json"
-    env = dict(os.environ, BENCH_SCALE="0.01", BENCH_OUT=str(out), BENCH_STACK_STATE=str(stack.state),
-               BENCH_PYMONGOARROW="auto", PYTHONPATH=os.pathsep.join([str(REPO / "plugins"), str(REPO)]))
-    r = subprocess.run([sys.executable, "-m", "bench"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    data = json.loads(out.read_text())
-    assert data["scale"] == 0.01
-    reports = {rep["bench"]: rep for rep in data["reports"]}
+    # the demo day (mostly Airflow's start-up) runs beside the other four, to keep this test short;
+    # nothing here is timed (`make bench` runs them one after the other)
+    env = dict(os.environ, BENCH_SCALE="0.01", BENCH_STACK_STATE=str(stack.state), BENCH_PYMONGOARROW="auto",
+               PYTHONPATH=os.pathsep.join([str(REPO / "plugins"), str(REPO)]))
+    groups = [[n for n in EXPECTED if n != "demo_day"], ["demo_day"]]
+    procs = [subprocess.Popen([sys.executable, "-m", "bench", *names], cwd=REPO, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, env=dict(env, BENCH_OUT=str(tmp_path / f"bench-{i}.json")))
+             for i, names in enumerate(groups)]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+    for p, output in zip(procs, outputs):
+        assert p.returncode == 0, output[-6000:]
+    r = subprocess.CompletedProcess([], 0, stdout="".join(outputs))
+    data = [json.loads((tmp_path / f"bench-{i}.json").read_text()) for i in range(len(groups))]
+    assert all(d["scale"] == 0.01 for d in data)
+    reports = {rep["bench"]: rep for d in data for rep in d["reports"]}
     assert set(reports) == set(EXPECTED)
     for bench, names in EXPECTED.items():
         figures = reports[bench]["figures"]
@@ -51,3 +58,4 @@ def test_every_benchmark_produces_its_figures(stack, tmp_path):
     assert facts["fresh_writes"]["n_tup_ins"] > 0
     assert reports["dim_load"]["facts"]["scd1_unchanged_writes"] == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0}
     assert all(v == [] for v in reports["dag_parse"]["facts"]["heavy_modules_after_parse"].values())
+    assert reports["dim_load"]["facts"]["scd2_changed_writes"]["n_tup_ins"] > 0  # versions opened, not rewritten
