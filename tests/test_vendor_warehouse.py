@@ -117,6 +117,9 @@ def test_vendor_facts_reconcile_per_date_and_organization(warehouse, lake, mongo
                   "invoice_fact", "activity_fact", "job_ran_fact"):
         load(warehouse, lake, table, D)
     known = {r[0] for r in rows(warehouse, "select analytics_id::text from dw.organization_dim")}
+    # every organization the vendors bill exists in MongoDB (so the warehouse's lookups resolve)
+    billed = {c["metadata"]["analytics_id"] for c in served(v, "stripe", "customers")}
+    assert billed and billed <= known, sorted(billed - known)[:5]
 
     def org(aid):
         return aid.lower() if aid and aid.lower() in known else UNKNOWN_ID

@@ -465,6 +465,12 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
     orgs = base_orgs(seed, scale)
     arrival = start + dt.timedelta(hours=1)
     n_orgs = n_projects = n_users = 0
+    # Organizations older than that week are inserted if missing too: the vendors bill every
+    # organization created since VENDOR_FIRST_DAY, and each of them exists in MongoDB.
+    d = VENDOR_FIRST_DAY
+    while d < day - dt.timedelta(days=7):
+        n_orgs += _insert_missing(db.organizations, [org_doc(seed, o, o.created_at) for o in new_orgs(seed, scale, d)])
+        d += dt.timedelta(days=1)
     for back in range(7, -1, -1):
         d = day - dt.timedelta(days=back)
         days_orgs = new_orgs(seed, scale, d)
