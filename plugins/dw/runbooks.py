@@ -172,8 +172,10 @@ def ingest_vendor(src) -> str:
 def _full_history(src) -> str:
     if not getattr(src, "history_start", None):
         return ""
-    return (f"**First load**: trigger with `{{\"full_history\": true}}` to read every object updated since "
-            f"{src.history_start} (so the subscription dimension knows every subscription), e.g. "
+    return (f"**First load**: the first day a window entity lands (no earlier partition of it in the "
+            f"lake) reads every object updated since {src.history_start}, so the subscription dimension "
+            f"knows every subscription; nothing to remember. To re-read the whole history on another day, "
+            f"trigger with `{{\"full_history\": true}}`, e.g. "
             f"`airflow dags trigger ingest_{src.source} -c '{{\"full_history\": true}}'`.\n\n")
 
 
