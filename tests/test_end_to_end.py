@@ -146,6 +146,15 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
         assert stuck == orphans, (day, stuck, orphans)
     assert orphans > 0  # D2 has users that arrive only on D3: the case stays covered
 
+    # the generator's world is consistent: a job's project belongs to the job's organization
+    owner = {str(p["analytics_id"]).lower(): str(p["organization_analytics_id"]).lower()
+             for p in mongo_app.projects.find({}, {"analytics_id": 1, "organization_analytics_id": 1})}
+    jobs = list(mongo_app.jobs.find({}, {"project_analytics_id": 1, "organization_analytics_id": 1}))
+    strays = [j["_id"] for j in jobs if owner.get(str(j["project_analytics_id"]).lower(),
+                                                   str(j["organization_analytics_id"]).lower())
+              != str(j["organization_analytics_id"]).lower()]
+    assert jobs and not strays, (len(strays), strays[:3])
+
     # reconciliation: every measure of every (date, organization) equals MongoDB's sums
     truth = mongo_truth(mongo_app, [D1, D2])
     got = warehouse_totals(warehouse, [D1, D2])

@@ -29,6 +29,7 @@ skipped, so re-seeding never reverts the updates a later day made to earlier doc
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import random
 import uuid
@@ -144,13 +145,18 @@ class User:
 
 
 def base_orgs(seed: int, scale: float) -> list[Org]:
+    return list(_base_orgs(seed, scale))
+
+
+@functools.lru_cache(maxsize=4)
+def _base_orgs(seed: int, scale: float) -> tuple[Org, ...]:
     s = Sizes.of(scale)
     r = _rng(seed, scale, "base-orgs")
     out = []
     for i in range(s.organizations):
         created = EPOCH + dt.timedelta(seconds=r.randrange(0, 300 * 86_400))
         out.append(Org(f"b{i}", analytics_id(seed, "org", f"b{i}"), str(FIRST_SUBSCRIPTION_ID + i), created))
-    return out
+    return tuple(out)
 
 
 def new_orgs(seed: int, scale: float, day: dt.date) -> list[Org]:
@@ -177,12 +183,17 @@ def base_projects(seed: int, scale: float, orgs: list[Org]) -> list[Project]:
     return out
 
 
-def new_projects(seed: int, scale: float, day: dt.date, orgs: list[Org]) -> list[Project]:
-    """The day's new projects: about a sixth in the day's new organizations, the rest in existing ones."""
+def new_projects(seed: int, scale: float, day: dt.date) -> list[Project]:
+    """The day's new projects: about a sixth in the day's new organizations, the rest in the
+    base organizations and the newcomers of the week before. A function of the day alone, so
+    a project has the same organization whichever day's seeding or jobs generate it."""
     s = Sizes.of(scale)
     r = _rng(seed, scale, "new-projects", day)
     start = _day_start(day)
     todays = new_orgs(seed, scale, day)
+    orgs = base_orgs(seed, scale)
+    for back in range(7, -1, -1):
+        orgs = orgs + new_orgs(seed, scale, day - dt.timedelta(days=back))
     out = []
     for k in range(s.new_projects_per_day):
         o = todays[k % len(todays)] if k % 6 == 0 else r.choice(orgs)
@@ -275,7 +286,7 @@ def _population(seed: int, scale: float, day: dt.date):
     for back in range(7, -1, -1):
         d = day - dt.timedelta(days=back)
         todays_orgs = new_orgs(seed, scale, d)
-        projects += new_projects(seed, scale, d, orgs + todays_orgs)
+        projects += new_projects(seed, scale, d)
         orgs = orgs + todays_orgs
         users += new_users(seed, scale, d)
     return orgs, projects, users
@@ -465,16 +476,16 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
     orgs = base_orgs(seed, scale)
     arrival = start + dt.timedelta(hours=1)
     n_orgs = n_projects = n_users = 0
-    # Organizations older than that week are inserted if missing too: the vendors bill every
-    # organization created since VENDOR_FIRST_DAY, and each of them exists in MongoDB.
-    d = VENDOR_FIRST_DAY
-    while d < day - dt.timedelta(days=7):
-        n_orgs += _insert_missing(db.organizations, [org_doc(seed, o, o.created_at) for o in new_orgs(seed, scale, d)])
-        d += dt.timedelta(days=1)
-    for back in range(7, -1, -1):
+    # So are the newcomers of every day since VENDOR_FIRST_DAY: the vendors bill those
+    # organizations and Amplitude records those users, and each of them exists in MongoDB.
+    # (once: when the day before was seeded, they are in already).
+    first = day - dt.timedelta(days=7)
+    if VENDOR_FIRST_DAY < first and not _logged(db, f"day:{prev.isoformat()}", seed, scale):
+        first = VENDOR_FIRST_DAY
+    for back in range((day - first).days, -1, -1):
         d = day - dt.timedelta(days=back)
         days_orgs = new_orgs(seed, scale, d)
-        days_projects = new_projects(seed, scale, d, orgs + days_orgs)
+        days_projects = new_projects(seed, scale, d)
         days_users = new_users(seed, scale, d)
         if back == 0:  # today's late ones are held back until tomorrow
             days_projects = [p for p in days_projects if not is_late(seed, "project", p.key)]
