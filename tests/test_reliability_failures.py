@@ -132,6 +132,11 @@ def test_load_killed_in_each_phase_leaves_the_warehouse_as_it_was_and_the_retry_
     # nothing of the killed transaction is left: every table as it was before the load
     assert warehouse_fingerprint(wh, with_audit=True) == days.fp_before_fact
     assert lake_fingerprint(days.s3, days.bucket) == lake_before
+    # the attempt is in the load ledger although its connection died (written on a new one)
+    with psycopg.connect(wh) as con:
+        failed = con.execute("select error from dw.load_audit where table_name = 'job_ran_fact' and date = %s "
+                             "and outcome = 'failed'", (D2,)).fetchall()
+    assert len(failed) == 1 and "terminat" in failed[0][0], failed
 
     # the retry (the task's next try) succeeds and the warehouse equals the clean run's
     stats = run_task(load, D2, dict(days.xcoms[D2]), try_number=2)

@@ -99,11 +99,19 @@ def _audit_params(cfg, run_date, uri, ctx: LoadContext, started_at, stats: LoadS
     }
 
 
-def _audit_failure(conn, params: dict) -> None:
-    """Record a failed load after its transaction rolled back (best effort: the connection may
-    be what failed; the original error is what the task reports)."""
+def _audit_failure(conn, params: dict, reconnect: tuple[str, str | None]) -> None:
+    """Record a failed load after its transaction rolled back. When the connection is what
+    failed (a killed backend, a dropped network), the row is written on a new connection to the
+    same server (``reconnect``: the load connection's dsn and password). Best effort: the
+    original error is what the task reports."""
+    import psycopg
+
     try:
         if conn.closed or conn.broken:
+            dsn, password = reconnect
+            kwargs = {"password": password} if password else {}
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=10, **kwargs) as fresh:
+                fresh.execute(_AUDIT_INSERT, params)
             return
         with conn.transaction():
             conn.execute(_AUDIT_INSERT, params)
@@ -136,10 +144,12 @@ def load_table(
         raise ValueError(f"{label}: load_table runs (and commits) its own transaction; the connection is in one already")
     ctx = context or LoadContext()
     started_at = dt.datetime.now(dt.timezone.utc)
+    reconnect = (conn.info.dsn, conn.info.password)  # read now: a broken connection may not tell
     try:
         return _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx, started_at, label)
     except Exception as e:
-        _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None, str(e)[:4000] or type(e).__name__))
+        _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None, str(e)[:4000] or type(e).__name__),
+                       reconnect)
         raise
 
 
