@@ -31,36 +31,29 @@ LEDGER_NAME = f"{WAREHOUSE_SCHEMA}.unknown_member_dates"
 HEAL_DAYS = 7
 
 
-def _healable_unresolved(cfg: TableConfig, tables: dict[str, TableConfig]) -> tuple[list[sql.Composed], list[sql.Composed]]:
-    """(joins, conditions): a condition per lookup into a loaded dimension that is true when the
-    stage row's key did not resolve although it could (its NOT NULL key columns are set)."""
+OPEN_ROWS = sql.Identifier("dw_open_rows")
+
+
+def open_row(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composable:
+    """A boolean for each extract row of the fact load's resolve (``sqlgen.fact_resolve``: stage
+    alias ``s``, the lookup of ``cfg.lookups[i]`` joined as ``sqlgen.lookup_alias(i)``): the row
+    did not resolve although it could — for some lookup into a loaded dimension, no row matched
+    and the key's NOT NULL columns are set. The resolve counts them per grain (``OPEN_ROWS``) and ``record``
+    adds them up per date."""
     from dw.warehouse import sqlgen
 
-    joins, conds = [], []
+    conds = []
     for i, lk in enumerate(cfg.lookups):
         dim = tables[lk.dimension]
         if not dim.loaded:
             continue
-        joins.append(sqlgen._lookup_join(cfg, tables, i))  # the same join the load resolves keys with
-        parts = [sql.SQL("{}.id IS NULL").format(sql.Identifier(f"l{i}"))]
+        parts = [sql.SQL("{}.id IS NULL").format(sql.Identifier(sqlgen.lookup_alias(i)))]
         parts += [
             sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", ext_col))
             for dim_col, ext_col in lk.match.items()
             if sqlgen.column_of(dim, dim_col).not_null
         ]
         conds.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
-    return joins, conds
-
-
-OPEN_ROWS = sql.Identifier("dw_open_rows")
-
-
-def open_row(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composable:
-    """A boolean for each extract row of the fact load's resolve (``sqlgen.fact_resolve``, whose
-    joins and aliases are the ones ``_healable_unresolved`` builds): the row did not resolve
-    although it could. The resolve counts them per grain (``OPEN_ROWS``) and ``record`` adds them
-    up per date, so a load joins the stage to the dimensions once, not twice."""
-    _, conds = _healable_unresolved(cfg, tables)
     if not conds:
         return sql.SQL("false")
     return sql.SQL("({})").format(sql.SQL(" OR ").join(conds))

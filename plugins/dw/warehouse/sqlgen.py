@@ -437,6 +437,11 @@ def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
 # --------------------------------------------------------------------------- facts
 
 
+def lookup_alias(i: int) -> str:
+    """The alias the fact load's resolve joins the dimension of ``cfg.lookups[i]`` under."""
+    return f"l{i}"
+
+
 def _lookup_join(cfg: TableConfig, tables: dict[str, TableConfig], i: int) -> sql.Composed:
     lk = cfg.lookups[i]
     dim = tables.get(lk.dimension)
@@ -449,7 +454,7 @@ def _lookup_join(cfg: TableConfig, tables: dict[str, TableConfig], i: int) -> sq
             f"table {cfg.table}: lookup {lk.key} must match the whole natural key of {dim.table} "
             f"({', '.join(dim.natural_key)}), not ({', '.join(lk.match)})"
         )
-    alias = f"l{i}"
+    alias = lookup_alias(i)
     conds = []
     for dim_col, ext_col in lk.match.items():
         # NULL matches NULL only where both sides can hold one (resource_dim.resource_class)
@@ -489,7 +494,7 @@ def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Compos
     inner, outer = [], []
     for g in cfg.grain:
         if g in keys:
-            inner.append(sql.SQL("coalesce({}.id, {}) AS {}").format(sql.Identifier(f"l{keys[g]}"), unknown(), sql.Identifier(g)))
+            inner.append(sql.SQL("coalesce({}.id, {}) AS {}").format(sql.Identifier(lookup_alias(keys[g])), unknown(), sql.Identifier(g)))
         else:
             inner.append(sql.SQL("{} AS {}").format(sql.Identifier("s", g), sql.Identifier(g)))
         outer.append(sql.Identifier("r", g))
