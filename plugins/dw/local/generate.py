@@ -159,6 +159,15 @@ def _base_orgs(seed: int, scale: float) -> tuple[Org, ...]:
     return tuple(out)
 
 
+def week_orgs(seed: int, scale: float, day: dt.date) -> list[Org]:
+    """The organizations that exist around ``day`` for the day's generators: the base population
+    and the newcomers of the week before and of the day itself (a function of the day alone)."""
+    orgs = base_orgs(seed, scale)
+    for back in range(7, -1, -1):
+        orgs += new_orgs(seed, scale, day - dt.timedelta(days=back))
+    return orgs
+
+
 def new_orgs(seed: int, scale: float, day: dt.date) -> list[Org]:
     s = Sizes.of(scale)
     r = _rng(seed, scale, "new-orgs", day)
@@ -191,9 +200,7 @@ def new_projects(seed: int, scale: float, day: dt.date) -> list[Project]:
     r = _rng(seed, scale, "new-projects", day)
     start = _day_start(day)
     todays = new_orgs(seed, scale, day)
-    orgs = base_orgs(seed, scale)
-    for back in range(7, -1, -1):
-        orgs = orgs + new_orgs(seed, scale, day - dt.timedelta(days=back))
+    orgs = week_orgs(seed, scale, day)
     out = []
     for k in range(s.new_projects_per_day):
         o = todays[k % len(todays)] if k % 6 == 0 else r.choice(orgs)
@@ -280,16 +287,13 @@ def user_doc(seed: int, u: User, updated_at: dt.datetime, login: str | None = No
 def _population(seed: int, scale: float, day: dt.date):
     """Who can run jobs on ``day``: the base population plus the last week's newcomers
     (late ones included: their jobs arrive before their documents do)."""
-    orgs = base_orgs(seed, scale)
-    projects = base_projects(seed, scale, orgs)
+    projects = base_projects(seed, scale, base_orgs(seed, scale))
     users = base_users(seed, scale)
     for back in range(7, -1, -1):
         d = day - dt.timedelta(days=back)
-        todays_orgs = new_orgs(seed, scale, d)
         projects += new_projects(seed, scale, d)
-        orgs = orgs + todays_orgs
         users += new_users(seed, scale, d)
-    return orgs, projects, users
+    return week_orgs(seed, scale, day), projects, users
 
 
 def _pick_outcome(r: random.Random) -> str:
@@ -473,7 +477,6 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
     # entities: today's on-time newcomers; yesterday's late ones arrive now. Newcomers of the
     # week before are inserted if missing (the jobs of a day reference the last week's newcomers,
     # whether or not those days were seeded); present documents are never overwritten.
-    orgs = base_orgs(seed, scale)
     arrival = start + dt.timedelta(hours=1)
     n_orgs = n_projects = n_users = 0
     # So are the newcomers of every day since VENDOR_FIRST_DAY: the vendors bill those
@@ -490,14 +493,15 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
         if back == 0:  # today's late ones are held back until tomorrow
             days_projects = [p for p in days_projects if not is_late(seed, "project", p.key)]
             days_users = [u for u in days_users if not is_late(seed, "user", u.key)]
-        orgs = orgs + days_orgs
         n_orgs += _insert_missing(db.organizations, [org_doc(seed, o, o.created_at) for o in days_orgs])
         n_projects += _insert_missing(
             db.projects, [project_doc(seed, p, p.created_at if p.created_at >= start else arrival) for p in days_projects])
         n_users += _insert_missing(
             db.users, [user_doc(seed, u, u.created_at if u.created_at >= start else arrival) for u in days_users])
 
-    # organizations change plan, users change login
+    # organizations change plan, users change login (drawn from the day's organizations: the
+    # same whether or not the day before was seeded)
+    orgs = week_orgs(seed, scale, day)
     changed_orgs = r.sample(orgs, k=max(1, len(orgs) // 200))
     for o in changed_orgs:
         when = start + dt.timedelta(seconds=r.randrange(0, 86_400))
