@@ -10,7 +10,7 @@ BENCH_SCALE ?= 1.0
 export PYTHONPATH := $(CURDIR)/plugins
 export DW_REPO_ROOT := $(CURDIR)
 
-.PHONY: help venv up down status psql demo test test-fast test-airflow airflow bench lint clean
+.PHONY: help venv up down status psql demo test test-airflow airflow bench clean
 
 help:
 	@echo "make demo [DATE=YYYY-MM-DD DAYS=1 SCALE=1.0]  whole daily pipeline on the embedded stack"
