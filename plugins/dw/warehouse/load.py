@@ -315,6 +315,8 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
         deleted, inserted, updated = cur.execute(sqlgen.fact_merge(cfg) if held else sqlgen.fact_insert(cfg), p).fetchone()
     # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
     ledger.record(cur, cfg, tables, dates, params["loaded_at"])
+    from dw.warehouse import totals  # extract vs warehouse per date (dw.load_totals, the Warehouse view)
+    totals.record(cur, cfg, dates, params["loaded_at"])
     return LoadStats(
         copied=copied, deleted=deleted, inserted=inserted, updated=updated, unknown=unknown,
         dates=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in dates],
