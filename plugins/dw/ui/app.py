@@ -53,7 +53,7 @@ def _read(fn):
     def run(end: dt.date | None):
         today = _today()
         with connections.warehouse_connect() as conn, queries.analyst(conn) as cur:
-            end = end or queries.default_end(cur, today)
+            end = end or queries.default_end(cur, today, list(_configs()))
             return fn(cur, end, today), end, today
 
     return run

@@ -50,11 +50,14 @@ def window(end: dt.date, days: int = WINDOW_DAYS) -> list[dt.date]:
     return [end - dt.timedelta(days=i) for i in range(days - 1, -1, -1)]
 
 
-def default_end(cur, today: dt.date) -> dt.date:
+def default_end(cur, today: dt.date, tables: list[str]) -> dt.date:
     """The last day of the view's window: yesterday (the day the latest scheduled run loads), or
-    the latest loaded day when the warehouse is further behind (its last month stays visible)."""
+    the latest day loaded into ``tables`` when the warehouse is further behind (its last month
+    stays visible)."""
     yesterday = today - dt.timedelta(days=1)
-    latest = cur.execute("SELECT max(date) FROM dw.load_audit WHERE outcome = 'success'").fetchone()[0]
+    latest = cur.execute(
+        "SELECT max(m.date) FROM unnest(%s::text[]) AS t(name) CROSS JOIN LATERAL (SELECT max(a.date) AS date "
+        "FROM dw.load_audit AS a WHERE a.table_name = t.name AND a.outcome = 'success') AS m", (tables,)).fetchone()[0]
     if latest is None or latest >= yesterday:
         return yesterday
     return latest

@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 TAIL_BYTES = 64 * 1024  # one GET holds the footer of a typical partition; a larger one takes a second
-MAX_WORKERS = 16
+MAX_WORKERS = 10  # botocore.s default connection pool
 _CACHE: dict[tuple[str, str], int] = {}
 _CACHE_LOCK = threading.Lock()
 

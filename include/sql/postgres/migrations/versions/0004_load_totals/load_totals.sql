@@ -15,3 +15,16 @@ CREATE TABLE dw.load_totals (
 ALTER TABLE dw.load_totals OWNER TO dw_loader;
 GRANT SELECT ON dw.load_totals TO dw_analyst;
 COMMENT ON TABLE dw.load_totals IS 'Per fact and date: extract vs warehouse rows and measure sums at the last load (dw-etl).';
+
+-- The Warehouse view reads through postgres_dw (a login in dw_loader) as the analyst: SET ROLE
+-- dw_analyst needs dw_loader to be a member of dw_analyst (which adds no privilege: the loader owns
+-- every table). A login without ADMIN on dw_analyst leaves it to a DBA: GRANT dw_analyst TO dw_loader.
+DO $$
+BEGIN
+  IF NOT pg_catalog.pg_has_role('dw_loader', 'dw_analyst', 'MEMBER') THEN
+    GRANT dw_analyst TO dw_loader;
+  END IF;
+EXCEPTION WHEN insufficient_privilege OR unique_violation OR internal_error THEN  -- no ADMIN, or a concurrent migration of another database granting it
+  RAISE NOTICE 'could not GRANT dw_analyst TO dw_loader (%): a DBA must, for the Warehouse view', SQLERRM;
+END
+$$;
