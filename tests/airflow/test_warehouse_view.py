@@ -6,7 +6,6 @@ purpose; and its queries on a warehouse holding a year of ledger history (index 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -239,5 +238,10 @@ def test_page_in_the_airflow_ui_shows_tables_a_chart_and_the_missing_partition(l
             assert not EMAIL.search(frame.locator("body").inner_text())
             page.screenshot(path=str(shots / "warehouse-view.png"), full_page=True)
             frame.locator("body").screenshot(path=str(shots / "warehouse-view-page.png"))
+
+            # the last load's link opens its task log in the Airflow UI around the frame
+            frame.locator('#tables tr[data-table="job_ran_fact"] a').first.click()
+            page.wait_for_url("**/dags/warehouse/runs/**/tasks/facts.job_ran_fact.load**")
+            expect(page.locator("iframe[title='Warehouse']")).to_have_count(0)
         finally:
             browser.close()

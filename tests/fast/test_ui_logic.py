@@ -92,8 +92,7 @@ def test_footer_rows_from_the_tail_only():
     assert sources.parquet_rows(FakeS3({"k": b"not parquet"}), "b", "k", 11, "e2") is None
 
 
-def test_calendar_lists_each_raw_table_once_and_classifies_days(monkeypatch):
-    monkeypatch.setenv("DW_LAKE_BUCKET", "lake")
+def test_calendar_lists_each_raw_table_once_and_classifies_days():
     days = queries.window(dt.date(2024, 1, 17))
     p = "raw/mongo/jobs/"
     objects = {f"{p}dt=2023-12-01/part-00000.parquet": _parquet(9),  # before the window: not read

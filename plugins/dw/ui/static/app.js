@@ -21,7 +21,25 @@ const num = (v) => (v === null || v === undefined ? "" : Number(v).toLocaleStrin
 const td = (v, cls) => el("td", { class: cls, text: v === null || v === undefined ? "" : String(v) });
 const tdNum = (v) => td(num(v), "num");
 const badge = (text, cls) => el("span", { class: `badge ${cls || text}`, text });
-const link = (text, href) => (href ? el("a", { href, text }) : document.createTextNode(text));
+// A link to an Airflow page (a task's log). Inside the Airflow UI's frame (same origin) it moves
+// the UI around the frame, whose router follows the history, instead of nesting the UI in the
+// frame; elsewhere, or with a modifier key, it is an ordinary link.
+function link(text, href) {
+  if (!href) return document.createTextNode(text);
+  const a = el("a", { href, text });
+  a.addEventListener("click", (ev) => {
+    if (window.top === window || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+    try {
+      const h = window.top.history;
+      h.pushState({ usr: null, key: Math.random().toString(36).slice(2, 10), idx: ((h.state && h.state.idx) || 0) + 1 }, "", href);
+      window.top.dispatchEvent(new PopStateEvent("popstate", { state: h.state }));
+      ev.preventDefault();
+    } catch (e) {
+      // a parent of another origin: follow the link in the frame
+    }
+  });
+  return a;
+}
 
 async function get(path) {
   const r = await fetch(`api/${path}${path.includes("?") ? "" : q}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
