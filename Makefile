@@ -28,10 +28,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-# the Warehouse view's browser assets (Chart.js) from the npm registry, as package-lock.json pins them
+# the Warehouse view's browser assets (Chart.js) from the npm registry, as package-lock.json pins
+# them; without npm the view works but draws no charts
 $(UI_ASSETS): plugins/dw/ui/package.json plugins/dw/ui/package-lock.json
-	cd plugins/dw/ui && npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@if command -v npm >/dev/null; then cd plugins/dw/ui && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; \
+	else echo "npm not found: the Warehouse view will draw no charts (install Node.js and npm, then make venv)"; fi
 
 up: venv
 	$(PY) -m dw.local.stack up

@@ -199,6 +199,8 @@ def test_page_in_the_airflow_ui_shows_tables_a_chart_and_the_missing_partition(l
         try:
             page = browser.new_page(viewport={"width": 1800, "height": 1400})
             page.set_default_timeout(60_000)
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
             page.goto(live_airflow.base_url + "/")
             page.get_by_label("Username").fill("admin")
             page.get_by_label("Password").fill(live_airflow.password())
@@ -236,6 +238,10 @@ def test_page_in_the_airflow_ui_shows_tables_a_chart_and_the_missing_partition(l
             assert present.get_attribute("data-status") == "present"
             expect(frame.locator('#agreement tr[data-table="job_ran_fact"] .badge.yes').first).to_be_visible()
             assert not EMAIL.search(frame.locator("body").inner_text())
+            # Chart.js came from the plugin; nothing from elsewhere
+            assert f"{live_airflow.base_url}/warehouse/static/vendor/chart.umd.min.js" in requested
+            assert all(u.startswith((live_airflow.base_url, "data:", "blob:", "about:")) for u in requested), \
+                sorted({u for u in requested if not u.startswith(live_airflow.base_url)})
             page.screenshot(path=str(shots / "warehouse-view.png"), full_page=True)
             frame.locator("body").screenshot(path=str(shots / "warehouse-view-page.png"))
 
