@@ -516,24 +516,27 @@ def mongo_source(config_dir: Path) -> MongoSource:
 @_cached
 def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
     """Every table under <config>/warehouse/, by name, with cross-table checks:
-    lookups name existing dimensions and their columns, extract SQL files exist."""
+    lookups name existing dimensions and their columns, extract SQL files exist. An error
+    names the table's YAML file."""
     tables: dict[str, TableConfig] = {}
+    files: dict[str, Path] = {}
     for path in sorted((config_dir / "warehouse").glob("*.yaml")):
         cfg = _load_model(TableConfig, path)
         if cfg.table != path.stem:
             raise ValueError(f"{path}: table {cfg.table!r} must match the file name")
-        tables[cfg.table] = cfg
+        tables[cfg.table], files[cfg.table] = cfg, path
     sql_dir = config_dir.parent / "sql" / "athena" / "extract"
     for cfg in tables.values():
+        path = files[cfg.table]
         if cfg.loaded and not (sql_dir / f"{cfg.table}.sql").exists():
-            raise ValueError(f"table {cfg.table}: extract SQL {sql_dir / (cfg.table + '.sql')} is missing")
+            raise ValueError(f"{path}: table {cfg.table}: extract SQL {sql_dir / (cfg.table + '.sql')} is missing")
         for lk in cfg.lookups:
             dim = tables.get(lk.dimension)
             if dim is None or dim.kind != "dimension":
-                raise ValueError(f"table {cfg.table}: lookup {lk.key} names {lk.dimension!r}, not a dimension")
+                raise ValueError(f"{path}: lookups: {lk.key} names {lk.dimension!r}, not a dimension")
             for dim_col in lk.match:
                 if dim_col not in dim.column_names:
-                    raise ValueError(f"table {cfg.table}: lookup {lk.key}: {lk.dimension} has no column {dim_col!r}")
+                    raise ValueError(f"{path}: lookups: {lk.key}: {lk.dimension} has no column {dim_col!r}")
     return tables
 
 
