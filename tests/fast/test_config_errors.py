@@ -49,76 +49,53 @@ def test_the_unchanged_tree_loads(include):
     assert {"user_dim", "job_ran_fact", "subscription_dim"} <= set(tables)
 
 
-def test_bad_identifier(include):
-    path = _edit(include, "user_dim", lambda d: _column(d, "login").update(name="Login-Name"))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "columns.1.name" in msg and "should match pattern" in msg
-
-
-def test_unknown_type(include):
-    path = _edit(include, "user_dim", lambda d: _column(d, "login").update(type="varchar(20)"))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "columns.1.type" in msg and "unsupported column type 'varchar(20)'" in msg
-
-
-def test_unknown_key(include):
-    path = _edit(include, "user_dim", lambda d: d.update(natural_keys=d.pop("natural_key")))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "natural_keys" in msg and "Extra inputs are not permitted" in msg
-
-
-def test_fact_without_date_column(include):
-    path = _edit(include, "job_ran_fact", lambda d: d.pop("date_column"))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "a fact needs date_column" in msg
-
-
-def test_grain_column_nullable(include):
-    path = _edit(include, "job_ran_fact", lambda d: _column(d, "dlc").update(nullable=True))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "grain column 'dlc' must be declared nullable: false" in msg
-
-
-def test_measure_in_grain(include):
-    path = _edit(include, "job_ran_fact", lambda d: d["grain"].append("jobs_ran"))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "measure 'jobs_ran' is in the grain" in msg
-
-
-def test_lookup_on_a_missing_extract_column(include):
+def _set_match(match: dict):
     def change(d):
-        d["lookups"][0]["match"] = {"analytics_id": "org_analytics_id"}
+        d["lookups"][0]["match"] = match
 
-    path = _edit(include, "job_ran_fact", change)
+    return change
+
+
+def _set_dimension(d):
+    d["lookups"][0]["dimension"] = "activity_fact"
+
+
+# (id, table whose YAML is edited, edit, what the message says besides the file)
+BAD_TABLES = [
+    ("bad identifier", "user_dim", lambda d: _column(d, "login").update(name="Login-Name"),
+     ["columns.1.name", "should match pattern"]),
+    ("unknown type", "user_dim", lambda d: _column(d, "login").update(type="varchar(20)"),
+     ["columns.1.type", "unsupported column type 'varchar(20)'"]),
+    ("unknown key", "user_dim", lambda d: d.update(natural_keys=d.pop("natural_key")),
+     ["natural_keys", "Extra inputs are not permitted"]),
+    ("fact without date column", "job_ran_fact", lambda d: d.pop("date_column"),
+     ["a fact needs date_column"]),
+    ("nullable grain column", "job_ran_fact", lambda d: _column(d, "dlc").update(nullable=True),
+     ["grain column 'dlc' must be declared nullable: false"]),
+    ("measure in the grain", "job_ran_fact", lambda d: d["grain"].append("jobs_ran"),
+     ["measure 'jobs_ran' is in the grain"]),
+    ("lookup on a missing extract column", "job_ran_fact", _set_match({"analytics_id": "org_analytics_id"}),
+     ["lookup organization_id matches on 'org_analytics_id', not an extract column"]),
+    ("lookup to a non-dimension", "job_ran_fact", _set_dimension,
+     ["lookups: organization_id names 'activity_fact', not a dimension"]),
+    ("lookup to a missing dimension column", "job_ran_fact", _set_match({"analytics_key": "organization_analytics_id"}),
+     ["lookups: organization_id: organization_dim has no column 'analytics_key'"]),
+    ("table named unlike its file", "user_dim", lambda d: d.update(table="users_dim"),
+     ["table 'users_dim' must match the file name"]),
+    ("SCD2 without version column", "subscription_dim", lambda d: d.pop("version_column"),
+     ["an SCD2 dimension needs version_column"]),
+    ("duplicate column", "user_dim", lambda d: d["columns"].append({"name": "login", "type": "text"}),
+     ["duplicate column names"]),
+]
+
+
+@pytest.mark.parametrize("table, change, expected", [c[1:] for c in BAD_TABLES], ids=[c[0] for c in BAD_TABLES])
+def test_bad_table_config(include, table, change, expected):
+    path = _edit(include, table, change)
     msg = _load_error(include)
     assert str(path) in msg
-    assert "lookup organization_id matches on 'org_analytics_id', not an extract column" in msg
-
-
-def test_lookup_to_a_non_dimension(include):
-    def change(d):
-        d["lookups"][0]["dimension"] = "activity_fact"
-
-    path = _edit(include, "job_ran_fact", change)
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "lookups: organization_id names 'activity_fact', not a dimension" in msg
-
-
-def test_lookup_to_a_missing_dimension_column(include):
-    def change(d):
-        d["lookups"][0]["match"] = {"analytics_key": "organization_analytics_id"}
-
-    path = _edit(include, "job_ran_fact", change)
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "lookups: organization_id: organization_dim has no column 'analytics_key'" in msg
+    for text in expected:
+        assert text in msg
 
 
 def test_missing_extract_sql(include):
@@ -127,27 +104,6 @@ def test_missing_extract_sql(include):
     msg = _load_error(include)
     assert str(include / "config" / "warehouse" / "user_dim.yaml") in msg
     assert f"extract SQL {sql} is missing" in msg
-
-
-def test_table_name_must_match_the_file(include):
-    path = _edit(include, "user_dim", lambda d: d.update(table="users_dim"))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "table 'users_dim' must match the file name" in msg
-
-
-def test_scd2_without_version_column(include):
-    path = _edit(include, "subscription_dim", lambda d: d.pop("version_column"))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "an SCD2 dimension needs version_column" in msg
-
-
-def test_duplicate_column(include):
-    path = _edit(include, "user_dim", lambda d: d["columns"].append({"name": "login", "type": "text"}))
-    msg = _load_error(include)
-    assert str(path) in msg
-    assert "duplicate column names" in msg
 
 
 def test_not_yaml(include):
