@@ -288,6 +288,11 @@ class TableChecks(_Model):
 
 
 class TableConfig(_Model):
+    """A warehouse table, from include/config/warehouse/<table>.yaml: the columns of its extract
+    (the load's stage, in order), a dimension's natural key and versioning (SCD1/SCD2) or a
+    fact's date column, lookups, grain and measures. ``_shape`` checks the rules between fields;
+    ``warehouse_tables`` the rules between tables."""
+
     table: Identifier
     kind: Literal["dimension", "fact"]
     description: str
