@@ -33,7 +33,7 @@ def cache_dir() -> Path | None:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dw-etl" / "config"
 
 
-def _model_files(model: type[BaseModel]) -> list[str]:
+def model_files(model: type[BaseModel]) -> list[str]:
     """The source files of ``model``, its bases and every model class its fields use."""
     files: set[str] = set()
     seen: set = set()
@@ -62,7 +62,7 @@ def _code_digest(model: type[BaseModel]) -> bytes:
     import pydantic
 
     h = hashlib.sha256()
-    for f in _model_files(model):
+    for f in model_files(model):
         h.update(Path(f).read_bytes())
     h.update(f"|{model.__module__}.{model.__qualname__}|{pydantic.VERSION}|{sys.version}".encode())
     return h.digest()

@@ -77,6 +77,6 @@ class Wrapper(BaseModel):
 
 def test_digest_covers_every_model_module():
     config_py = str(REPO / "plugins" / "dw" / "config.py")
-    assert config_py in config_cache._model_files(TableConfig)
-    files = config_cache._model_files(Wrapper)
+    assert config_py in config_cache.model_files(TableConfig)
+    files = config_cache.model_files(Wrapper)
     assert files == sorted([config_py, __file__]) or files == sorted([config_py, str(Path(__file__).resolve())])
