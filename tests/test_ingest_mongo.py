@@ -48,9 +48,9 @@ def ctx(day=DAY) -> dict:
 
 
 def run(collection: str, day=DAY) -> dict:
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.dag_factory import mongo_task
 
-    op = MongoToLakeOperator(task_id=f"ingest_{collection}", collection=collection)
+    op = mongo_task(task_id=f"ingest_{collection}", collection=collection)
     return op.execute(ctx(day))
 
 

@@ -32,9 +32,9 @@ def ctx(day: dt.date = D) -> dict:
 
 
 def operator(source: str, entity: str, **overrides):
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
+    from dw.dag_factory import vendor_task
 
-    return VendorToLakeOperator(task_id=f"{source}_{entity}", source=source, entity=entity,
+    return vendor_task(task_id=f"{source}_{entity}", source=source, entity=entity,
                                 overrides={**FAST, **overrides})
 
 

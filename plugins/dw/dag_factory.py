@@ -4,6 +4,10 @@ DAG files in dags/ are one call each into this module. Parsing reads YAML and bu
 operators; it opens no connection, reads no Variable and imports no heavy library
 (the operators import pyarrow, duckdb, boto3, pymongo and psycopg inside execute).
 
+The operators hold resolved arguments: ``mongo_task``, ``vendor_task``, ``lake_sensor_task``,
+``lake_query_task`` and ``load_task`` look the config up and build one task each (the DAG
+builders and the tests use them).
+
 Every run processes one UTC day, its data interval [D 00:00, D+1 00:00): the run with
 logical date D+1 processes D (Airflow 3 semantics; docs/decisions/0001-run-date.md).
 """
@@ -16,7 +20,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
 from dw import notify, runbooks
-from dw.config import mongo_source, warehouse_tables
+from dw.config import lake_config, mongo_source, vendor_source, warehouse_tables
 from dw.lake import raw_table_uri
 
 OWNER = "data-platform"
@@ -60,12 +64,87 @@ def raw_asset(source: str, entity: str) -> Asset:
     )
 
 
+# --------------------------------------------------------------------------- tasks from the config
+
+
+def mongo_task(*, collection: str, **kwargs):
+    """The MongoToLakeOperator of one collection of sources/mongo.yaml."""
+    from dw.operators.mongo_to_lake import MongoToLakeOperator
+
+    src = mongo_source()
+    if collection not in src.collections:
+        raise ValueError(
+            f"MongoToLakeOperator: collection {collection!r} is not in sources/mongo.yaml "
+            f"(known: {sorted(src.collections)})"
+        )
+    lake = lake_config()
+    return MongoToLakeOperator(collection=src.collections[collection], conn_id=src.conn_id, database=src.database,
+                               batch_size=src.batch_size, pii_key_conn_id=src.pii_key_conn_id, bucket=lake.bucket,
+                               raw_prefix=lake.raw_prefix, **kwargs)
+
+
+def vendor_task(*, source: str, entity: str, overrides: dict | None = None, **kwargs):
+    """The VendorToLakeOperator of one entity of sources/<source>.yaml. ``overrides``: source
+    settings to change for this task (timeout_seconds, page_size, backoff_seconds, ...),
+    validated like the YAML."""
+    from dw.operators.vendor_to_lake import VendorToLakeOperator
+
+    src = vendor_source(source)
+    if overrides:
+        src = type(src).model_validate({**src.model_dump(), **overrides})
+    lake = lake_config()
+    return VendorToLakeOperator(source_config=src, entity=entity, bucket=lake.bucket, raw_prefix=lake.raw_prefix,
+                                **kwargs)
+
+
+def min_rows(source: str, entity: str) -> int:
+    """The fewest rows a day's partition of a raw table may hold (its source config's ``min_rows``)."""
+    items = mongo_source().collections if source == "mongo" else vendor_source(source).entities
+    return items[entity].min_rows if entity in items else 0
+
+
+def lake_sensor_task(*, source: str, entity: str, **kwargs):
+    """The LakePartitionSensor of a raw table in this deployment's lake."""
+    from dw.operators.lake_sensor import LakePartitionSensor
+
+    lake = lake_config()
+    return LakePartitionSensor(source=source, entity=entity, bucket=lake.bucket, raw_prefix=lake.raw_prefix, **kwargs)
+
+
+def _table_config(table: str, operator: str):
+    tables = warehouse_tables()
+    if table not in tables:
+        raise ValueError(f"{operator}: table {table!r} is not in include/config/warehouse/ (known: {sorted(tables)})")
+    return tables[table]
+
+
+def lake_query_task(*, table: str, **kwargs):
+    """The LakeQueryOperator (extract) of a warehouse table."""
+    from dw.operators.lake_query import LakeQueryOperator
+
+    cfg = _table_config(table, "LakeQueryOperator")
+    lake = lake_config()
+    return LakeQueryOperator(table=table, sql_path=cfg.extract_sql_path, lake_tables=cfg.lake_tables,
+                             restate_unknown_members=cfg.kind == "fact", bucket=lake.bucket,
+                             extracts_prefix=lake.extracts_prefix, database=lake.athena_database,
+                             workgroup=lake.athena_workgroup, **kwargs)
+
+
+def load_task(*, table: str, extract_task_id: str, **kwargs):
+    """The WarehouseLoadOperator of a warehouse table."""
+    from dw.operators.warehouse import WarehouseLoadOperator
+
+    cfg = _table_config(table, "WarehouseLoadOperator")
+    tables = warehouse_tables()
+    dims = {lk.dimension: tables[lk.dimension] for lk in cfg.lookups if lk.dimension in tables}
+    return WarehouseLoadOperator(table_config=cfg, dimensions=dims, bucket=lake_config().bucket,
+                                 extract_task_id=extract_task_id, **kwargs)
+
+
 # --------------------------------------------------------------------------- ingest_mongo
 
 
 def build_ingest_mongo_dag() -> DAG:
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
-
     src = mongo_source()
     with DAG(
         dag_id="ingest_mongo",
@@ -79,7 +158,7 @@ def build_ingest_mongo_dag() -> DAG:
         tags=["ingest", "mongo", "lake"],
     ) as dag:
         for name, coll in src.collections.items():
-            MongoToLakeOperator(
+            mongo_task(
                 task_id=name,
                 collection=name,
                 outlets=[raw_asset("mongo", name)],
@@ -94,9 +173,6 @@ def build_ingest_mongo_dag() -> DAG:
 def build_ingest_vendor_dag(source: str) -> DAG:
     """ingest_stripe / ingest_amplitude / ingest_chargify from include/config/sources/<source>.yaml:
     one task per entity, each emitting its raw table's Asset."""
-    from dw.config import vendor_source
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
-
     src = vendor_source(source)
     settings = dict(schedule=daily(), start_date=START_DATE, catchup=False, max_active_runs=4, default_args=default_args())
     if src.history_start:
@@ -112,7 +188,7 @@ def build_ingest_vendor_dag(source: str) -> DAG:
         **settings,
     ) as dag:
         for name, ent in src.entities.items():
-            VendorToLakeOperator(
+            vendor_task(
                 task_id=name,
                 source=source,
                 entity=name,
@@ -131,21 +207,11 @@ def _lake_source(lake_table: str) -> tuple[str, str]:
     return source, entity
 
 
-def _min_rows(source: str, entity: str) -> int:
-    """The fewest rows a day's partition of a raw table may hold (its source config's ``min_rows``)."""
-    from dw.config import vendor_source
-
-    items = mongo_source().collections if source == "mongo" else vendor_source(source).entities
-    return items[entity].min_rows if entity in items else 0
-
-
 def build_warehouse_dag() -> DAG:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
 
     from dw.operators.checks import SliceTableCheckOperator
-    from dw.operators.lake_query import LakeQueryOperator
-    from dw.operators.lake_sensor import LakePartitionSensor
-    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+    from dw.operators.warehouse import MigrateWarehouseOperator
 
     tables = warehouse_tables()
     loaded = {n: c for n, c in tables.items() if c.loaded}
@@ -170,15 +236,15 @@ def build_warehouse_dag() -> DAG:
             sensors = {}
             for lt in lake_tables:
                 source, entity = _lake_source(lt)
-                sensors[lt] = LakePartitionSensor(
+                sensors[lt] = lake_sensor_task(
                     task_id=lt,
                     source=source,
                     entity=entity,
-                    min_rows=_min_rows(source, entity),
+                    min_rows=min_rows(source, entity),
                     poke_interval=300,
                     timeout=6 * 3600,
                     retries=0,
-                    doc_md=runbooks.lake_ready_sensor(lt, _min_rows(source, entity)),
+                    doc_md=runbooks.lake_ready_sensor(lt, min_rows(source, entity)),
                 )
 
         groups: dict[str, TaskGroup] = {}
@@ -187,8 +253,8 @@ def build_warehouse_dag() -> DAG:
         def table_group(name: str, cfg) -> TaskGroup:
             with TaskGroup(name, tooltip=cfg.description) as tg:
                 tg.doc_md = runbooks.table(cfg)
-                extract = LakeQueryOperator(task_id="extract", table=name, doc_md=runbooks.extract(cfg))
-                load = WarehouseLoadOperator(
+                extract = lake_query_task(task_id="extract", table=name, doc_md=runbooks.extract(cfg))
+                load = load_task(
                     task_id="load", table=name, extract_task_id=f"{tg.group_id}.extract", doc_md=runbooks.load(cfg)
                 )
                 extract >> load

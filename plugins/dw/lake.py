@@ -41,16 +41,16 @@ def run_date(context) -> str:
     return start.astimezone(dt.timezone.utc).date().isoformat()
 
 
-def raw_partition_key(source: str, entity: str, ds: str) -> str:
-    """The object key of a raw partition. ``ds`` may be a Jinja expression (for sensors)."""
-    return f"{lake_config().raw_prefix}/{source}/{entity}/dt={ds}/{PART_NAME}"
-
-
 @dataclass(frozen=True)
 class RawPartition:
+    """A raw table's partition of day ``ds``; ``bucket`` and ``raw_prefix`` default to the lake
+    config's."""
+
     source: str
     entity: str
     ds: str
+    bucket_name: str | None = None
+    raw_prefix: str | None = None
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -61,11 +61,11 @@ class RawPartition:
 
     @property
     def bucket(self) -> str:
-        return lake_config().bucket
+        return self.bucket_name or lake_config().bucket
 
     @property
     def table_prefix(self) -> str:
-        return f"{lake_config().raw_prefix}/{self.source}/{self.entity}/"
+        return f"{self.raw_prefix or lake_config().raw_prefix}/{self.source}/{self.entity}/"
 
     @property
     def prefix(self) -> str:
@@ -73,7 +73,7 @@ class RawPartition:
 
     @property
     def key(self) -> str:
-        return raw_partition_key(self.source, self.entity, self.ds)
+        return f"{self.prefix}{PART_NAME}"
 
     @property
     def uri(self) -> str:
@@ -91,9 +91,10 @@ def raw_table_name(source: str, entity: str) -> str:
     return f"raw_{source}_{entity}"
 
 
-def extract_prefix(table: str, ds: str) -> str:
+def extract_prefix(table: str, ds: str, root: str | None = None) -> str:
+    """``<root>/<table>/dt=<ds>/``; ``root`` defaults to the lake config's ``extracts_prefix``."""
     check_ds(ds)
-    return f"{lake_config().extracts_prefix}/{table}/dt={ds}/"
+    return f"{root or lake_config().extracts_prefix}/{table}/dt={ds}/"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
