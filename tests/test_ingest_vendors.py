@@ -309,9 +309,9 @@ def test_amplitude_never_exports_an_incomplete_day(lake, vendor_standins):
     from airflow.sdk.exceptions import TaskDeferred
 
     from dw.config import vendor_source
-    from dw.ingest import amplitude
-    from dw.ingest.vendor import NotYetAvailable, PartitionSink
-    from dw.operators.vendor_to_lake import vendor_client
+    from dw.sources import amplitude
+    from dw.sources.http import NotYetAvailable, PartitionSink
+    from dw.sources.http import vendor_client
 
     v = vendor_standins
     today = dt.datetime.now(UTC).date()

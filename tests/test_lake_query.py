@@ -38,7 +38,7 @@ def ctx(ds: str) -> dict:
 
 def land(lake, collection: str, ds: str, docs: list[dict]) -> None:
     """Write docs as the raw partition of ``collection`` for ``ds``, like ingest_mongo does."""
-    from dw.ingest.mongo import write_parquet
+    from dw.sources.mongo import write_parquet
 
     coll = mongo_source().collections[collection]
     fd, path = tempfile.mkstemp(suffix=".parquet")

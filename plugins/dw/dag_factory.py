@@ -21,7 +21,7 @@ from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
 from dw import notify, runbooks
 from dw.config import lake_config, mongo_source, vendor_source, warehouse_tables
-from dw.lake import raw_table_uri
+from dw.sources import RawTable
 
 OWNER = "data-platform"
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
@@ -51,17 +51,9 @@ def daily() -> CronTriggerTimetable:
 
 
 def raw_asset(source: str, entity: str) -> Asset:
-    """The Asset of a raw lake table: ``x-dw-lake://raw/<source>/<entity>``, its place in the lake
-    whatever the bucket. Not ``s3://``: Airflow normalizes those URIs with the amazon provider,
-    which imports boto3 at parse time (docs/decisions/0009-asset-uris.md). The S3 location of
-    this deployment's bucket is in ``extra``."""
-    s3_uri = raw_table_uri(source, entity)
-    return Asset(
-        uri=f"x-dw-lake://raw/{source}/{entity}",
-        name=f"raw_{source}_{entity}",
-        group="lake",
-        extra={"s3_uri": s3_uri},
-    )
+    """The Asset of a raw lake table (``dw.sources.RawTable.asset``)."""
+    lake = lake_config()
+    return RawTable(source, entity).asset(lake.bucket, lake.raw_prefix)
 
 
 # --------------------------------------------------------------------------- tasks from the config
@@ -201,12 +193,6 @@ def build_ingest_vendor_dag(source: str) -> DAG:
 # --------------------------------------------------------------------------- warehouse
 
 
-def _lake_source(lake_table: str) -> tuple[str, str]:
-    # raw_<source>_<entity>
-    _, source, entity = lake_table.split("_", 2)
-    return source, entity
-
-
 def build_warehouse_dag() -> DAG:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
 
@@ -235,16 +221,16 @@ def build_warehouse_dag() -> DAG:
             lake_ready.doc_md = runbooks.LAKE_READY
             sensors = {}
             for lt in lake_tables:
-                source, entity = _lake_source(lt)
+                raw = RawTable.parse(lt)
                 sensors[lt] = lake_sensor_task(
                     task_id=lt,
-                    source=source,
-                    entity=entity,
-                    min_rows=min_rows(source, entity),
+                    source=raw.source,
+                    entity=raw.entity,
+                    min_rows=min_rows(raw.source, raw.entity),
                     poke_interval=300,
                     timeout=6 * 3600,
                     retries=0,
-                    doc_md=runbooks.lake_ready_sensor(lt, min_rows(source, entity)),
+                    doc_md=runbooks.lake_ready_sensor(lt, min_rows(raw.source, raw.entity)),
                 )
 
         groups: dict[str, TaskGroup] = {}

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 
 from dw.config import lake_config
+from dw.sources import RawTable
 
-SOURCES = ("mongo", "stripe", "amplitude", "chargify")
 PART_NAME = "part-00000.parquet"
 _DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -53,10 +53,7 @@ class RawPartition:
     raw_prefix: str | None = None
 
     def __post_init__(self):
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown lake source {self.source!r}")
-        if not re.match(r"^[a-z_][a-z0-9_]*$", self.entity):
-            raise ValueError(f"bad entity name {self.entity!r}")
+        RawTable(self.source, self.entity)  # validates both
         check_ds(self.ds)
 
     @property
@@ -65,7 +62,7 @@ class RawPartition:
 
     @property
     def table_prefix(self) -> str:
-        return f"{self.raw_prefix or lake_config().raw_prefix}/{self.source}/{self.entity}/"
+        return RawTable(self.source, self.entity).prefix(self.raw_prefix or lake_config().raw_prefix)
 
     @property
     def prefix(self) -> str:
@@ -78,17 +75,6 @@ class RawPartition:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
-
-
-def raw_table_uri(source: str, entity: str, bucket: str | None = None) -> str:
-    """The S3 location of a raw entity (all partitions): the Asset URI and Athena LOCATION."""
-    cfg = lake_config()
-    return f"s3://{bucket or cfg.bucket}/{cfg.raw_prefix}/{source}/{entity}/"
-
-
-def raw_table_name(source: str, entity: str) -> str:
-    """Athena / DuckDB table name of a raw entity, e.g. raw_mongo_jobs."""
-    return f"raw_{source}_{entity}"
 
 
 def extract_prefix(table: str, ds: str, root: str | None = None) -> str:

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from pathlib import Path
 
 from dw import paths
 from dw.lake import check_ds
+from dw.sources import RAW_TABLE_RE, RawTable
 
-RAW_TABLE_RE = re.compile(r"^raw_(mongo|stripe|amplitude|chargify)_([a-z][a-z0-9_]*)$")
 ATHENA_DIALECT = "athena"
 
 
@@ -70,12 +69,12 @@ def extract_dir() -> Path:
     return paths.sql_dir() / "athena" / "extract"
 
 
-def split_raw_table(name: str) -> tuple[str, str]:
-    """``raw_mongo_jobs`` -> ``("mongo", "jobs")``."""
-    m = RAW_TABLE_RE.match(name)
-    if not m:
-        raise LakeQueryError(f"{name!r} is not a raw lake table name (raw_<source>_<entity>)")
-    return m.group(1), m.group(2)
+def parse_raw_table(name: str) -> RawTable:
+    """``raw_mongo_jobs`` -> ``RawTable("mongo", "jobs")``; LakeQueryError for another name."""
+    try:
+        return RawTable.parse(name)
+    except ValueError as e:
+        raise LakeQueryError(str(e)) from None
 
 
 def _render(text: str, where: str, **values) -> str:
@@ -108,28 +107,26 @@ def render_extract(table: str, run_date: str, sql_file: Path | None = None,
                    unknown_member_dates=extra)
 
 
-def render_ddl(raw_table: str) -> str:
+def render_ddl(raw_table_name: str) -> str:
     """The Athena CREATE EXTERNAL TABLE statement of a raw table, for this deployment's lake."""
     from dw.config import lake_config
-    from dw.lake import raw_table_uri
 
-    source, entity = split_raw_table(raw_table)
-    path = ddl_dir() / f"{raw_table}.sql"
+    table = parse_raw_table(raw_table_name)
+    path = ddl_dir() / f"{raw_table_name}.sql"
     if not path.exists():
-        raise LakeQueryError(f"{raw_table}: no DDL file {path}")
+        raise LakeQueryError(f"{raw_table_name}: no DDL file {path}")
     cfg = lake_config()
-    location = raw_table_uri(source, entity)
+    location = table.uri(cfg.bucket, cfg.raw_prefix)
     return _render(path.read_text(), str(path), database=cfg.athena_database, bucket=cfg.bucket,
                    raw_prefix=cfg.raw_prefix, location=location,
                    dt_partitioned_parquet=DT_PARTITIONED_PARQUET.format(location=location))
 
 
-def raw_table_prefix(raw_table: str) -> str:
+def raw_table_prefix(name: str) -> str:
     """The S3 key prefix of a raw table's partitions (``raw/<source>/<entity>/``)."""
     from dw.config import lake_config
 
-    source, entity = split_raw_table(raw_table)
-    return f"{lake_config().raw_prefix}/{source}/{entity}/"
+    return parse_raw_table(name).prefix(lake_config().raw_prefix)
 
 
 # --------------------------------------------------------------------------- parsing

@@ -8,7 +8,7 @@
 ``s3://<bucket>/<raw_prefix>/mongo/<collection>/dt=<ds>/part-00000.parquet`` for the run's
 date ``ds`` (``dw.lake.run_date``): an ``incremental`` collection takes the documents
 whose cursor field is in the data interval [start, end), a ``snapshot`` collection the
-whole collection. The engine is ``dw.ingest.mongo`` (see its docstring and
+whole collection. The engine is ``dw.sources.mongo`` (see its docstring and
 docs/decisions/0003-mongo-type-mapping.md).
 
 From the context it reads only ``data_interval_start`` and ``data_interval_end``
@@ -54,7 +54,7 @@ class MongoToLakeOperator(BaseOperator):
 
         from dw.hooks.connections import mongo_client, pii_key
         from dw.hooks.lake import s3_client
-        from dw.ingest.mongo import MongoExtractError, land_partition, window_query
+        from dw.sources.mongo import MongoExtractError, land_partition, window_query
 
         coll = self.collection
         start = context.get("data_interval_start")
