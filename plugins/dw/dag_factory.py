@@ -21,7 +21,7 @@ from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
 from dw import notify, runbooks
 from dw.config import lake_config, mongo_source, vendor_source, warehouse_tables
-from dw.sources import RawTable
+from dw.sources import RawTable, source_module
 
 OWNER = "data-platform"
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
@@ -138,6 +138,8 @@ def load_task(*, table: str, extract_task_id: str, **kwargs):
 
 def build_ingest_mongo_dag() -> DAG:
     src = mongo_source()
+    raw_prefix = lake_config().raw_prefix
+    docs = []
     with DAG(
         dag_id="ingest_mongo",
         description="MongoDB collections of the app database into the S3 lake (Parquet, dt= partitions)",
@@ -146,16 +148,14 @@ def build_ingest_mongo_dag() -> DAG:
         catchup=False,
         max_active_runs=4,
         default_args=default_args(),
-        doc_md=runbooks.ingest_mongo(src),
+        doc_md=runbooks.render("ingest_mongo.md", src=src, raw_prefix=raw_prefix),
         tags=["ingest", "mongo", "lake"],
     ) as dag:
         for name, coll in src.collections.items():
-            mongo_task(
-                task_id=name,
-                collection=name,
-                outlets=[raw_asset("mongo", name)],
-                doc_md=runbooks.mongo_collection(src, coll),
-            )
+            task = mongo_task(task_id=name, collection=name, outlets=[raw_asset("mongo", name)])
+            pii = [n for n, f in coll.fields.items() if f.pii]
+            docs.append((task, "mongo_collection.md", {"src": src, "coll": coll, "pii": pii, "raw_prefix": raw_prefix}))
+    runbooks.document_tasks(docs)
     return dag
 
 
@@ -166,6 +166,9 @@ def build_ingest_vendor_dag(source: str) -> DAG:
     """ingest_stripe / ingest_amplitude / ingest_chargify from include/config/sources/<source>.yaml:
     one task per entity, each emitting its raw table's Asset."""
     src = vendor_source(source)
+    raw_prefix = lake_config().raw_prefix
+    reads = source_module(source).RUNBOOK_READS
+    docs = []
     settings = dict(schedule=daily(), start_date=START_DATE, catchup=False, max_active_runs=4, default_args=default_args())
     if src.history_start:
         from airflow.sdk import Param
@@ -175,18 +178,16 @@ def build_ingest_vendor_dag(source: str) -> DAG:
     with DAG(
         dag_id=f"ingest_{source}",
         description=f"{source.capitalize()} API into the S3 lake (raw JSON + Parquet, dt= partitions)",
-        doc_md=runbooks.ingest_vendor(src),
+        doc_md=runbooks.render("ingest_vendor.md", src=src, reads=reads, raw_prefix=raw_prefix),
         tags=["ingest", source, "lake"],
         **settings,
     ) as dag:
         for name, ent in src.entities.items():
-            vendor_task(
-                task_id=name,
-                source=source,
-                entity=name,
-                outlets=[raw_asset(source, name)],
-                doc_md=runbooks.vendor_entity(src, ent),
-            )
+            task = vendor_task(task_id=name, source=source, entity=name, outlets=[raw_asset(source, name)])
+            pii = [n for n, f in ent.fields.items() if f.pii]
+            docs.append((task, "vendor_entity.md",
+                         {"src": src, "ent": ent, "pii": pii, "reads": reads, "raw_prefix": raw_prefix}))
+    runbooks.document_tasks(docs)
     return dag
 
 
@@ -201,6 +202,8 @@ def build_warehouse_dag() -> DAG:
 
     tables = warehouse_tables()
     loaded = {n: c for n, c in tables.items() if c.loaded}
+    lake = lake_config()
+    docs = []
 
     with DAG(
         dag_id="warehouse",
@@ -210,15 +213,19 @@ def build_warehouse_dag() -> DAG:
         catchup=False,
         max_active_runs=1,
         default_args=default_args(),
-        doc_md=runbooks.warehouse(tables),
+        doc_md=runbooks.render(
+            "warehouse.md", extracts_prefix=lake.extracts_prefix,
+            dimensions=[f"dw.{n}" for n, c in tables.items() if c.kind == "dimension"],
+            facts=[f"dw.{n}" for n, c in tables.items() if c.kind == "fact"]),
         tags=["warehouse", "athena", "postgres"],
     ) as dag:
-        migrate = MigrateWarehouseOperator(task_id="migrate", doc_md=runbooks.MIGRATE)
+        migrate = MigrateWarehouseOperator(task_id="migrate")
+        docs.append((migrate, "migrate.md", {}))
 
         # The day's raw partitions every loaded table reads must exist (ingestion done).
         lake_tables = sorted({lt for c in loaded.values() for lt in c.lake_tables})
         with TaskGroup("lake_ready", tooltip="the day's raw partitions are in the lake") as lake_ready:
-            lake_ready.doc_md = runbooks.LAKE_READY
+            lake_ready.doc_md = runbooks.render("lake_ready.md")
             sensors = {}
             for lt in lake_tables:
                 raw = RawTable.parse(lt)
@@ -230,19 +237,22 @@ def build_warehouse_dag() -> DAG:
                     poke_interval=300,
                     timeout=6 * 3600,
                     retries=0,
-                    doc_md=runbooks.lake_ready_sensor(lt, min_rows(raw.source, raw.entity)),
                 )
+                docs.append((sensors[lt], "lake_ready_sensor.md",
+                             {"raw": raw, "raw_prefix": lake.raw_prefix, "min_rows": min_rows(raw.source, raw.entity)}))
 
         groups: dict[str, TaskGroup] = {}
         loads: dict[str, object] = {}
 
         def table_group(name: str, cfg) -> TaskGroup:
             with TaskGroup(name, tooltip=cfg.description) as tg:
-                tg.doc_md = runbooks.table(cfg)
-                extract = lake_query_task(task_id="extract", table=name, doc_md=runbooks.extract(cfg))
-                load = load_task(
-                    task_id="load", table=name, extract_task_id=f"{tg.group_id}.extract", doc_md=runbooks.load(cfg)
-                )
+                sql_file = f"include/sql/athena/extract/{name}.sql"
+                tg.doc_md = runbooks.render("table.md", cfg=cfg, sql_file=sql_file)
+                extract = lake_query_task(task_id="extract", table=name)
+                load = load_task(task_id="load", table=name, extract_task_id=f"{tg.group_id}.extract")
+                docs.append((extract, "extract.md", {"cfg": cfg, "sql_file": sql_file,
+                                                     "extracts_prefix": lake.extracts_prefix}))
+                docs.append((load, "load.md", {"cfg": cfg}))
                 extract >> load
                 checks = []
                 partition = f"{cfg.date_column} = '{RUN_DATE}'" if cfg.kind == "fact" else None
@@ -255,7 +265,6 @@ def build_warehouse_dag() -> DAG:
                             checks={k: {"check_statement": v} for k, v in cfg.checks.table.items()},
                             partition_clause=partition,
                             retries=0,
-                            doc_md=runbooks.CHECKS,
                         )
                     )
                 if cfg.checks.columns:
@@ -267,23 +276,23 @@ def build_warehouse_dag() -> DAG:
                             column_mapping={c: dict(v) for c, v in cfg.checks.columns.items()},
                             partition_clause=partition,
                             retries=0,
-                            doc_md=runbooks.CHECKS,
                         )
                     )
                 for c in checks:
                     load >> c
+                    docs.append((c, "checks.md", {}))
                 loads[name] = load
                 extract_of[name] = extract
             return tg
 
         extract_of: dict[str, object] = {}
         with TaskGroup("dimensions", tooltip="dimensions, loaded before any fact") as dims:
-            dims.doc_md = runbooks.DIMENSIONS
+            dims.doc_md = runbooks.render("dimensions.md")
             for name, cfg in loaded.items():
                 if cfg.kind == "dimension":
                     groups[name] = table_group(name, cfg)
         with TaskGroup("facts", tooltip="facts, each after the dimensions it looks up") as facts:
-            facts.doc_md = runbooks.FACTS
+            facts.doc_md = runbooks.render("facts.md")
             for name, cfg in loaded.items():
                 if cfg.kind == "fact":
                     groups[name] = table_group(name, cfg)
@@ -302,4 +311,5 @@ def build_warehouse_dag() -> DAG:
                 for lk in cfg.lookups:
                     if lk.dimension in groups:
                         groups[lk.dimension] >> extract_of[name]
+    runbooks.document_tasks(docs)
     return dag

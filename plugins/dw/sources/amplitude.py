@@ -30,6 +30,11 @@ MAX_PAGE_SIZE = 1  # the export has no pages: one request per hour
 DEFERS_UNTIL_AVAILABLE = True  # the task defers until the day is exportable (available_at)
 RAW_MEMBERS = True  # the raw file holds the served gzip members byte for byte
 
+RUNBOOK_READS = {  # what a task reads, by entity mode (the runbooks)
+    "window": "the events uploaded in each hour of the day (Export API, one zip per hour, streamed to disk); "
+              "deferred until the whole day is exportable",
+}
+
 
 def check_entity(entity) -> None:
     if entity.mode != "window":

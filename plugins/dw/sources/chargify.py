@@ -24,6 +24,11 @@ MAX_PAGE_SIZE = 200  # Chargify's per_page limit
 DEFERS_UNTIL_AVAILABLE = False
 RAW_MEMBERS = False
 
+RUNBOOK_READS = {  # what a task reads, by entity mode (the runbooks)
+    "window": "objects whose `updated_at` is in the data interval (`date_field=updated_at`, "
+              "`start_datetime`/`end_datetime`), read until two page-numbered reads agree",
+}
+
 
 def check_entity(entity) -> None:
     if not entity.root or not entity.date_field or entity.mode != "window":

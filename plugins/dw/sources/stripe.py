@@ -23,6 +23,11 @@ MAX_PAGE_SIZE = 100  # Stripe's limit
 DEFERS_UNTIL_AVAILABLE = False  # a day's objects are listed as soon as the day ends
 RAW_MEMBERS = False  # the raw file holds one JSON line per object
 
+RUNBOOK_READS = {  # what a task reads, by entity mode (the runbooks)
+    "window": "objects created in the data interval (`created[gte]`/`created[lt]`)",
+    "snapshot": "every object created before the interval's end, as it stands now (snapshot)",
+}
+
 
 def check_entity(entity) -> None:
     """Stripe's config rules for an entity (none beyond the shared ones)."""
