@@ -1,5 +1,6 @@
 """Vendor API → lake: what the HTTP sources (Stripe, Amplitude, Chargify) share.
 
+- ``vendor_client``: a ``VendorClient`` on the source's HTTP connection with the vendor's auth.
 - ``VendorClient``: GET requests with the retry rules every vendor documents: 429 and 5xx,
   timeouts, dropped connections and truncated bodies are retried with exponential backoff
   (jittered), honouring ``Retry-After``; 401, 403 and any other 4xx fail at once

@@ -16,8 +16,6 @@ The engine behind ``MongoToLakeOperator``, usable without Airflow (tests, benchm
 - ``land_partition`` writes to a local temp file and uploads it with one
   ``upload_file`` (a single PUT or a single multipart upload, visible only when
   complete), so a failure leaves the previous partition object as it was.
-
-Runbook facts for on-call are in ``RUNBOOK``.
 """
 
 from __future__ import annotations
