@@ -362,20 +362,21 @@ def _col_uuid(values, typ):
     return _slow(values, _c_uuid, typ)
 
 
-def _col_string(values, typ):
-    if set(map(type, values)) <= _STR_TYPES:
+def _fast_or_slow(values, typ, fast_types: set, coerce):
+    """One ``pa.array`` call when every value's type is in ``fast_types``, else per value."""
+    if set(map(type, values)) <= fast_types:
         arr = _try_array(values, typ)
         if arr is not None:
             return arr
-    return _slow(values, _c_string, typ)
+    return _slow(values, coerce, typ)
+
+
+def _col_string(values, typ):
+    return _fast_or_slow(values, typ, _STR_TYPES, _c_string)
 
 
 def _col_timestamp(values, typ):
-    if set(map(type, values)) <= _DT_TYPES:
-        arr = _try_array(values, typ)
-        if arr is not None:
-            return arr
-    return _slow(values, _c_timestamp, typ)
+    return _fast_or_slow(values, typ, _DT_TYPES, _c_timestamp)
 
 
 def _col_bool(values, typ):

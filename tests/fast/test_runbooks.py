@@ -7,18 +7,10 @@ import re
 
 import pytest
 
+from tests.helpers import build_dag
+
 SECTIONS = ("**Reads**", "**Writes**", "**Clear**", "**When it fails**", "**Backfill**")
 DAG_IDS = ("ingest_mongo", "ingest_stripe", "ingest_amplitude", "ingest_chargify", "warehouse")
-
-
-def _build(dag_id: str):
-    from dw import dag_factory
-
-    if dag_id == "ingest_mongo":
-        return dag_factory.build_ingest_mongo_dag()
-    if dag_id == "warehouse":
-        return dag_factory.build_warehouse_dag()
-    return dag_factory.build_ingest_vendor_dag(dag_id.removeprefix("ingest_"))
 
 
 def _waits_for(doc: str) -> set[str]:
@@ -29,7 +21,7 @@ def _waits_for(doc: str) -> set[str]:
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_every_runbook_renders_with_its_sections(dag_id):
-    dag = _build(dag_id)
+    dag = build_dag(dag_id)
     docs = {dag_id: dag.doc_md}
     docs.update({t.task_id: t.doc_md for t in dag.tasks})
     docs.update({g: tg.doc_md for g, tg in dag.task_group_dict.items()})
@@ -41,7 +33,7 @@ def test_every_runbook_renders_with_its_sections(dag_id):
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_each_tasks_runbook_names_exactly_its_upstream_tasks(dag_id):
-    dag = _build(dag_id)
+    dag = build_dag(dag_id)
     for t in dag.tasks:
         assert _waits_for(t.doc_md) == set(t.upstream_task_ids), t.task_id
 
@@ -49,7 +41,7 @@ def test_each_tasks_runbook_names_exactly_its_upstream_tasks(dag_id):
 def test_an_extract_waits_for_the_sensors_of_the_raw_tables_it_reads_only():
     from dw.config import warehouse_tables
 
-    dag = _build("warehouse")
+    dag = build_dag("warehouse")
     for name, cfg in warehouse_tables().items():
         if not cfg.loaded:
             continue
