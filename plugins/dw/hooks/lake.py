@@ -17,13 +17,15 @@ Extra ``endpoint_url`` points boto3 and DuckDB at an S3-compatible server.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from dw.hooks.connections import LAKE_CONN_ID, get_connection
 
-ENGINES = ("athena", "duckdb")
+# lake_engine -> the LakeEngine class (its module imports its own heavy libraries)
+ENGINES = {"athena": "dw.hooks.athena.AthenaEngine", "duckdb": "dw.hooks.duckdb.DuckDBEngine"}
 
 _S3_HOOKS: dict[tuple[str, str], object] = {}
 _S3_HOOKS_LOCK = threading.Lock()
@@ -92,10 +94,5 @@ class LakeEngine:
 
 def lake_engine(conn_id: str = LAKE_CONN_ID) -> LakeEngine:
     """The engine the connection's extra ``lake_engine`` names (its module imported only now)."""
-    if engine_name(conn_id) == "duckdb":
-        from dw.hooks.duckdb import DuckDBEngine
-
-        return DuckDBEngine(aws_conn_id=conn_id)
-    from dw.hooks.athena import AthenaEngine
-
-    return AthenaEngine(aws_conn_id=conn_id)
+    module, cls = ENGINES[engine_name(conn_id)].rsplit(".", 1)
+    return getattr(importlib.import_module(module), cls)(aws_conn_id=conn_id)
