@@ -32,9 +32,9 @@ def ctx(day: dt.date = D) -> dict:
 
 
 def operator(source: str, entity: str, **overrides):
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
+    from dw.dag_factory import vendor_task
 
-    return VendorToLakeOperator(task_id=f"{source}_{entity}", source=source, entity=entity,
+    return vendor_task(task_id=f"{source}_{entity}", source=source, entity=entity,
                                 overrides={**FAST, **overrides})
 
 
@@ -309,9 +309,9 @@ def test_amplitude_never_exports_an_incomplete_day(lake, vendor_standins):
     from airflow.sdk.exceptions import TaskDeferred
 
     from dw.config import vendor_source
-    from dw.ingest import amplitude
-    from dw.ingest.vendor import NotYetAvailable, PartitionSink
-    from dw.operators.vendor_to_lake import vendor_client
+    from dw.sources import amplitude
+    from dw.sources.http import NotYetAvailable, PartitionSink
+    from dw.sources.http import vendor_client
 
     v = vendor_standins
     today = dt.datetime.now(UTC).date()

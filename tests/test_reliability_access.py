@@ -41,7 +41,8 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
     none of them (tests/test_warehouse_migrate.py::test_analyst_reads_but_cannot_write_or_see_email_hash),
     and no stage, nor any other relation, is readable or even left behind."""
     from dw.config import warehouse_tables
-    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+    from dw.dag_factory import load_task
+    from dw.operators.warehouse import MigrateWarehouseOperator
     from tests.reliability import RunTI
     from tests.test_warehouse_load import csv_bytes, org
 
@@ -53,7 +54,7 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
     lake.put_object(Bucket=lake.bucket, Key=key, Body=csv_bytes(
         warehouse_tables()["organization_dim"].column_names,
         [org("aaaaaaaa-0000-4000-8000-00000000000%d" % i, f"org {i}", "2024-01-15T00:00:00Z") for i in range(5)]))
-    op = WarehouseLoadOperator(task_id="load", table="organization_dim", extract_task_id="extract")
+    op = load_task(task_id="load", table="organization_dim", extract_task_id="extract")
     ti = RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}"}}, "load", "manual__x")
     done: list = []
 
@@ -124,7 +125,8 @@ def test_identifiers_are_validated_at_load_and_quoted_in_every_statement(warehou
     (tests/test_warehouse_migrate.py::test_config_identifiers_are_validated). Behind that check,
     every statement is composed with quoted identifiers: tables and columns named to inject SQL are
     created, granted, loaded and looked up as plain names, and nothing else happens."""
-    from dw.lake_sql import LakeQueryError, DuckDBLake
+    from dw.hooks.duckdb import DuckDBLake
+    from dw.lake_sql import LakeQueryError
     from dw.warehouse.load import load_table
     from dw.warehouse.migrate import ensure_tables, migrate
     from tests.test_warehouse_load import csv_bytes

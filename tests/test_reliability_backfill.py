@@ -205,7 +205,7 @@ def test_late_users_heal_through_the_ledger_on_a_day_no_job_touches(stack, week,
     the ledger holds it open; its jobs then point at their users."""
     from dw.config import mongo_source
     from dw.local import generate
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.dag_factory import mongo_task
     from dw.warehouse.ledger import HEAL_DAYS, open_dates
     from tests.reliability import ctx
 
@@ -222,7 +222,7 @@ def test_late_users_heal_through_the_ledger_on_a_day_no_job_touches(stack, week,
                                if u.analytics_id in late])
     try:
         for name in mongo_source().collections:
-            out = MongoToLakeOperator(task_id=name, collection=name).execute(ctx(nxt))
+            out = mongo_task(task_id=name, collection=name).execute(ctx(nxt))
             if name == "jobs":
                 assert out["rows"] == 0  # no job document changed on that day
         xcoms: dict = {}

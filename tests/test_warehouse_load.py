@@ -540,14 +540,15 @@ def _ctx(ti, day=dt.datetime(2024, 3, 4, tzinfo=UTC)):
 def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+    from dw.dag_factory import load_task
+    from dw.operators.warehouse import MigrateWarehouseOperator
 
     result = MigrateWarehouseOperator(task_id="migrate").execute(_ctx(None))
     assert result["revision"] == head_revision()
 
     uri = put(lake, "organization_dim", D1, dw_tables["organization_dim"].column_names,
               [org(ORG_A, "acme", "2024-03-04T00:00:00Z")])
-    op = WarehouseLoadOperator(task_id="load", table="organization_dim", extract_task_id="dimensions.organization_dim.extract")
+    op = load_task(task_id="load", table="organization_dim", extract_task_id="dimensions.organization_dim.extract")
     ti = _TI({"uri": uri, "rows": 1})
     stats = op.execute(_ctx(ti))
     assert ti.pulled == ["dimensions.organization_dim.extract"]
@@ -562,7 +563,7 @@ def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
     with pytest.raises(AirflowFailException, match=r"dw\.organization_dim dt=2024-03-04 .*does not exist"):
         op.execute(_ctx(_TI(uri + ".gone")))
     with pytest.raises(ValueError, match="not in include/config/warehouse"):
-        WarehouseLoadOperator(task_id="x", table="nope", extract_task_id="e")
+        load_task(task_id="x", table="nope", extract_task_id="e")
 
 
 def test_operator_module_is_light_at_import():

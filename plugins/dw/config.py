@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from dw import config_cache, paths
+from dw.sources import VENDORS, source_module
 
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
@@ -147,15 +148,14 @@ class MongoSource(_Model):
 
 
 # --------------------------------------------------------------------------- vendor sources
-# include/config/sources/{stripe,amplitude,chargify}.yaml: the vendor APIs landed by
-# ingest_<vendor> (dw.ingest.vendor and one module per vendor). An entity's objects land as
-# raw JSON and as Parquet with the configured fields (docs/decisions/0010-vendor-landing.md).
+# include/config/sources/<vendor>.yaml: the vendor APIs landed by ingest_<vendor>
+# (dw.sources.http and one module per vendor, which also holds the vendor's config rules). An
+# entity's objects land as raw JSON and as Parquet with the configured fields
+# (docs/decisions/0010-vendor-landing.md).
 
-VENDORS = ("stripe", "amplitude", "chargify")
-# A vendor field's type: the Mongo types (same strict conversion, dw.ingest.mongo), plus
+# A vendor field's type: the Mongo types (same strict conversion, dw.convert), plus
 # epoch_seconds (Stripe's unix times, landed as timestamps).
 VendorFieldType = Literal["string", "uuid", "int64", "float64", "bool", "timestamp", "epoch_seconds", "json"]
-_MAX_PAGE = {"stripe": 100, "chargify": 200, "amplitude": 1}
 
 
 def _keyed(data: dict, key: str) -> dict:
@@ -199,7 +199,7 @@ class VendorEntity(_Model):
 
 
 class VendorSource(_Model):
-    source: Literal["stripe", "amplitude", "chargify"]
+    source: Literal[VENDORS]
     conn_id: str
     pii_key_conn_id: str | None = None
     page_size: int = Field(default=100, ge=1)
@@ -219,15 +219,13 @@ class VendorSource(_Model):
 
     @model_validator(mode="after")
     def _vendor_rules(self) -> "VendorSource":
-        if self.page_size > _MAX_PAGE[self.source]:
-            raise ValueError(f"{self.source}: page_size at most {_MAX_PAGE[self.source]}")
+        vendor = source_module(self.source)
+        if self.page_size > vendor.MAX_PAGE_SIZE:
+            raise ValueError(f"{self.source}: page_size at most {vendor.MAX_PAGE_SIZE}")
         for e in self.entities.values():
             if any(f.pii for f in e.fields.values()) and not self.pii_key_conn_id:
                 raise ValueError(f"{self.source}.{e.name}: a pii field needs pii_key_conn_id")
-            if self.source == "chargify" and (not e.root or not e.date_field or e.mode != "window"):
-                raise ValueError(f"chargify.{e.name}: needs root and date_field, mode window")
-            if self.source == "amplitude" and e.mode != "window":
-                raise ValueError("amplitude: the Export API is a window by upload time (mode: window)")
+            vendor.check_entity(e)
             if e.mode == "window" and not e.time_field:
                 raise ValueError(f"{self.source}.{e.name}: a window entity needs time_field")
         return self

@@ -1,4 +1,4 @@
-"""Stripe list endpoints → one entity's day (``dw.ingest.vendor.land_partition``).
+"""Stripe list endpoints → one entity's day (``dw.sources.http.land_partition``).
 
 Cursor paging as Stripe documents it: ``limit`` (≤ 100), then ``starting_after=<last id of
 the previous page>`` while ``has_more``; objects come newest first. The cursor names a
@@ -16,9 +16,40 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dw.ingest.vendor import PartitionSink, VendorClient, VendorFatalError, check_in_window, parse_time
+from dw.sources.http import PartitionSink, VendorClient, VendorFatalError, check_in_window, parse_time
 
 MAX_STALLS = 3
+MAX_PAGE_SIZE = 100  # Stripe's limit
+DEFERS_UNTIL_AVAILABLE = False  # a day's objects are listed as soon as the day ends
+RAW_MEMBERS = False  # the raw file holds one JSON line per object
+
+RUNBOOK_READS = {  # what a task reads, by entity mode (the runbooks)
+    "window": "objects created in the data interval (`created[gte]`/`created[lt]`)",
+    "snapshot": "every object created before the interval's end, as it stands now (snapshot)",
+}
+
+
+def check_entity(entity) -> None:
+    """Stripe's config rules for an entity (none beyond the shared ones)."""
+
+
+def auth(conn):
+    """Bearer auth with the connection's password (the secret key)."""
+    return BearerAuth(conn.password)
+
+
+class BearerAuth:
+    """``requests`` auth: ``Authorization: Bearer <token>``; its repr never shows the token."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, r):
+        r.headers["Authorization"] = f"Bearer {self.token}"
+        return r
+
+    def __repr__(self) -> str:
+        return "Bearer(***)"
 
 
 def window_params(mode: str, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
@@ -26,8 +57,10 @@ def window_params(mode: str, start: dt.datetime, end: dt.datetime) -> dict[str, 
     return {"created[gte]": lo, "created[lt]": hi} if mode == "window" else {"created[lt]": hi}
 
 
-def fetch(client: VendorClient, entity, sink: PartitionSink, start: dt.datetime, end: dt.datetime) -> int:
-    """Read every page of ``entity`` for the window into ``sink``; returns the pages read."""
+def fetch(client: VendorClient, entity, sink: PartitionSink, start: dt.datetime, end: dt.datetime, *,
+          now: dt.datetime | None = None) -> int:
+    """Read every page of ``entity`` for the window into ``sink``; returns the pages read
+    (``now`` is not needed: Stripe lists every past window)."""
     base = {"limit": client.source.page_size, **entity.params, **window_params(entity.mode, start, end)}
     after: str | None = None
     pages = stalls = 0

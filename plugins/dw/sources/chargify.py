@@ -1,4 +1,4 @@
-"""Chargify list endpoints → one entity's day (``dw.ingest.vendor.land_partition``).
+"""Chargify list endpoints → one entity's day (``dw.sources.http.land_partition``).
 
 Page-numbered paging as Chargify documents it: ``page`` from 1, ``per_page`` ≤ 200, the
 last page is the first one shorter than ``per_page``; the window is
@@ -17,9 +17,29 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dw.ingest.vendor import PartitionSink, VendorClient, VendorFatalError, check_in_window, parse_time
+from dw.sources.http import PartitionSink, VendorClient, VendorFatalError, check_in_window, parse_time
 
 MAX_PAGES = 100_000
+MAX_PAGE_SIZE = 200  # Chargify's per_page limit
+DEFERS_UNTIL_AVAILABLE = False
+RAW_MEMBERS = False
+
+RUNBOOK_READS = {  # what a task reads, by entity mode (the runbooks)
+    "window": "objects whose `updated_at` is in the data interval (`date_field=updated_at`, "
+              "`start_datetime`/`end_datetime`), read until two page-numbered reads agree",
+}
+
+
+def check_entity(entity) -> None:
+    if not entity.root or not entity.date_field or entity.mode != "window":
+        raise ValueError(f"chargify.{entity.name}: needs root and date_field, mode window")
+
+
+def auth(conn):
+    """Basic auth: the API key as user, ``x`` as password."""
+    from requests.auth import HTTPBasicAuth
+
+    return HTTPBasicAuth(conn.password, "x")
 
 
 def window_params(entity, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
@@ -56,8 +76,10 @@ def _read(client: VendorClient, entity, sink: PartitionSink, start, end, n: int)
     raise VendorFatalError(f"{sink.label}: more than {MAX_PAGES} pages of {per_page}")
 
 
-def fetch(client: VendorClient, entity, sink: PartitionSink, start: dt.datetime, end: dt.datetime) -> int:
-    """Read ``entity``'s window into ``sink`` until two reads agree; returns the pages read."""
+def fetch(client: VendorClient, entity, sink: PartitionSink, start: dt.datetime, end: dt.datetime, *,
+          now: dt.datetime | None = None) -> int:
+    """Read ``entity``'s window into ``sink`` until two reads agree; returns the pages read
+    (``now`` is not needed: Chargify serves every past window)."""
     collected: set = set()
     pages = 0
     for n in range(1, client.source.max_passes + 1):

@@ -1,72 +1,46 @@
-"""MongoDB collection -> one Parquet file -> one lake partition object.
+"""Type conversion: documents or objects (dicts) -> Arrow record batches of a lake schema.
 
-The engine behind ``MongoToLakeOperator``, usable without Airflow (tests, benchmarks):
+    specs = [FieldSpec("_id", "id", "object_id", required=True), FieldSpec("email", "email", "string", pii="keyed_hash")]
+    rb = BatchConverter(specs, pii_key=b"...", label="mongo.users dt=2024-01-15").convert(docs)
 
-    stats = extract_to_parquet(db["jobs"], mongo_source().collections["jobs"],
-                               query=window_query(cfg, start, end), batch_size=10_000,
-                               pii_key=b"...", path="/tmp/jobs.parquet")
+A ``FieldSpec`` names a key of the input dicts, its lake column, its type (``object_id``,
+``uuid``, ``string``, ``timestamp``, ``bool``, ``int64``, ``float64``, ``decimal`` with precision
+and scale, ``json``), whether it is required and whether it is PII. ``mongo_specs`` and
+``vendor_specs`` build them from the source configs.
 
-- The cursor is read as raw BSON batches (``find_raw_batches``) of ``batch_size``
-  documents, each decoded with ``bson.decode_all``, converted column by column to a
-  pyarrow RecordBatch of the configured schema and appended to a ``ParquetWriter``.
-  Memory is bounded by the batch size (plus one buffered row group), never by the size
-  of the collection.
-- Conversion is strict and lossless (docs/decisions/0003-mongo-type-mapping.md): a
-  value that does not convert fails the whole extraction with a message naming the
-  collection, the date, the document ``_id`` and the field. Each column takes a fast
-  path (one ``pa.array`` call) when the Python types in the batch allow it, and falls
-  back to a per-value converter otherwise.
-- ``pii: keyed_hash`` fields are hashed (HMAC-SHA256, hex) during conversion; the clear
-  value is never written, logged, or put in an error message.
-- ``land_partition`` writes to a local temp file and uploads it with one
-  ``upload_file`` (a single PUT or a single multipart upload, visible only when
-  complete), so a failure leaves the previous partition object as it was.
+Conversion is strict and lossless (docs/decisions/0003-mongo-type-mapping.md): a value that
+does not convert raises ``ConversionError`` naming the label, the document (or object) id and
+the field, never the value of a PII field. Each column takes a fast path (one ``pa.array`` call)
+when the Python types in the batch allow it, and falls back to a per-value converter otherwise.
+``pii: keyed_hash`` fields are hashed (HMAC-SHA256, hex) during conversion; the clear value is
+never written, logged or put in an error message.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import decimal
 import hashlib
 import hmac
 import json
-import logging
-import os
 import re
-import tempfile
-import time
 import uuid as _uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
-import bson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from bson import Decimal128, ObjectId
-from bson.binary import Binary, UuidRepresentation
-from bson.codec_options import CodecOptions, DatetimeConversion
+from bson.binary import Binary
 from bson.datetime_ms import DatetimeMS
 from bson.int64 import Int64
 
 if TYPE_CHECKING:
-    from dw.config import MongoCollection, MongoField
-
-log = logging.getLogger(__name__)
+    from dw.config import MongoCollection, VendorEntity
 
 UTC = dt.timezone.utc
 NoneType = type(None)
 
-# Decoding: naive-UTC datetimes (pyarrow reads them as UTC), subtype-4 binaries as
-# uuid.UUID, out-of-range dates as DatetimeMS (rejected per value, with the document
-# named) instead of an InvalidBSON for the whole batch.
-CODEC_OPTIONS = CodecOptions(
-    tz_aware=False,
-    uuid_representation=UuidRepresentation.STANDARD,
-    datetime_conversion=DatetimeConversion.DATETIME_AUTO,
-)
-DEFAULT_ROW_GROUP_ROWS = 65_536
 _SHOW_MAX = 60
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _FLOAT_EXACT_INT = 2**53
@@ -78,25 +52,39 @@ _INT_RE = re.compile(r"[+-]?[0-9]+")
 _NUM_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-class MongoExtractError(ValueError):
-    """A document does not fit the configured schema. The message names the collection,
-    the date, the document ``_id`` and the field, never the value of a PII field."""
+class ConversionError(ValueError):
+    """A value does not fit its field. The message names the label, the document (or object),
+    the field and the value, never the value of a PII field."""
 
 
 @dataclass(frozen=True)
-class Stats:
-    rows: int
-    bytes: int
-    batches: int
-    seconds: float  # whole extraction: read + convert + write
-    convert_seconds: float  # documents -> Arrow, the part this module controls
-    path: str
+class FieldSpec:
+    name: str  # the key in the input dicts
+    lake_name: str  # the lake column
+    type: str
+    required: bool = False
+    pii: str | None = None  # "keyed_hash"
+    precision: int | None = None  # decimal only
+    scale: int | None = None
 
 
-# --------------------------------------------------------------------------- schema and query
+def mongo_specs(coll: MongoCollection) -> list[FieldSpec]:
+    """The field specs of a MongoDB collection's config."""
+    return [FieldSpec(n, coll.lake_column(n), f.type, f.required, f.pii, f.precision, f.scale)
+            for n, f in coll.fields.items()]
 
 
-def arrow_type(field: MongoField) -> pa.DataType:
+def vendor_specs(entity: VendorEntity) -> list[FieldSpec]:
+    """The field specs of a vendor entity's config (``epoch_seconds`` fields arrive as datetimes:
+    the sink converts them before)."""
+    return [FieldSpec(n, "id" if n == "_id" else n, "timestamp" if f.type == "epoch_seconds" else f.type, f.required,
+                      f.pii) for n, f in entity.fields.items()]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def arrow_type(field: FieldSpec) -> pa.DataType:
     t = field.type
     if t in ("object_id", "uuid", "string", "json"):
         return pa.string()
@@ -110,59 +98,13 @@ def arrow_type(field: MongoField) -> pa.DataType:
         return pa.float64()
     if t == "decimal":
         return pa.decimal128(field.precision, field.scale)
-    raise ValueError(f"unknown mongo field type {t!r}")
+    raise ValueError(f"unknown field type {t!r}")
 
 
-def arrow_schema(coll: MongoCollection) -> pa.Schema:
-    """The lake schema of a collection: configured fields in order, lake column names,
-    required fields non-nullable."""
-    return pa.schema(
-        [pa.field(coll.lake_column(name), arrow_type(f), nullable=not f.required) for name, f in coll.fields.items()],
-        metadata={"dw.source": "mongo", "dw.collection": coll.name},
-    )
-
-
-def projection(coll: MongoCollection) -> dict[str, int]:
-    """Only the configured fields (``_id`` always: errors name the document)."""
-    proj = {name: 1 for name in coll.fields}
-    proj.setdefault("_id", 1)
-    return proj
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """A plain ``datetime`` in UTC (pendulum and other subclasses flattened)."""
-    if value.tzinfo is None:
-        raise ValueError(f"window bound {value!r} has no time zone")
-    v = value.astimezone(UTC)
-    return dt.datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=UTC)
-
-
-def window_query(coll: MongoCollection, start: dt.datetime, end: dt.datetime) -> dict:
-    """The find filter of a run: ``{cursor: {$gte: start, $lt: end}}`` for an
-    incremental collection, ``{}`` (the whole collection) for a snapshot."""
-    if coll.mode == "snapshot":
-        return {}
-    start, end = _utc(start), _utc(end)
-    if not start < end:
-        raise ValueError(f"empty or inverted window [{start}, {end})")
-    return {coll.cursor_field: {"$gte": start, "$lt": end}}
-
-
-def iter_batches(collection, query: dict, *, batch_size: int, fields: dict[str, int] | None = None) -> Iterator[list[dict]]:
-    """Documents of ``query`` in lists of at most ``batch_size``, read as raw BSON
-    batches from the server and decoded in one call each."""
-    cursor = collection.find_raw_batches(query, fields, batch_size=batch_size)
-    try:
-        buf: list[dict] = []
-        for raw in cursor:
-            buf.extend(bson.decode_all(raw, CODEC_OPTIONS))
-            while len(buf) >= batch_size:
-                yield buf[:batch_size]
-                buf = buf[batch_size:]
-        if buf:
-            yield buf
-    finally:
-        cursor.close()
+def arrow_schema(specs: list[FieldSpec], metadata: dict[str, str] | None = None) -> pa.Schema:
+    """The lake schema of the fields: in order, lake column names, required fields non-nullable."""
+    return pa.schema([pa.field(s.lake_name, arrow_type(s), nullable=not s.required) for s in specs],
+                     metadata=metadata)
 
 
 # --------------------------------------------------------------------------- conversion
@@ -420,20 +362,21 @@ def _col_uuid(values, typ):
     return _slow(values, _c_uuid, typ)
 
 
-def _col_string(values, typ):
-    if set(map(type, values)) <= _STR_TYPES:
+def _fast_or_slow(values, typ, fast_types: set, coerce):
+    """One ``pa.array`` call when every value's type is in ``fast_types``, else per value."""
+    if set(map(type, values)) <= fast_types:
         arr = _try_array(values, typ)
         if arr is not None:
             return arr
-    return _slow(values, _c_string, typ)
+    return _slow(values, coerce, typ)
+
+
+def _col_string(values, typ):
+    return _fast_or_slow(values, typ, _STR_TYPES, _c_string)
 
 
 def _col_timestamp(values, typ):
-    if set(map(type, values)) <= _DT_TYPES:
-        arr = _try_array(values, typ)
-        if arr is not None:
-            return arr
-    return _slow(values, _c_timestamp, typ)
+    return _fast_or_slow(values, typ, _DT_TYPES, _c_timestamp)
 
 
 def _col_bool(values, typ):
@@ -516,15 +459,15 @@ _COLUMN = {
 class _Field:
     """Converts one field's values of a batch into its lake column."""
 
-    def __init__(self, name: str, field: MongoField, lake_name: str, pii_key: bytes | None):
-        self.name = name
+    def __init__(self, field: FieldSpec, pii_key: bytes | None):
+        self.name = field.name
         self.field = field
-        self.lake_name = lake_name
+        self.lake_name = field.lake_name
         self.type = arrow_type(field)
         self.pii = field.pii == "keyed_hash"
         if self.pii:
             if not pii_key:
-                raise ValueError(f"field {name} is pii: keyed_hash but no PII key was given")
+                raise ValueError(f"field {field.name} is pii: keyed_hash but no PII key was given")
             self._hmac = hmac.new(pii_key, digestmod=hashlib.sha256)
             self.convert = self._hashed
         elif field.type == "decimal":
@@ -560,13 +503,15 @@ class _Field:
 
 
 class BatchConverter:
-    """Documents (dicts as decoded from BSON) -> RecordBatches of a collection's lake schema."""
+    """Dicts (documents as decoded from BSON, or vendor objects) -> RecordBatches of the fields'
+    lake schema. Errors name the ``label``, the ``noun`` ("document", "object") and its ``_id``."""
 
-    def __init__(self, coll: MongoCollection, *, pii_key: bytes | None = None, label: str | None = None):
-        self.coll = coll
-        self.label = label or f"mongo.{coll.name}"
-        self.schema = arrow_schema(coll)
-        self.fields = [_Field(n, f, coll.lake_column(n), pii_key) for n, f in coll.fields.items()]
+    def __init__(self, specs: list[FieldSpec], *, pii_key: bytes | None = None, label: str,
+                 metadata: dict[str, str] | None = None, noun: str = "document"):
+        self.label = label
+        self.noun = noun
+        self.schema = arrow_schema(specs, metadata)
+        self.fields = [_Field(s, pii_key) for s in specs]
 
     def convert(self, docs: list[dict]) -> pa.RecordBatch:
         arrays = []
@@ -577,7 +522,7 @@ class BatchConverter:
                 raise self._error(docs[e.index], f, e.reason) from None
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
-    def _error(self, doc: dict, f: _Field, reason: str) -> MongoExtractError:
+    def _error(self, doc: dict, f: _Field, reason: str) -> ConversionError:
         doc_id = doc.get("_id")
         shown_id = str(doc_id) if isinstance(doc_id, (ObjectId, str)) else _show(doc_id)
         value = doc.get(f.name)
@@ -587,104 +532,4 @@ class BatchConverter:
             what = "value withheld (personal data) " + reason
         else:
             what = f"{_show(value)} {reason}"
-        return MongoExtractError(f"{self.label}: document {shown_id}: field {f.name}: {what}")
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def write_parquet(
-    batches: Iterable[list[dict]],
-    coll: MongoCollection,
-    *,
-    path: str,
-    pii_key: bytes | None = None,
-    label: str | None = None,
-    compression: str = "zstd",
-    row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
-) -> Stats:
-    """Convert document batches and write them to one Parquet file at ``path``. The file
-    always has the schema, even with 0 rows. Row groups hold ``row_group_rows`` rows
-    (or one source batch, if larger)."""
-    t0 = time.perf_counter()
-    conv = BatchConverter(coll, pii_key=pii_key, label=label)
-    rows = nbatches = 0
-    convert_s = 0.0
-    buf: list[pa.RecordBatch] = []
-    buffered = 0
-    with pq.ParquetWriter(path, conv.schema, compression=compression) as writer:
-        for docs in batches:
-            if not docs:
-                continue
-            c0 = time.perf_counter()
-            rb = conv.convert(docs)
-            convert_s += time.perf_counter() - c0
-            rows += rb.num_rows
-            nbatches += 1
-            buf.append(rb)
-            buffered += rb.num_rows
-            if buffered >= row_group_rows:
-                writer.write_table(pa.Table.from_batches(buf, conv.schema), row_group_size=max(buffered, 1))
-                buf, buffered = [], 0
-        if buf:
-            writer.write_table(pa.Table.from_batches(buf, conv.schema), row_group_size=buffered)
-    size = os.path.getsize(path)
-    return Stats(rows=rows, bytes=size, batches=nbatches, seconds=time.perf_counter() - t0,
-                 convert_seconds=convert_s, path=path)
-
-
-def extract_to_parquet(
-    collection,
-    coll: MongoCollection,
-    *,
-    query: dict,
-    batch_size: int,
-    pii_key: bytes | None,
-    path: str,
-    label: str | None = None,
-    compression: str = "zstd",
-    row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
-) -> Stats:
-    """Stream ``collection.find(query)`` (configured fields only) into a Parquet file.
-
-    ``collection`` is a pymongo Collection; ``coll`` its config
-    (``mongo_source().collections[name]``); ``query`` usually ``window_query(...)``.
-    Raises MongoExtractError on a document that does not fit the schema (``path`` is
-    then left partially written: the caller discards it)."""
-    t0 = time.perf_counter()
-    with contextlib.closing(iter_batches(collection, query, batch_size=batch_size, fields=projection(coll))) as batches:
-        stats = write_parquet(batches, coll, path=path, pii_key=pii_key, label=label, compression=compression,
-                              row_group_rows=row_group_rows)
-    return Stats(rows=stats.rows, bytes=stats.bytes, batches=stats.batches, seconds=time.perf_counter() - t0,
-                 convert_seconds=stats.convert_seconds, path=path)
-
-
-def land_partition(
-    collection,
-    coll: MongoCollection,
-    *,
-    query: dict,
-    batch_size: int,
-    pii_key: bytes | None,
-    s3_client,
-    bucket: str,
-    key: str,
-    label: str | None = None,
-    tmp_dir: str | None = None,
-) -> Stats:
-    """Extract to a local temp file, then upload it to ``s3://bucket/key`` in one
-    ``upload_file`` (one PUT, or one multipart upload that S3 makes visible only when
-    it completes): the object is replaced whole or not at all. The temp file is removed
-    in every case."""
-    fd, path = tempfile.mkstemp(prefix=f"dw-mongo-{coll.name}-", suffix=".parquet", dir=tmp_dir)
-    os.close(fd)
-    try:
-        stats = extract_to_parquet(collection, coll, query=query, batch_size=batch_size, pii_key=pii_key,
-                                   path=path, label=label)
-        s3_client.upload_file(path, bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"})
-        return stats
-    finally:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        return ConversionError(f"{self.label}: {self.noun} {shown_id}: field {f.name}: {what}")

@@ -1,4 +1,4 @@
-"""Amplitude Export API → the day's events (``dw.ingest.vendor.land_partition``).
+"""Amplitude Export API → the day's events (``dw.sources.http.land_partition``).
 
 For each hour H of day D: ``GET /api/2/export?start=<D>T<H>&end=<D>T<H>`` (hours by
 ``server_upload_time``, both bounds inclusive). The answer, a zip of gzipped JSON-lines
@@ -21,15 +21,31 @@ import json
 import os
 import zipfile
 
-from dw.ingest.vendor import (NotYetAvailable, PartitionSink, VendorClient, VendorFatalError, _Transient,
+from dw.sources.http import (NotYetAvailable, PartitionSink, Transient, VendorClient, VendorFatalError, available_at,
                               check_in_window, parse_time)
 
 HOUR = dt.timedelta(hours=1)
 BATCH = 5_000
+MAX_PAGE_SIZE = 1  # the export has no pages: one request per hour
+DEFERS_UNTIL_AVAILABLE = True  # the task defers until the day is exportable (available_at)
+RAW_MEMBERS = True  # the raw file holds the served gzip members byte for byte
+
+RUNBOOK_READS = {  # what a task reads, by entity mode (the runbooks)
+    "window": "the events uploaded in each hour of the day (Export API, one zip per hour, streamed to disk); "
+              "deferred until the whole day is exportable",
+}
 
 
-def available_at(source, end: dt.datetime) -> dt.datetime:
-    return end + dt.timedelta(hours=source.available_after_hours)
+def check_entity(entity) -> None:
+    if entity.mode != "window":
+        raise ValueError("amplitude: the Export API is a window by upload time (mode: window)")
+
+
+def auth(conn):
+    """Basic auth: the API key (login) and secret key (password)."""
+    from requests.auth import HTTPBasicAuth
+
+    return HTTPBasicAuth(conn.login or "", conn.password)
 
 
 def _download(client: VendorClient, entity, params: dict, path: str, what: str) -> str | None:
@@ -44,14 +60,14 @@ def _download(client: VendorClient, entity, params: dict, path: str, what: str) 
                 n += len(chunk)
         desc = client.describe(entity.endpoint, params)
         if expected is not None and n != int(expected):
-            raise _Transient(f"{client.label}: {what}: {desc}: body cut short ({n} of {expected} bytes)")
+            raise Transient(f"{client.label}: {what}: {desc}: body cut short ({n} of {expected} bytes)")
         try:
             with zipfile.ZipFile(path) as zf:
                 bad = zf.testzip()
         except zipfile.BadZipFile as e:
-            raise _Transient(f"{client.label}: {what}: {desc}: not a readable zip ({e})") from None
+            raise Transient(f"{client.label}: {what}: {desc}: not a readable zip ({e})") from None
         if bad is not None:
-            raise _Transient(f"{client.label}: {what}: {desc}: member {bad} fails its CRC check")
+            raise Transient(f"{client.label}: {what}: {desc}: member {bad} fails its CRC check")
         return path
 
     return client.request(entity.endpoint, params, what=what, read=read, ok_statuses=(200, 404))

@@ -1,5 +1,6 @@
-"""Vendor API → lake: what Stripe, Amplitude and Chargify ingestion share.
+"""Vendor API → lake: what the HTTP sources (Stripe, Amplitude, Chargify) share.
 
+- ``vendor_client``: a ``VendorClient`` on the source's HTTP connection with the vendor's auth.
 - ``VendorClient``: GET requests with the retry rules every vendor documents: 429 and 5xx,
   timeouts, dropped connections and truncated bodies are retried with exponential backoff
   (jittered), honouring ``Retry-After``; 401, 403 and any other 4xx fail at once
@@ -8,15 +9,15 @@
   the session's auth, never in a URL.
 - ``PartitionSink``: the objects of one entity and day, written as they arrive to two local
   files — raw JSON lines (gzip) and Parquet of the configured fields (converted strictly by
-  ``dw.ingest.mongo``'s converters, PII fields replaced by their keyed hash) — each object
+  ``dw.convert``, PII fields replaced by their keyed hash) — each object
   once (de-duplicated by its id), then uploaded as two objects, each in one PUT:
   ``raw/<vendor>/<entity>_json/dt=D/part-00000.jsonl.gz`` first, then
   ``raw/<vendor>/<entity>/dt=D/part-00000.parquet`` (docs/decisions/0010-vendor-landing.md).
   Nothing is uploaded unless the whole day was read, so a failure leaves the previous
   partition as it was.
 
-The per-vendor paging lives in ``dw.ingest.stripe``, ``dw.ingest.chargify`` and
-``dw.ingest.amplitude``; ``land_partition`` runs one of them into a sink and uploads.
+The per-vendor auth, paging and windows live in ``dw.sources.stripe``, ``dw.sources.chargify``
+and ``dw.sources.amplitude``; ``land_partition`` runs one of them into a sink and uploads.
 """
 
 from __future__ import annotations
@@ -30,11 +31,8 @@ import random
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 from urllib.parse import urlencode
-
-if TYPE_CHECKING:
-    from dw.config import VendorEntity, VendorSource
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -61,7 +59,9 @@ class NotYetAvailable(VendorError):
         self.available_at = available_at
 
 
-class _Transient(Exception):
+class Transient(Exception):
+    """A retryable failure of one request (the client retries it with backoff)."""
+
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
@@ -110,7 +110,7 @@ def vendor_message(resp) -> str:
 class VendorClient:
     """GETs against one vendor's base URL through an authenticated ``requests.Session``."""
 
-    def __init__(self, session, base_url: str, source: VendorSource, *, label: str,
+    def __init__(self, session, base_url: str, source, *, label: str,
                  sleep: Callable[[float], None] = time.sleep):
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -123,7 +123,7 @@ class VendorClient:
     def describe(self, path: str, params: dict | None) -> str:
         return f"GET {path}" + (f"?{urlencode(params)}" if params else "")
 
-    def _wait(self, attempt: int, err: _Transient) -> float:
+    def _wait(self, attempt: int, err: Transient) -> float:
         s = self.source
         if err.retry_after is not None:
             return min(err.retry_after, s.max_backoff_seconds)
@@ -133,13 +133,13 @@ class VendorClient:
     def request(self, path: str, params: dict | None, *, what: str, read: Callable[[Any], Any],
                 ok_statuses: tuple[int, ...] = (200,)):
         """GET with retries. For a status in ``ok_statuses`` the response goes to ``read``, which
-        consumes the body (raising ``_Transient`` for a truncated or corrupt one); its result is
+        consumes the body (raising ``Transient`` for a truncated or corrupt one); its result is
         returned. Other statuses: 429/5xx are retried, the rest fail (``VendorFatalError``)."""
         import requests
 
         desc = self.describe(path, params)
         s = self.source
-        last: _Transient | None = None
+        last: Transient | None = None
         for attempt in range(1, s.max_attempts + 1):
             self.stats.requests += 1
             try:
@@ -150,15 +150,15 @@ class VendorClient:
                         return read(resp)
                     msg = f"{self.label}: {what}: {desc}: HTTP {status}: {vendor_message(resp)}"
                     if status == 429 or status >= 500:
-                        raise _Transient(msg, _retry_after(resp.headers))
+                        raise Transient(msg, _retry_after(resp.headers))
                     hint = " (check the connection's credentials)" if status in (401, 403) else ""
                     raise VendorFatalError(msg + hint + "; not retried")
-            except _Transient as e:
+            except Transient as e:
                 last = e
             except requests.Timeout:
-                last = _Transient(f"{self.label}: {what}: {desc}: no answer within {s.timeout_seconds:g}s")
+                last = Transient(f"{self.label}: {what}: {desc}: no answer within {s.timeout_seconds:g}s")
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
-                last = _Transient(f"{self.label}: {what}: {desc}: connection failed: {type(e).__name__}")
+                last = Transient(f"{self.label}: {what}: {desc}: connection failed: {type(e).__name__}")
             if attempt < s.max_attempts:
                 wait = self._wait(attempt, last)
                 self.stats.retries += 1
@@ -174,10 +174,31 @@ class VendorClient:
             try:
                 return json.loads(raw)
             except ValueError:
-                raise _Transient(f"{self.label}: {what}: {self.describe(path, params)}: "
+                raise Transient(f"{self.label}: {what}: {self.describe(path, params)}: "
                                  f"truncated or malformed JSON body ({len(raw)} bytes)") from None
 
         return self.request(path, params, what=what, read=read)
+
+
+def vendor_client(source, *, label: str) -> VendorClient:
+    """A ``VendorClient`` for ``source``'s connection (a ``dw.config.VendorSource``): the http
+    provider's HttpHook session and base URL, with the vendor's auth (``dw.sources.<vendor>.auth``)."""
+    from airflow.providers.http.hooks.http import HttpHook
+
+    from dw.sources import source_module
+
+    hook = HttpHook(method="GET", http_conn_id=source.conn_id)
+    session = hook.get_conn()
+    conn = hook.get_connection(source.conn_id)
+    if not conn.password:
+        raise ValueError(f"connection {source.conn_id} has no password: it holds the {source.source} secret")
+    session.auth = source_module(source.source).auth(conn)
+    return VendorClient(session, hook.base_url, source, label=label)
+
+
+def available_at(source, end: dt.datetime) -> dt.datetime:
+    """When the window ending at ``end`` is complete at the vendor (``available_after_hours``)."""
+    return end + dt.timedelta(hours=source.available_after_hours)
 
 
 # --------------------------------------------------------------------------- objects → files
@@ -199,17 +220,6 @@ def resolve(obj: Any, path: str) -> Any:
     return cur
 
 
-def _mongo_collection(entity: VendorEntity):
-    """The entity's fields as a MongoCollection, so its objects convert with dw.ingest.mongo."""
-    from dw.config import MongoCollection, MongoField
-
-    fields = {}
-    for name, f in entity.fields.items():
-        t = "timestamp" if f.type == "epoch_seconds" else f.type
-        fields[name] = MongoField(type=t, required=f.required, pii=f.pii)
-    return MongoCollection(name=entity.name, mode="snapshot", fields=fields)
-
-
 def _epoch(v):
     if type(v) is int:
         return dt.datetime.fromtimestamp(v, UTC)
@@ -219,11 +229,11 @@ def _epoch(v):
 class PartitionSink:
     """One entity's day on local disk: raw JSON lines (gzip) + Parquet, each object once."""
 
-    def __init__(self, vendor: str, entity: VendorEntity, *, ds: str, pii_key: bytes | None,
+    def __init__(self, vendor: str, entity, *, ds: str, pii_key: bytes | None,
                  tmp_dir: str | None = None, batch_rows: int = 5_000, raw_members: bool = False):
         import pyarrow.parquet as pq
 
-        from dw.ingest.mongo import BatchConverter
+        from dw.convert import BatchConverter, vendor_specs
 
         self.vendor, self.entity, self.ds = vendor, entity, ds
         self.label = f"{vendor}.{entity.name} dt={ds}"
@@ -234,8 +244,9 @@ class PartitionSink:
         # otherwise one JSON line per object, compressed here.
         self.raw_members = raw_members
         self._json = open(self.json_path, "wb") if raw_members else gzip.open(self.json_path, "wb", compresslevel=6)
-        self._conv = BatchConverter(_mongo_collection(entity), pii_key=pii_key, label=self.label)
-        self.schema = self._conv.schema.with_metadata({"dw.source": vendor, "dw.entity": entity.name})
+        self._conv = BatchConverter(vendor_specs(entity), pii_key=pii_key, label=self.label, noun="object",
+                                    metadata={"dw.source": vendor, "dw.entity": entity.name})
+        self.schema = self._conv.schema
         self._writer = pq.ParquetWriter(self.parquet_path, self.schema, compression="zstd")
         self._paths = [(name, f.path or name, f.type == "epoch_seconds") for name, f in entity.fields.items()]
         self._batch: list[dict] = []
@@ -296,14 +307,14 @@ class PartitionSink:
     def _flush(self) -> None:
         import pyarrow as pa
 
-        from dw.ingest.mongo import MongoExtractError
+        from dw.convert import ConversionError
 
         if not self._batch:
             return
         try:
             rb = self._conv.convert(self._batch)
-        except MongoExtractError as e:
-            raise VendorFatalError(str(e).replace(": document ", ": object ", 1)) from None
+        except ConversionError as e:
+            raise VendorFatalError(str(e)) from None
         self._writer.write_table(pa.Table.from_batches([rb]).replace_schema_metadata(self.schema.metadata))
         self.rows += rb.num_rows
         self._batch = []
@@ -345,7 +356,7 @@ def json_key(parquet_key: str) -> str:
     return f"{head}_json/dt={tail.replace('.parquet', '.jsonl.gz')}"
 
 
-def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity: VendorEntity, *, ds: str,
+def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *, ds: str,
                    pii_key: bytes | None, s3_client, bucket: str, key: str, tmp_dir: str | None = None,
                    client: VendorClient | None = None, raw_members: bool = False) -> LandStats:
     """Run ``fetch(sink)`` (the vendor's paging; returns the pages it read), then upload the
