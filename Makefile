@@ -7,7 +7,8 @@ DATE ?= 2024-01-15
 DAYS ?= 1
 SCALE ?= 1.0
 BENCH_SCALE ?= 1.0
-export PYTHONPATH := $(CURDIR)/plugins
+# plugins/ holds the dw package (what Airflow deploys), the repository root devstack/ and bench/.
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export DW_REPO_ROOT := $(CURDIR)
 
 .PHONY: help venv up down status psql demo test test-airflow airflow bench clean
@@ -28,13 +29,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	touch $@
 
 up: venv
-	$(PY) -m dw.local.stack up
+	$(PY) -m devstack.stack up
 
 down: venv
-	$(PY) -m dw.local.stack down
+	$(PY) -m devstack.stack down
 
 status: venv
-	$(PY) -m dw.local.stack status
+	$(PY) -m devstack.stack status
 
 # psql from the PostgreSQL that pgserver ships, so no client install is needed.
 psql: up
@@ -43,7 +44,7 @@ psql: up
 	exec $${PSQL:-psql} "$$DW_POSTGRES_URI"
 
 demo: venv
-	$(PY) -m dw.local.demo --date $(DATE) --days $(DAYS) --scale $(SCALE)
+	$(PY) -m devstack.demo --date $(DATE) --days $(DAYS) --scale $(SCALE)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -51,7 +52,7 @@ test: venv
 # api-server, scheduler (LocalExecutor), dag-processor and triggerer on the embedded stack, its
 # connections loaded, MongoDB and the vendor stand-ins seeded for DAYS days ending at DATE.
 airflow: venv
-	$(PY) -m dw.local.airflow up --date $(DATE) --days $(DAYS) --scale $(SCALE)
+	$(PY) -m devstack.airflow up --date $(DATE) --days $(DAYS) --scale $(SCALE)
 
 # Minutes, not seconds: starts its own stack and Airflow on free ports (tests/airflow/).
 test-airflow: venv

@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "plugins"))
+# plugins/ (the dw package) and the repository root (devstack, bench, tests.helpers)
+for _path in (str(REPO), str(REPO / "plugins")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 # Airflow settings must be in the environment before anything imports airflow.
 _SESSION_HOME = Path(os.environ.get("DW_TEST_HOME") or f"/tmp/dw-etl-tests-{os.getpid()}")
@@ -35,7 +38,7 @@ os.environ.setdefault("DW_REPO_ROOT", str(REPO))
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The embedded stack for this session; its connections are in os.environ."""
-    from dw.local.stack import Stack
+    from devstack.stack import Stack
 
     st = Stack(state=_SESSION_HOME / "stack")
     st.up()
@@ -109,7 +112,7 @@ def vendor_standins(stack):
     """The Stripe, Amplitude and Chargify stand-ins of the session's stack, reset (no faults,
     empty request log, no rate-limit history) and set to seed 42, scale ``VENDOR_SCALE`` and
     the clock ``VENDOR_CLOCK``. Returns ``{vendor: {"url", "key", "secret", ...}}``."""
-    from dw.local import vendors
+    from devstack import vendors
 
     info = stack.info["vendors"]
     for name, v in info.items():

@@ -106,7 +106,7 @@ def ingest_day(stack, day: dt.date, *, seed: int = 42, scale: float) -> None:
     """Every ingestion DAG for ``day``, the vendor stand-ins pinned to the seed, scale and a clock
     of D+1 03:00 UTC (the day complete, Amplitude's export delay passed). On the first day in the
     lake, ingest_chargify reads the whole history by itself (docs/decisions/0010)."""
-    from dw.local import vendors
+    from devstack import vendors
 
     vendors.configure_all(stack.vendor_urls(), seed=seed, scale=scale,
                           now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), dt.timezone.utc))

@@ -92,7 +92,7 @@ def _new_warehouse(stack, monkeypatch) -> str:
 
 
 def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse, mongo_app, monkeypatch):
-    from dw.local import generate
+    from devstack import generate
 
     generate.seed_base(mongo_app, scale=SCALE)
     generate.seed_day(mongo_app, D1, scale=SCALE)
@@ -176,7 +176,7 @@ def test_a_new_table_is_one_yaml_and_one_sql_file(stack, lake, warehouse, mongo_
     import psycopg
 
     from dw import config, paths
-    from dw.local import generate
+    from devstack import generate
 
     include = tmp_path / "include"
     shutil.copytree(paths.INCLUDE_DIR, include)

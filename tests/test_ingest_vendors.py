@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from dw.config import vendor_source
-from dw.local import vendors
+from devstack import vendors
 from test_vendor_standins import chargify_all, stripe_all
 
 D = dt.date(2024, 1, 15)

@@ -171,7 +171,7 @@ for dag_id in sys.argv[2:]:
 def secret_run(stack, lake, warehouse, mongo_app, vendor_standins, tmp_path):
     """One day through the five DAGs, in a child process, with a known secret in every connection;
     returns (its output, the secrets)."""
-    from dw.local import generate, vendors
+    from devstack import generate, vendors
     from tests.helpers import ensure_airflow_db
 
     ensure_airflow_db()
@@ -213,7 +213,7 @@ def secret_forms(value: str) -> set[str]:
 
 def test_no_secret_in_any_task_log_and_no_email_in_clear_in_the_lake_or_the_warehouse(secret_run, stack, lake, warehouse,
                                                                                        mongo_app):
-    from dw.local import generate
+    from devstack import generate
 
     log, found = secret_run
     assert "dw.load job_ran_fact" in log or "COPY " in log  # the task logs are there, at INFO

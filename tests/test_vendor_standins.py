@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from dw.local import generate as g
-from dw.local import vendors
+from devstack import generate as g
+from devstack import vendors
 
 SEED, SCALE = 42, 0.02
 D = dt.date(2024, 1, 15)
@@ -258,7 +258,7 @@ def test_amplitude_export_zip_of_gzipped_json_lines(vendor_standins):
     events = [e for evs in files.values() for e in evs]
     assert all(e["server_upload_time"].startswith(("2024-01-15 05", "2024-01-15 06")) for e in events)
     # consistent with the MongoDB population: users, organizations and projects
-    orgs, projects, users = g._population(SEED, SCALE, D)
+    orgs, projects, users = g.population(SEED, SCALE, D)
     user_ids = {u.analytics_id for u in users}
     org_ids = {o.analytics_id for o in orgs}
     project_ids = {p.analytics_id for p in projects}

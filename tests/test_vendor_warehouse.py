@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from dw.config import UNKNOWN_ID, vendor_source, warehouse_tables
-from dw.local import generate as g
-from dw.local import vendors
+from devstack import generate as g
+from devstack import vendors
 from test_ingest_vendors import FAST, amplitude_served, served
 
 SCALE = 0.02
