@@ -11,11 +11,12 @@ BENCH_SCALE ?= 1.0
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export DW_REPO_ROOT := $(CURDIR)
 
-.PHONY: help venv up down status psql demo test test-airflow airflow bench clean
+.PHONY: help venv up down status psql demo test test-fast test-airflow airflow bench clean
 
 help:
 	@echo "make demo [DATE=YYYY-MM-DD DAYS=1 SCALE=1.0]  whole daily pipeline on the embedded stack"
-	@echo "make test                                      the test suite (starts its own stack)"
+	@echo "make test                                      the test suite (starts its own stack), fast tier included"
+	@echo "make test-fast                                 the server-free tier (tests/fast): no stack, under a minute"
 	@echo "make up | down | status | psql                 the embedded stack"
 	@echo "make airflow [DATE=... DAYS=1 SCALE=1.0]       a full Airflow 3 on the stack: http://localhost:8080 (make down stops it)"
 	@echo "make test-airflow                              tests that drive that running Airflow (REST API, headless Chromium)"
@@ -48,6 +49,10 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# No servers: import contract, SQL generation, config errors, type mapping, runbook rendering.
+test-fast: venv
+	$(PY) -m pytest tests/fast $(PYTEST_ARGS)
 
 # api-server, scheduler (LocalExecutor), dag-processor and triggerer on the embedded stack, its
 # connections loaded, MongoDB and the vendor stand-ins seeded for DAYS days ending at DATE.

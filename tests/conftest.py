@@ -1,5 +1,6 @@
-"""Shared fixtures: one embedded stack (PostgreSQL, moto S3, nx-27017 MongoDB) per test
-session, real servers on 127.0.0.1, and fresh per-test namespaces on them:
+"""Shared fixtures: one embedded stack (PostgreSQL, moto S3, nx-27017 MongoDB, the vendor
+stand-ins; ``devstack.stack``) per test session, real servers on 127.0.0.1, and fresh per-test
+namespaces on them:
 
 - ``warehouse``: a fresh PostgreSQL database, ``postgres_dw`` pointed at it
 - ``lake``: a fresh S3 bucket, the lake config pointed at it (DW_LAKE_BUCKET)
@@ -33,6 +34,17 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("DW_REPO_ROOT", str(REPO))
+
+
+FAST_TIER = REPO / "tests" / "fast"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast tier (tests/fast, ``make test-fast``) starts no servers: none of its tests may use
+    the ``stack`` fixture, directly or through another fixture."""
+    for item in items:
+        if FAST_TIER in Path(item.path).parents and "stack" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the stack: the fast tier (tests/fast) runs no servers")
 
 
 @pytest.fixture(scope="session")
