@@ -8,13 +8,12 @@ independently of the platform's code.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
 
-from tests.helpers import ingest_day, load_stats, run_dag, warehouse_fingerprint
+from tests.helpers import ingest_day, load_stats, new_warehouse, run_dag, warehouse_fingerprint
 
 pytestmark = pytest.mark.e2e
 
@@ -74,21 +73,6 @@ def unknown_rows(uri: str, table: str, day: dt.date) -> int:
     with psycopg.connect(uri) as con:
         return con.execute(f"select count(*) from dw.{table} where date = %(d)s and ({cond})",
                            {"u": UNKNOWN, "d": day}).fetchone()[0]
-
-
-def _new_warehouse(stack, monkeypatch) -> str:
-    import json
-
-    import psycopg
-    from psycopg import sql
-
-    name = f"wh_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(stack.info["pg_uri"], autocommit=True) as con:
-        con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    conn = json.loads(stack.connections()["postgres_dw"])
-    conn["schema"] = name
-    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps(conn))
-    return stack.info["pg_uri"].rsplit("/", 1)[0] + "/" + name
 
 
 def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse, mongo_app, monkeypatch):
@@ -163,7 +147,7 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
         assert got[key] == t, key
 
     # a clean warehouse loaded in the reverse order is identical
-    wh_b = _new_warehouse(stack, monkeypatch)
+    wh_b = new_warehouse(stack, monkeypatch)
     run_dag("warehouse", D2)
     run_dag("warehouse", D1)
     assert warehouse_fingerprint(wh_b) == state_a

@@ -43,7 +43,7 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
     from dw.config import warehouse_tables
     from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
     from tests.reliability import RunTI
-    from tests.test_warehouse_load import csv_bytes, org
+    from tests.helpers import csv_bytes, org
 
     MigrateWarehouseOperator(task_id="migrate").execute(ctx(D))
     hashed = {"user_dim"}  # readable column by column, never its email_hash
@@ -127,7 +127,7 @@ def test_identifiers_are_validated_at_load_and_quoted_in_every_statement(warehou
     from dw.lake_sql import LakeQueryError, DuckDBLake
     from dw.warehouse.load import load_table
     from dw.warehouse.migrate import ensure_tables, migrate
-    from tests.test_warehouse_load import csv_bytes
+    from tests.helpers import csv_bytes
 
     migrate(warehouse)
     tables = hostile_tables()

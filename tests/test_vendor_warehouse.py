@@ -16,7 +16,7 @@ import pytest
 from dw.config import UNKNOWN_ID, vendor_source, warehouse_tables
 from devstack import generate as g
 from devstack import vendors
-from test_ingest_vendors import FAST, amplitude_served, served
+from tests.helpers import FAST, amplitude_served, served
 
 SCALE = 0.02
 D = dt.date(2024, 1, 15)
