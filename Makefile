@@ -7,7 +7,7 @@ DATE ?= 2024-01-15
 DAYS ?= 1
 SCALE ?= 1.0
 BENCH_SCALE ?= 1.0
-# plugins/ holds the dw package (what Airflow deploys), the repository root devstack/ and bench/.
+# plugins/ holds the dw package (what Airflow deploys); the repository root holds devstack/ and bench/.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export DW_REPO_ROOT := $(CURDIR)
 

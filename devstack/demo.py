@@ -26,7 +26,7 @@ from pathlib import Path
 
 from dw.paths import REPO_ROOT
 
-from devstack.process import DEFAULT_STATE, python_path
+from devstack.process import DEFAULT_STATE, binary, python_path
 from devstack.stack import Stack
 
 
@@ -46,17 +46,12 @@ def airflow_env(state: Path, stack: Stack) -> dict[str, str]:
     return env
 
 
-def airflow_bin() -> str:
-    here = Path(sys.executable).parent / "airflow"
-    return str(here) if here.exists() else "airflow"
-
-
 def ensure_airflow_db(env: dict[str, str], state: Path) -> None:
     marker = state / "airflow" / ".db-migrated"
     if marker.exists():
         return
     (state / "airflow").mkdir(parents=True, exist_ok=True)
-    r = subprocess.run([airflow_bin(), "db", "migrate"], env=env, capture_output=True, text=True)
+    r = subprocess.run([binary("airflow"), "db", "migrate"], env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.stderr.write(r.stdout[-4000:] + r.stderr[-4000:])
         raise SystemExit("airflow db migrate failed")
@@ -68,7 +63,7 @@ def dags_test(dag_id: str, day: dt.date, env: dict[str, str], logs: Path) -> flo
     log = logs / f"{dag_id}-{day.isoformat()}.log"
     t0 = time.monotonic()
     with open(log, "w") as f:
-        r = subprocess.run([airflow_bin(), "dags", "test", dag_id, logical], env=env, stdout=f, stderr=subprocess.STDOUT)
+        r = subprocess.run([binary("airflow"), "dags", "test", dag_id, logical], env=env, stdout=f, stderr=subprocess.STDOUT)
     secs = time.monotonic() - t0
     text = log.read_text(errors="replace")
     failed = r.returncode != 0 or re.search(r"DagRun Finished: .*state=failed", text)
