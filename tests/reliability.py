@@ -85,7 +85,7 @@ def run_warehouse_day(day: dt.date, xcoms: dict | None = None, tasks=None) -> di
 def land_mongo_day(db, day: dt.date, scale: float) -> None:
     """Seed MongoDB with ``day`` and land every collection's partition with the real operator."""
     from dw.config import mongo_source
-    from dw.local import generate
+    from devstack import generate
     from dw.dag_factory import mongo_task
 
     generate.seed_day(db, day, scale=scale)

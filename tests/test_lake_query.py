@@ -146,7 +146,7 @@ def test_every_extract_runs_on_duckdb_and_yields_its_columns(stack, lake, mongo_
     stand-ins), then every loaded table's extract on DuckDB: the CSV header is exactly the
     table's configured columns, and every extract has rows."""
     from dw.config import vendor_source
-    from dw.local import generate, vendors
+    from devstack import generate, vendors
     from dw.dag_factory import mongo_task
     from dw.dag_factory import vendor_task
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pendulum
 import pytest
+
+from tests.helpers import Webhook
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("**Reads**", "**Writes**", "**Clear**", "**When it fails**", "**Backfill**")
@@ -98,39 +98,9 @@ def test_slack_webhook_url_follows_the_slack_provider_rules():
         slack_webhook_url(conn())
 
 
-class _Webhook:
-    """A local HTTP server standing in for a Slack incoming webhook: records each POSTed body."""
-
-    def __init__(self, status: int = 200):
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append((self.path, self.headers.get("Content-Type"), json.loads(body)))
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"invalid_token")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def connection(self, token: str = "T000/B000/secret") -> str:
-        return json.dumps({"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{self.port}/services",
-                           "password": token})
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def webhook(monkeypatch):
-    hook = _Webhook()
+    hook = Webhook()
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", hook.connection())
     yield hook
     hook.close()
@@ -143,7 +113,7 @@ def test_post_to_slack_posts_the_text_and_survives_a_rejecting_webhook(webhook, 
     assert webhook.received == [("/services/T000/B000/secret", "application/json",
                                  {"text": "dw-etl FAILED x › y › date 2024-01-15"})]
 
-    bad = _Webhook(status=403)
+    bad = Webhook(status=403)
     try:
         monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", bad.connection("T000/B000/revoked"))
         with caplog.at_level("WARNING"):

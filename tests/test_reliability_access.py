@@ -44,7 +44,7 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
     from dw.dag_factory import load_task
     from dw.operators.warehouse import MigrateWarehouseOperator
     from tests.reliability import RunTI
-    from tests.test_warehouse_load import csv_bytes, org
+    from tests.helpers import csv_bytes, org
 
     MigrateWarehouseOperator(task_id="migrate").execute(ctx(D))
     hashed = {"user_dim"}  # readable column by column, never its email_hash
@@ -129,7 +129,7 @@ def test_identifiers_are_validated_at_load_and_quoted_in_every_statement(warehou
     from dw.lake_sql import LakeQueryError
     from dw.warehouse.load import load_table
     from dw.warehouse.migrate import ensure_tables, migrate
-    from tests.test_warehouse_load import csv_bytes
+    from tests.helpers import csv_bytes
 
     migrate(warehouse)
     tables = hostile_tables()
@@ -173,7 +173,7 @@ for dag_id in sys.argv[2:]:
 def secret_run(stack, lake, warehouse, mongo_app, vendor_standins, tmp_path):
     """One day through the five DAGs, in a child process, with a known secret in every connection;
     returns (its output, the secrets)."""
-    from dw.local import generate, vendors
+    from devstack import generate, vendors
     from tests.helpers import ensure_airflow_db
 
     ensure_airflow_db()
@@ -215,7 +215,7 @@ def secret_forms(value: str) -> set[str]:
 
 def test_no_secret_in_any_task_log_and_no_email_in_clear_in_the_lake_or_the_warehouse(secret_run, stack, lake, warehouse,
                                                                                        mongo_app):
-    from dw.local import generate
+    from devstack import generate
 
     log, found = secret_run
     assert "dw.load job_ran_fact" in log or "COPY " in log  # the task logs are there, at INFO

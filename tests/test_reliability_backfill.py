@@ -51,7 +51,7 @@ def week(stack):
 
     from dw import config
     from dw.config import mongo_source
-    from dw.local import generate
+    from devstack import generate
     from tests.reliability import land_mongo_day
 
     mp = pytest.MonkeyPatch()
@@ -111,7 +111,7 @@ def jobs_by_user(db, day: dt.date, user_ids: set[str]) -> dict[str, int]:
 
 def late_users(day: dt.date) -> set[str]:
     """The users created on ``day`` whose document reaches MongoDB only the next day."""
-    from dw.local import generate
+    from devstack import generate
 
     return {u.analytics_id for u in generate.new_users(SEED, SCALE, day) if generate.is_late(SEED, "user", u.key)}
 
@@ -204,7 +204,7 @@ def test_late_users_heal_through_the_ledger_on_a_day_no_job_touches(stack, week,
     nothing in the day's partitions touches the last day. The fact's extract restates it because
     the ledger holds it open; its jobs then point at their users."""
     from dw.config import mongo_source
-    from dw.local import generate
+    from devstack import generate
     from dw.dag_factory import mongo_task
     from dw.warehouse.ledger import HEAL_DAYS, open_dates
     from tests.reliability import ctx

@@ -43,7 +43,7 @@ def test_vendor_body_that_does_not_parse_fails_naming_the_request_and_leaves_the
     partition stays."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    from dw.local import vendors
+    from devstack import vendors
 
     url = vendor_standins[source]["url"]
     path = vendor_source_path(source, entity)
@@ -153,7 +153,7 @@ def test_an_empty_day_from_every_source(migrated, lake, mongo_app, vendor_standi
 
     from dw.config import mongo_source, vendor_source, warehouse_tables
     from dw.dag_factory import build_warehouse_dag
-    from dw.local import vendors
+    from devstack import vendors
     from dw.dag_factory import mongo_task
     from tests.reliability import RunTI
 

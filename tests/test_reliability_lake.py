@@ -131,7 +131,7 @@ def test_mongo_extraction_killed_mid_stream_leaves_the_previous_partition(lake, 
 def test_vendor_extraction_killed_mid_paging_leaves_the_previous_partition(lake, vendor_standins):
     """Stripe customers re-landed page by page; the run is killed while the stand-in holds its
     third page. Both objects of the day (raw JSON and Parquet) stay as they were."""
-    from dw.local import vendors
+    from devstack import vendors
     from dw.dag_factory import vendor_task
 
     def land():

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from dw.config import UNKNOWN_ID, vendor_source, warehouse_tables
-from dw.local import generate as g
-from dw.local import vendors
-from test_ingest_vendors import FAST, amplitude_served, served
+from devstack import generate as g
+from devstack import vendors
+from tests.helpers import FAST, amplitude_served, served
 
 SCALE = 0.02
 D = dt.date(2024, 1, 15)

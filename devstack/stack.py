@@ -3,14 +3,15 @@
 - PostgreSQL: pgserver's bundled PostgreSQL (or the server in DW_POSTGRES_URI if set)
 - S3: the moto server
 - MongoDB: nx-27017, a MongoDB wire-protocol server
-- Stripe, Amplitude, Chargify: the HTTP stand-ins of dw.local.vendors (one process each)
+- Stripe, Amplitude, Chargify: the HTTP stand-ins of devstack.vendors (one process each)
 
 ``up`` starts them (or finds them running), creates the lake bucket and the warehouse
 database, and writes ``<state>/stack.env``: shell-sourceable ``AIRFLOW_CONN_*`` for
 ``mongo_app``, ``aws_lake``, ``postgres_dw``, ``dw_pii_key``, ``stripe_api``, ``amplitude_api``,
-``chargify_api`` and plain ``DW_*`` URIs.
+``chargify_api`` and plain ``DW_*`` URIs. ``down`` stops the Airflow of ``make airflow`` first
+(its metadata DB is on this stack's PostgreSQL), then the servers.
 
-    python -m dw.local.stack up|down|status|env [--state DIR]
+    python -m devstack.stack up|down|status|env [--state DIR]
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ import json
 import os
 import secrets
 import shlex
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,54 +29,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dw.paths import REPO_ROOT
-
-DEFAULT_STATE = REPO_ROOT / ".local"
+from devstack.airflow_server import stop as stop_airflow
+from devstack.process import DEFAULT_STATE, alive, binary, free_port, python_path, wait_until, with_database
 WAREHOUSE_DB = "warehouse"
 S3_KEY = "local-access-key"
 S3_SECRET = "local-secret-key"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _bin(name: str) -> str:
-    here = Path(sys.executable).parent / name
-    return str(here) if here.exists() else (shutil.which(name) or name)
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie is not alive
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
-
-
-def _wait(what: str, probe, timeout: float = 60.0, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            if probe():
-                return
-        except Exception as e:  # noqa: BLE001 - any failure means "not yet"
-            last = e
-        time.sleep(0.2)
-    tail = ""
-    if log and log.exists():
-        tail = "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-    raise RuntimeError(f"{what} did not come up within {timeout:.0f}s: {last}{tail}")
 
 
 @dataclass
@@ -108,7 +65,7 @@ class Stack:
         pids += [v.get("pid") for v in (self.info.get("vendors") or {"missing": {}}).values()]
         if self.info.get("pg_managed"):
             pids.append(self._pg_pid())
-        return all(_alive(p) for p in pids)
+        return all(alive(p) for p in pids)
 
     def up(self, pii_key: str | None = None) -> dict:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -133,22 +90,20 @@ class Stack:
 
     def down(self, quiet: bool = False) -> None:
         # `make airflow`'s Airflow keeps its metadata DB on this stack's PostgreSQL: stop it first
-        from dw.local.airflow import stop as stop_airflow
-
         stop_airflow(self.state, quiet=quiet)
         self.load()
         vendor_pids = [v.get("pid") for v in (self.info.get("vendors") or {}).values()]
         for pid in [self.info.get("moto_pid"), self.info.get("mongo_pid"), *vendor_pids]:
-            if _alive(pid):
+            if alive(pid):
                 try:
                     os.killpg(pid, signal.SIGTERM)
                 except OSError:
                     os.kill(pid, signal.SIGTERM)
                 for _ in range(50):
-                    if not _alive(pid):
+                    if not alive(pid):
                         break
                     time.sleep(0.1)
-                if _alive(pid):
+                if alive(pid):
                     os.kill(pid, signal.SIGKILL)
         if self.info.get("pg_managed"):
             pgdata = Path(self.info["pgdata"])
@@ -182,7 +137,7 @@ class Stack:
         external = os.environ.get("DW_POSTGRES_URI")
         if external:
             self._ensure_database(external)
-            return {"pg_managed": False, "pg_uri": _with_db(external, WAREHOUSE_DB)}
+            return {"pg_managed": False, "pg_uri": with_database(external, WAREHOUSE_DB)}
         import pgserver
         from pgserver import _commands
 
@@ -215,9 +170,9 @@ class Stack:
             timeout=60,
         )
         admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        _wait("postgres", lambda: _pg_ping(admin), log=pgdata / "log")
+        wait_until("postgres", lambda: _pg_ping(admin), log=pgdata / "log")
         self._ensure_database(admin)
-        return {"pg_managed": True, "pgdata": str(pgdata), "pg_port": port, "pg_uri": _with_db(admin, WAREHOUSE_DB)}
+        return {"pg_managed": True, "pgdata": str(pgdata), "pg_port": port, "pg_uri": with_database(admin, WAREHOUSE_DB)}
 
     @staticmethod
     def _ensure_database(admin_uri: str) -> None:
@@ -235,9 +190,9 @@ class Stack:
 
     def _start_moto(self) -> dict:
         port = free_port()
-        pid = self._spawn("moto", [_bin("moto_server"), "-H", "127.0.0.1", "-p", str(port)])
+        pid = self._spawn("moto", [binary("moto_server"), "-H", "127.0.0.1", "-p", str(port)])
         url = f"http://127.0.0.1:{port}"
-        _wait("moto S3", lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2).status == 200,
+        wait_until("moto S3", lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2).status == 200,
               log=self.state / "moto.log")
         return {"moto_pid": pid, "s3_endpoint": url}
 
@@ -247,7 +202,7 @@ class Stack:
         data.mkdir(parents=True, exist_ok=True)
         pid = self._spawn(
             "mongo",
-            [_bin("nx-27017"), "--data-dir", str(data), "--host", "127.0.0.1", "-p", str(port),
+            [binary("nx-27017"), "--data-dir", str(data), "--host", "127.0.0.1", "-p", str(port),
              "--log-file", str(self.state / "nx-27017.log"), "--pid-file", str(self.state / "nx-27017.pid")],
         )
         uri = f"mongodb://127.0.0.1:{port}"
@@ -258,12 +213,12 @@ class Stack:
             with pymongo.MongoClient(uri, serverSelectionTimeoutMS=1000) as c:
                 return c.admin.command("ping").get("ok") == 1
 
-        _wait("nx-27017 MongoDB", ping, log=self.state / "mongo.log")
+        wait_until("nx-27017 MongoDB", ping, log=self.state / "mongo.log")
         return {"mongo_pid": pid, "mongo_uri": uri, "mongo_port": port}
 
     def _start_vendors(self, old: dict) -> dict:
         """The Stripe, Amplitude and Chargify stand-ins; credentials kept from an earlier ``up``."""
-        from dw.local.vendors import VENDORS
+        from devstack.vendors import VENDORS
 
         out = {}
         for name in VENDORS:
@@ -272,15 +227,13 @@ class Stack:
             secret = prev.get("secret") or (secrets.token_hex(16) if name == "amplitude" else "")
             port = free_port()
             log = open(self.state / f"{name}.log", "ab")
-            plugins = str(Path(__file__).resolve().parents[2])
-            path = os.pathsep.join(p for p in (plugins, os.environ.get("PYTHONPATH")) if p)
-            env = dict(os.environ, DW_STANDIN_KEY=key, DW_STANDIN_SECRET=secret, PYTHONPATH=path)
-            p = subprocess.Popen([sys.executable, "-m", "dw.local.vendors", name, "--host", "127.0.0.1", "--port", str(port)],
+            env = dict(os.environ, DW_STANDIN_KEY=key, DW_STANDIN_SECRET=secret, PYTHONPATH=python_path())
+            p = subprocess.Popen([sys.executable, "-m", "devstack.vendors", name, "--host", "127.0.0.1", "--port", str(port)],
                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                  start_new_session=True)
             out[name] = {"pid": p.pid, "url": f"http://127.0.0.1:{port}", "port": port, "key": key, "secret": secret}
         for name, v in out.items():
-            _wait(f"{name} stand-in", lambda u=v["url"]: urllib.request.urlopen(u + "/_admin/health", timeout=2).status == 200,
+            wait_until(f"{name} stand-in", lambda u=v["url"]: urllib.request.urlopen(u + "/_admin/health", timeout=2).status == 200,
                   log=self.state / f"{name}.log")
         return out
 
@@ -350,17 +303,10 @@ class Stack:
         return env
 
     def write_env(self) -> Path:
-        lines = ["# written by `python -m dw.local.stack up`; source it: set -a; . .local/stack.env; set +a"]
+        lines = ["# written by `python -m devstack.stack up`; source it: set -a; . .local/stack.env; set +a"]
         lines += [f"{k}={shlex.quote(v)}" for k, v in self.environ().items()]
         self.env_file.write_text("\n".join(lines) + "\n")
         return self.env_file
-
-
-def _with_db(uri: str, db: str) -> str:
-    from urllib.parse import urlparse, urlunparse
-
-    u = urlparse(uri)
-    return urlunparse(u._replace(path="/" + db))
 
 
 def _pg_ping(uri: str) -> bool:
@@ -371,7 +317,7 @@ def _pg_ping(uri: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dw.local.stack")
+    ap = argparse.ArgumentParser(prog="python -m devstack.stack")
     ap.add_argument("command", choices=["up", "down", "status", "env"])
     ap.add_argument("--state", type=Path, default=DEFAULT_STATE)
     a = ap.parse_args(argv)

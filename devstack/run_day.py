@@ -1,13 +1,12 @@
 """Run DAGs for one day in this process with ``dag.test()``: the demo's runner.
 
-    python -m dw.local.run_day --date 2024-01-15 ingest_mongo ingest_stripe ...
+    python -m devstack.run_day --date 2024-01-15 ingest_mongo ingest_stripe ...
 
 Each DAG is built from the DAG files' own factory (the same code the dag-processor parses) and
 run for the day (logical date D+1, data interval D, docs/decisions/0001-run-date.md), one after
 the other; a run that does not end in ``success`` stops the runner with exit status 1. One
-process pays Airflow's start-up once for all of them, where ``airflow dags test`` pays it per
-DAG (~10 s each on 2 cores). The environment (AIRFLOW_HOME, AIRFLOW_CONN_*, ...) must be set
-before the start: ``dw.local.demo`` passes it.
+process pays Airflow's start-up once for all of them. The environment (AIRFLOW_HOME,
+AIRFLOW_CONN_*, PYTHONPATH, ...) must be set before the start: ``devstack.demo`` passes it.
 
 Prints one line per DAG: ``<dag_id> ok in <seconds>s``.
 """
@@ -72,7 +71,7 @@ def run(dag_id: str, day: dt.date) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dw.local.run_day")
+    ap = argparse.ArgumentParser(prog="python -m devstack.run_day")
     ap.add_argument("--date", type=dt.date.fromisoformat, required=True)
     ap.add_argument("dag_ids", nargs="+")
     a = ap.parse_args(argv)

@@ -1,4 +1,4 @@
-"""python -m dw.local.vendors <stripe|amplitude|chargify> --port N [--host 127.0.0.1 --seed 42 --scale 1.0]
+"""python -m devstack.vendors <stripe|amplitude|chargify> --port N [--host 127.0.0.1 --seed 42 --scale 1.0]
 
 Runs one vendor stand-in until SIGTERM/SIGINT. Credentials come from the environment:
 DW_STANDIN_KEY (Stripe secret key, Chargify API key, Amplitude API key) and
@@ -13,12 +13,12 @@ import signal
 import sys
 import threading
 
-from dw.local.vendors import VENDORS, vendor_class
-from dw.local.vendors.base import serve
+from devstack.vendors import VENDORS, vendor_class
+from devstack.vendors.base import serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dw.local.vendors")
+    ap = argparse.ArgumentParser(prog="python -m devstack.vendors")
     ap.add_argument("vendor", choices=VENDORS)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)

@@ -10,7 +10,7 @@ in the site's time zone, both inclusive) or ``start_datetime`` / ``end_datetime`
 ``{"errors": [...]}`` (422 for bad parameters); a wrong API key is 401 ``HTTP Basic:
 Access denied.``. Auth: HTTP basic, the API key as user name, ``x`` as password.
 
-Data (``dw.local.generate``): every organization's subscription and customer as they
+Data (``devstack.generate``): every organization's subscription and customer as they
 stand at the clock's ``now``. Subscription ``id`` = the organization's ``subscription_id``,
 ``customer.reference`` = its ``analytics_id``; plan changes move ``updated_at``.
 """
@@ -18,8 +18,8 @@ stand at the clock's ``now``. Subscription ``id`` = the organization's ``subscri
 from __future__ import annotations
 
 import datetime as dt
-from dw.local import generate as g
-from dw.local.vendors.base import HttpError, Response, Vendor, basic_auth, json_response
+from devstack import generate as g
+from devstack.vendors.base import HttpError, Response, Vendor, basic_auth, json_response
 
 MAX_PER_PAGE = 200
 SUB_SORTS = {"signup_date", "period_start", "period_end", "next_assessment", "updated_at", "created_at"}

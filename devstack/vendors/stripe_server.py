@@ -8,7 +8,7 @@ parameters rejected. Errors are ``{"error": {"type", "code", "message", "param"}
 missing or wrong key is 401. The key goes in ``Authorization: Bearer <key>`` or as the
 basic-auth user name, as Stripe accepts.
 
-Data (``dw.local.generate``): one customer and one subscription per organization existing
+Data (``devstack.generate``): one customer and one subscription per organization existing
 at the clock's ``now`` (their state as of ``now``); the invoices and charges created on
 each day up to ``now``.
 """
@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from dw.local import generate as g
-from dw.local.vendors.base import HttpError, Response, Vendor, basic_auth, json_response
+from devstack import generate as g
+from devstack.vendors.base import HttpError, Response, Vendor, basic_auth, json_response
 
 ENTITIES = ("customers", "subscriptions", "invoices", "charges")
 SUB_STATUSES = {"active", "past_due", "unpaid", "canceled", "incomplete", "incomplete_expired", "trialing", "paused", "all", "ended"}

@@ -1,11 +1,11 @@
 """Local stand-ins for the vendor APIs (Stripe, Amplitude, Chargify): real HTTP servers.
 
 Each follows its vendor's documented paging, filters, auth, error bodies and rate limits,
-serves data from ``dw.local.generate`` (consistent with the MongoDB data), and accepts
-faults at run time (see ``dw.local.vendors.base``). ``dw.local.stack`` starts one process
+serves data from ``devstack.generate`` (consistent with the MongoDB data), and accepts
+faults at run time (see ``devstack.vendors.base``). ``devstack.stack`` starts one process
 per vendor:
 
-    python -m dw.local.vendors <stripe|amplitude|chargify> --port N [--seed 42 --scale 1.0]
+    python -m devstack.vendors <stripe|amplitude|chargify> --port N [--seed 42 --scale 1.0]
 
 Credentials come from the environment (DW_STANDIN_KEY, DW_STANDIN_SECRET), never argv.
 The helpers below drive a running stand-in's ``/_admin`` endpoints (stdlib only).
@@ -21,15 +21,15 @@ VENDORS = ("stripe", "amplitude", "chargify")
 
 def vendor_class(name: str):
     if name == "stripe":
-        from dw.local.vendors.stripe_server import StripeVendor
+        from devstack.vendors.stripe_server import StripeVendor
 
         return StripeVendor
     if name == "amplitude":
-        from dw.local.vendors.amplitude_server import AmplitudeVendor
+        from devstack.vendors.amplitude_server import AmplitudeVendor
 
         return AmplitudeVendor
     if name == "chargify":
-        from dw.local.vendors.chargify_server import ChargifyVendor
+        from devstack.vendors.chargify_server import ChargifyVendor
 
         return ChargifyVendor
     raise ValueError(f"unknown vendor {name!r} (known: {VENDORS})")

@@ -1,16 +1,16 @@
 """`make demo`: the whole daily pipeline for a date on the embedded local stack.
 
-1. brings the stack up (PostgreSQL, moto S3, nx-27017) and loads its connections;
+1. brings the stack up (PostgreSQL, moto S3, nx-27017, the vendor stand-ins) and loads its connections;
 2. seeds MongoDB with the generator, day by day up to DATE (idempotent);
 3. runs every ingestion DAG and then warehouse, for each date, with `dag.test()` in one
-   `dw.local.run_day` process (`--parallel N`: ingestion in N processes at once; `--cli`: one
-   `airflow dags test` process per DAG, as before);
+   `devstack.run_day` process (`--parallel N`: ingestion in N processes at once; `--cli`: one
+   `airflow dags test` process per DAG);
 4. prints what each table loaded (COPY / DELETE / INSERT / UPDATE, from the dw.load_audit ledger)
    and the table sizes; ``--timings`` adds every task's duration (from Airflow's metadata DB).
 
 The run for date D is the DAG run with logical date D+1 (its data interval is day D).
 
-    python -m dw.local.demo --date 2024-01-15 [--days 1] [--scale 1.0] [--seed 42]
+    python -m devstack.demo --date 2024-01-15 [--days 1] [--scale 1.0] [--seed 42]
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-from dw.local.stack import DEFAULT_STATE, Stack
 from dw.paths import REPO_ROOT
 
+from devstack.process import DEFAULT_STATE, binary, python_path
+from devstack.stack import Stack
 
 
 def airflow_env(state: Path, stack: Stack) -> dict[str, str]:
@@ -38,16 +39,11 @@ def airflow_env(state: Path, stack: Stack) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "plugins"), env.get("PYTHONPATH")])),
+            "PYTHONPATH": python_path(),
             "DW_REPO_ROOT": str(REPO_ROOT),
         }
     )
     return env
-
-
-def airflow_bin() -> str:
-    here = Path(sys.executable).parent / "airflow"
-    return str(here) if here.exists() else "airflow"
 
 
 def ensure_airflow_db(env: dict[str, str], state: Path) -> None:
@@ -55,7 +51,7 @@ def ensure_airflow_db(env: dict[str, str], state: Path) -> None:
     if marker.exists():
         return
     (state / "airflow").mkdir(parents=True, exist_ok=True)
-    r = subprocess.run([airflow_bin(), "db", "migrate"], env=env, capture_output=True, text=True)
+    r = subprocess.run([binary("airflow"), "db", "migrate"], env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.stderr.write(r.stdout[-4000:] + r.stderr[-4000:])
         raise SystemExit("airflow db migrate failed")
@@ -67,7 +63,7 @@ def dags_test(dag_id: str, day: dt.date, env: dict[str, str], logs: Path) -> flo
     log = logs / f"{dag_id}-{day.isoformat()}.log"
     t0 = time.monotonic()
     with open(log, "w") as f:
-        r = subprocess.run([airflow_bin(), "dags", "test", dag_id, logical], env=env, stdout=f, stderr=subprocess.STDOUT)
+        r = subprocess.run([binary("airflow"), "dags", "test", dag_id, logical], env=env, stdout=f, stderr=subprocess.STDOUT)
     secs = time.monotonic() - t0
     text = log.read_text(errors="replace")
     failed = r.returncode != 0 or re.search(r"DagRun Finished: .*state=failed", text)
@@ -82,7 +78,7 @@ INGEST_WEIGHT = {"ingest_amplitude": 4, "ingest_mongo": 3, "ingest_stripe": 2, "
 
 
 def run_day(day: dt.date, env: dict[str, str], logs: Path, parallel: int) -> tuple[dict[str, float], dict[str, Path]]:
-    """The day's ingestion DAGs in ``parallel`` concurrent ``dw.local.run_day`` processes (each
+    """The day's ingestion DAGs in ``parallel`` concurrent ``devstack.run_day`` processes (each
     runs its share with ``dag.test()``, paying Airflow's start-up once), then the warehouse DAG;
     with ``parallel`` 1, all of them in one process.
     Returns ({dag id: seconds}, {dag id: log file})."""
@@ -100,7 +96,7 @@ def _run_groups(groups: list[list[str]], day: dt.date, env: dict[str, str], logs
     for group in groups:
         log = logs / f"{'+'.join(group)}-{day.isoformat()}.log"
         f = open(log, "w")
-        p = subprocess.Popen([sys.executable, "-m", "dw.local.run_day", "--date", day.isoformat(), *group],
+        p = subprocess.Popen([sys.executable, "-m", "devstack.run_day", "--date", day.isoformat(), *group],
                              env=env, stdout=f, stderr=subprocess.STDOUT)
         procs.append((group, log, f, p))
     secs: dict[str, float] = {}
@@ -188,7 +184,7 @@ def pipeline_dags() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dw.local.demo")
+    ap = argparse.ArgumentParser(prog="python -m devstack.demo")
     ap.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2024, 1, 15))
     ap.add_argument("--days", type=int, default=1, help="run this many consecutive dates ending at --date")
     ap.add_argument("--scale", type=float, default=float(os.environ.get("DW_SCALE", "1.0")))
@@ -213,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     import pymongo
 
     from dw.config import mongo_source
-    from dw.local import generate
+    from devstack import generate
 
     days = [a.date - dt.timedelta(days=i) for i in range(a.days - 1, -1, -1)]
     client = pymongo.MongoClient(stack.info["mongo_uri"])
@@ -223,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     for day in days:
         generate.seed_day(db, day, seed=a.seed, scale=a.scale)
     print(f"seeded MongoDB up to {days[-1]} (scale {a.scale}) in {time.monotonic() - t0:.1f}s")
-    from dw.local import vendors
+    from devstack import vendors
 
     pg_uri = stack.info["pg_uri"]
     for day in days:

@@ -19,8 +19,8 @@ import json
 import re
 import zipfile
 
-from dw.local import generate as g
-from dw.local.vendors.base import HttpError, Response, Vendor, basic_auth
+from devstack import generate as g
+from devstack.vendors.base import HttpError, Response, Vendor, basic_auth
 
 AVAILABILITY_LAG = dt.timedelta(hours=2)
 _HOUR_RE = re.compile(r"^(\d{8})T(\d{2})$")
@@ -75,7 +75,7 @@ class AmplitudeVendor(Vendor):
             h = start
             while h <= end:
                 events = self._by_hour(self.seed, self.scale, h.date()).get(h.hour, [])
-                cut = g._amplitude_time(cutoff)
+                cut = g.amplitude_time(cutoff)
                 events = [e for e in events if e["server_upload_time"] < cut]
                 if events:
                     lines = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events).encode()

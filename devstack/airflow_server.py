@@ -1,43 +1,44 @@
-"""`make airflow`: a full Airflow 3 on the embedded local stack, run the way its users run it.
+"""A full Airflow 3 on the local stack: ``AirflowServer`` starts, checks and stops it.
 
 - metadata DB: database ``airflow`` on the stack's PostgreSQL (the LocalExecutor runs tasks in
-  parallel; SQLite takes one writer at a time);
-- ``airflow api-server`` (UI, REST API ``/api/v2``, execution API) on http://localhost:8080,
-  ``airflow scheduler`` (LocalExecutor), ``airflow dag-processor``, ``airflow triggerer``: four
-  processes, each in its own session, logs in ``<state>/airflow-server/logs/<component>.log``;
-- the SIMPLE auth manager with one user, ``admin`` (role admin); Airflow generates its password
-  into ``<state>/airflow-server/simple_auth_manager_passwords.json.generated``;
-- connections: the stack's (``mongo_app``, ``aws_lake``, ``postgres_dw``, ...) are written into the
-  metadata DB through the REST API on every ``up`` (the stack's ports change when it restarts).
-  The Airflow processes get no ``AIRFLOW_CONN_*`` variables, so the connection the UI shows (and
-  an on-call engineer edits) is the one tasks use.
+  parallel);
+- ``airflow api-server`` (UI, REST API ``/api/v2``, execution API), ``scheduler`` (LocalExecutor),
+  ``dag-processor`` and ``triggerer``: four processes, each in its own session, logs in
+  ``<state>/airflow-server/logs/<component>.log``;
+- the SIMPLE auth manager with one user, ``admin``; Airflow generates its password into
+  ``<state>/airflow-server/simple_auth_manager_passwords.json.generated``;
+- connections: the stack's are written into the metadata DB through the REST API on every ``up``
+  (the stack's ports change when it restarts). The Airflow processes get no ``AIRFLOW_CONN_*``
+  variables, so the connection the UI shows is the one tasks use.
 
-``up`` with ``--date/--days/--scale`` also seeds MongoDB for those days and pins the vendor
-stand-ins to the same seed, scale and a clock after the last day, so those dates can be
-backfilled from the UI at once. ``down`` (also run by ``make down``, through
-``dw.local.stack``) stops the four processes and everything they started.
-
-    python -m dw.local.airflow up [--port 8080] [--date 2024-01-15 --days 1 --scale 1.0]
-    python -m dw.local.airflow down|status [--state DIR]
+``stop`` (run by ``Stack.down``) stops the four processes and everything they started.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from dw.local.stack import DEFAULT_STATE, Stack, _alive, _bin, _wait, _with_db
 from dw.paths import REPO_ROOT
+
+from devstack.process import DEFAULT_STATE, alive, binary, python_path, wait_until, with_database
+
+
+
+class Stack(Protocol):
+    """What Airflow needs of a running ``devstack.stack.Stack``."""
+
+    info: dict
+
+    def connections(self) -> dict[str, str]: ...
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 METADATA_DB = "airflow"
@@ -161,7 +162,7 @@ class AirflowServer:
 
     def running(self) -> bool:
         pids = (self.load().get("pids") or {}).values()
-        return bool(pids) and all(_alive(p) for p in pids)
+        return bool(pids) and all(alive(p) for p in pids)
 
     def password(self) -> str:
         return json.loads(self.passwords_file.read_text())[USER]
@@ -183,7 +184,7 @@ class AirflowServer:
         return keys
 
     def metadata_uri(self, stack: Stack) -> str:
-        return _with_db(stack.info["pg_uri"], METADATA_DB)
+        return with_database(stack.info["pg_uri"], METADATA_DB)
 
     def environ(self, stack: Stack) -> dict[str, str]:
         """The environment of every Airflow process. Inherited AIRFLOW_* settings are dropped (a
@@ -211,7 +212,7 @@ class AirflowServer:
             "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.schedules),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "plugins"), os.environ.get("PYTHONPATH")])),
+            "PYTHONPATH": python_path(),
             "DW_REPO_ROOT": str(REPO_ROOT),
         })
         return env
@@ -235,7 +236,7 @@ class AirflowServer:
             pids = {}
             for c in COMPONENTS:
                 out = open(logs / f"{c}.log", "ab")
-                argv = [_bin("airflow"), c] + (["--port", str(self.port), "--host", self.host] if c == "api-server" else [])
+                argv = [binary("airflow"), c] + (["--port", str(self.port), "--host", self.host] if c == "api-server" else [])
                 p = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      cwd=self.home, start_new_session=True)
                 pids[c] = p.pid
@@ -264,7 +265,7 @@ class AirflowServer:
         stamp = f"{importlib.metadata.version('apache-airflow-core')} {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}"
         if mark.exists() and mark.read_text() == stamp:
             return
-        r = subprocess.run([_bin("airflow"), "db", "migrate"], env=env, capture_output=True, text=True, cwd=self.home)
+        r = subprocess.run([binary("airflow"), "db", "migrate"], env=env, capture_output=True, text=True, cwd=self.home)
         if r.returncode != 0:
             raise RuntimeError(f"airflow db migrate failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
         mark.write_text(stamp)
@@ -277,7 +278,7 @@ class AirflowServer:
 
     def _check_alive(self) -> None:
         for c, pid in (self.info.get("pids") or {}).items():
-            if not _alive(pid):
+            if not alive(pid):
                 log = self.home / "logs" / f"{c}.log"
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
                 raise RuntimeError(f"airflow {c} exited (log {log}):\n{tail}")
@@ -288,7 +289,7 @@ class AirflowServer:
             return set(self.health().values()) == {"healthy"}
 
         try:
-            _wait("Airflow (api-server, scheduler, dag-processor, triggerer)", probe, timeout=timeout,
+            wait_until("Airflow (api-server, scheduler, dag-processor, triggerer)", probe, timeout=timeout,
                   log=self.home / "logs" / "api-server.log")
         except RuntimeError:
             self._check_alive()
@@ -329,7 +330,7 @@ class AirflowServer:
     def down(self, quiet: bool = False) -> None:
         """SIGTERM the components and everything they started (by pid), SIGKILL what is left."""
         self.load()
-        pids = [p for p in (self.info.get("pids") or {}).values() if _alive(p)]
+        pids = [p for p in (self.info.get("pids") or {}).values() if alive(p)]
         if not pids:
             return
         targets = pids + _descendants(pids)
@@ -339,10 +340,10 @@ class AirflowServer:
             except OSError:
                 pass
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(_alive(p) for p in targets):
+        while time.monotonic() < deadline and any(alive(p) for p in targets):
             time.sleep(0.2)
         for pid in targets + _descendants(pids):
-            if _alive(pid):
+            if alive(pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
@@ -354,68 +355,5 @@ class AirflowServer:
 
 
 def stop(state: Path, quiet: bool = False) -> None:
-    """Stop the Airflow of a stack's state directory, if one runs (``make down``)."""
+    """Stop the Airflow of a stack's state directory, if one runs."""
     AirflowServer(state).down(quiet=quiet)
-
-
-def seed(stack: Stack, last: dt.date, days: int, scale: float, seed_value: int = 42) -> list[dt.date]:
-    """MongoDB seeded with ``days`` days ending at ``last``; the vendor stand-ins at the same seed
-    and scale, their clock 03:00 the day after ``last``. Idempotent."""
-    import pymongo
-
-    from dw.config import mongo_source
-    from dw.local import generate, vendors
-
-    dates = [last - dt.timedelta(days=i) for i in range(days - 1, -1, -1)]
-    with pymongo.MongoClient(stack.info["mongo_uri"]) as client:
-        db = client[mongo_source().database]
-        generate.seed_base(db, seed=seed_value, scale=scale)
-        for day in dates:
-            generate.seed_day(db, day, seed=seed_value, scale=scale)
-    clock = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(3), dt.timezone.utc)
-    vendors.configure_all(stack.vendor_urls(), seed=seed_value, scale=scale, now=clock)
-    return dates
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dw.local.airflow")
-    ap.add_argument("command", choices=["up", "down", "status"])
-    ap.add_argument("--state", type=Path, default=DEFAULT_STATE)
-    ap.add_argument("--port", type=int, default=int(os.environ.get("DW_AIRFLOW_PORT", "8080")))
-    ap.add_argument("--date", type=dt.date.fromisoformat, help="seed MongoDB and the stand-ins through this day")
-    ap.add_argument("--days", type=int, default=1)
-    ap.add_argument("--scale", type=float, default=1.0)
-    a = ap.parse_args(argv)
-    state = a.state.resolve()
-    srv = AirflowServer(state, port=a.port)
-    if a.command == "down":
-        srv.down()
-        return 0
-    if a.command == "status":
-        ok = srv.running()
-        print(f"running on {srv.base_url}" if ok else "stopped")
-        return 0 if ok else 1
-
-    stack = Stack(state)
-    stack.up()
-    t0 = time.monotonic()
-    dates = seed(stack, a.date, a.days, a.scale) if a.date else []
-    srv.up(stack)
-    dags = srv.wait_dags()
-    print(f"Airflow on the local stack (LocalExecutor; metadata DB {srv.info['metadata_db']}), ready in {time.monotonic() - t0:.0f}s")
-    print(f"  UI and REST API  {srv.base_url}")
-    print(f"  login            {USER} / {srv.password()}   ({srv.passwords_file})")
-    print(f"  DAGs             {', '.join(dags)} (new DAGs start paused: unpause them in the UI)")
-    print(f"  connections      {', '.join(sorted(stack.connections()))} (Admin > Connections)")
-    print(f"  logs             {srv.home / 'logs'}")
-    if dates:
-        first, last = dates[0], dates[-1]
-        print(f"  data             MongoDB and the vendor stand-ins seeded for {first} .. {last} (scale {a.scale})")
-        print(f"  backfill         unpause, then each ingest_* DAG and then warehouse: Trigger > Backfill, dates "
-              f"{first + dt.timedelta(days=1)} .. {last + dt.timedelta(days=1)} (a run fires the day after the day it loads)")
-    print("  stop             make down")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
