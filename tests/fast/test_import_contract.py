@@ -10,10 +10,6 @@ import functools
 import grimp
 import pytest
 
-# The cycle in plugins/dw that is known today and removed on another branch (r13-warehouse).
-KNOWN_CYCLE = {"dw.warehouse.ledger", "dw.warehouse.sqlgen"}
-
-
 @functools.cache
 def graph() -> grimp.ImportGraph:
     return grimp.build_graph("dw", "devstack", cache_dir=None)
@@ -125,15 +121,7 @@ def test_devstack_has_no_import_cycles():
                 pytest.fail("devstack has an import cycle:\n" + describe([m, *chain]))
 
 
-# The full check. It fails today on the known cycle only (test below): the integrator removes
-# this marker, and the test below, once r13-warehouse is merged.
-@pytest.mark.xfail(strict=True, reason="the known cycle dw.warehouse.ledger <-> dw.warehouse.sqlgen")
 def test_dw_has_no_import_cycles():
     found = cycles()
     assert not found, "plugins/dw has import cycles:\n" + "\n".join(describe(c) for c in found)
 
-
-def test_dw_has_no_import_cycles_but_the_known_one():
-    """Until the known cycle is gone: no other cycle, and none that grows out of it."""
-    found = [c for c, comp in zip(cycles(), components()) if set(comp) != KNOWN_CYCLE]
-    assert not found, "plugins/dw has import cycles:\n" + "\n".join(describe(c) for c in found)
