@@ -8,14 +8,16 @@ DATE ?= 2024-01-15
 DAYS ?= 1
 SCALE ?= 1.0
 BENCH_SCALE ?= 1.0
-export PYTHONPATH := $(CURDIR)/plugins
+# plugins/ holds the dw package (what Airflow deploys); the repository root holds devstack/ and bench/.
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export DW_REPO_ROOT := $(CURDIR)
 
-.PHONY: help venv up down status psql demo test test-airflow airflow bench clean
+.PHONY: help venv up down status psql demo test test-fast test-airflow airflow bench clean
 
 help:
 	@echo "make demo [DATE=YYYY-MM-DD DAYS=1 SCALE=1.0]  whole daily pipeline on the embedded stack"
-	@echo "make test                                      the test suite (starts its own stack)"
+	@echo "make test                                      the test suite (starts its own stack), fast tier included"
+	@echo "make test-fast                                 the server-free tier (tests/fast): no stack, under a minute"
 	@echo "make up | down | status | psql                 the embedded stack"
 	@echo "make airflow [DATE=... DAYS=1 SCALE=1.0]       a full Airflow 3 on the stack: http://localhost:8080 (make down stops it)"
 	@echo "make test-airflow                              tests that drive that running Airflow (REST API, headless Chromium)"
@@ -23,7 +25,7 @@ help:
 
 venv: $(VENV)/.installed $(UI_ASSETS)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-duckdb.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -35,13 +37,13 @@ $(UI_ASSETS): plugins/dw/ui/package.json plugins/dw/ui/package-lock.json
 	else echo "npm not found: the Warehouse view will draw no charts (install Node.js and npm, then make venv)"; fi
 
 up: venv
-	$(PY) -m dw.local.stack up
+	$(PY) -m devstack.stack up
 
 down: venv
-	$(PY) -m dw.local.stack down
+	$(PY) -m devstack.stack down
 
 status: venv
-	$(PY) -m dw.local.stack status
+	$(PY) -m devstack.stack status
 
 # psql from the PostgreSQL that pgserver ships, so no client install is needed.
 psql: up
@@ -50,15 +52,19 @@ psql: up
 	exec $${PSQL:-psql} "$$DW_POSTGRES_URI"
 
 demo: venv
-	$(PY) -m dw.local.demo --date $(DATE) --days $(DAYS) --scale $(SCALE)
+	$(PY) -m devstack.demo --date $(DATE) --days $(DAYS) --scale $(SCALE)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# No servers: import contract, SQL generation, config errors, type mapping, runbook rendering.
+test-fast: venv
+	$(PY) -m pytest tests/fast $(PYTEST_ARGS)
+
 # api-server, scheduler (LocalExecutor), dag-processor and triggerer on the embedded stack, its
 # connections loaded, MongoDB and the vendor stand-ins seeded for DAYS days ending at DATE.
 airflow: venv
-	$(PY) -m dw.local.airflow up --date $(DATE) --days $(DAYS) --scale $(SCALE)
+	$(PY) -m devstack.airflow up --date $(DATE) --days $(DAYS) --scale $(SCALE)
 
 # Minutes, not seconds: starts its own stack and Airflow on free ports (tests/airflow/).
 test-airflow: venv

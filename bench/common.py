@@ -3,7 +3,7 @@ and the figures (each one a ratio against a baseline run in the same process, on
 in the same run).
 
 - ``BENCH_SCALE`` (default 1.0) multiplies every size; ``scaled(n)`` applies it.
-- ``BENCH_STACK_STATE``: the state directory of a running ``dw.local.stack`` to reuse (the test
+- ``BENCH_STACK_STATE``: the state directory of a running ``devstack.stack`` to reuse (the test
   suite's smoke test passes its own); otherwise the benchmarks start a stack in a temp directory
   and stop it at the end.
 - ``BENCH_OUT``: where ``python -m bench`` writes the figures as JSON (default
@@ -112,7 +112,7 @@ class Report:
 def stack() -> Iterator:
     """The embedded stack: reused from ``BENCH_STACK_STATE`` if given, else a new one in a temp
     directory (stopped at the end). Its connections are put in ``os.environ``."""
-    from dw.local.stack import Stack
+    from devstack.stack import Stack
 
     given = os.environ.get("BENCH_STACK_STATE")
     tmp = None if given else tempfile.mkdtemp(prefix="dw-bench-stack-")

@@ -1,4 +1,4 @@
-"""Benchmark 5: the demo day end to end — ``python -m dw.local.demo --scale <BENCH_SCALE> --timings``.
+"""Benchmark 5: the demo day end to end — ``python -m devstack.demo --scale <BENCH_SCALE> --timings``.
 
 "After the install": the benchmark first brings up the demo's stack in a fresh state directory
 (``BENCH_STACK_STATE``'s, if given)
@@ -29,8 +29,8 @@ GOAL_SECONDS = 180.0
 
 
 def run(st=None) -> Report:
-    from dw.local.demo import airflow_env, ensure_airflow_db
-    from dw.local.stack import Stack
+    from devstack.demo import airflow_env, ensure_airflow_db
+    from devstack.stack import Stack
 
     rep = Report(NAME)
     given = os.environ.get("BENCH_STACK_STATE")  # the smoke test: the test session's stack
@@ -46,10 +46,10 @@ def run(st=None) -> Report:
             with pymongo.MongoClient(demo_stack.info["mongo_uri"]) as client:
                 client.drop_database(mongo_source().database)
         ensure_airflow_db(airflow_env(state, demo_stack), state)  # the one-time install step
-        env = dict(os.environ, PYTHONPATH=str(REPO / "plugins"), DW_REPO_ROOT=str(REPO))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "plugins"), str(REPO)]), DW_REPO_ROOT=str(REPO))
         for k in [k for k in env if k.startswith("AIRFLOW")]:
             del env[k]  # the demo sets its own
-        r = subprocess.run([sys.executable, "-m", "dw.local.demo", "--scale", str(SCALE), "--timings",
+        r = subprocess.run([sys.executable, "-m", "devstack.demo", "--scale", str(SCALE), "--timings",
                             "--state", str(state)], env=env, capture_output=True, text=True, timeout=3600)
         out = r.stdout
         (state / "demo.out").write_text(out + r.stderr)

@@ -2,7 +2,7 @@
 each under ``EXPLAIN (ANALYZE, BUFFERS)`` — the profile behind BENCHMARKS.md's fact-load figures.
 
 Same data as ``bench.fact_load`` (x BENCH_SCALE), same statements as
-``dw.warehouse.load._load_fact`` (from ``dw.warehouse.sqlgen`` and ``dw.warehouse.ledger``), run
+the fact load of ``dw.warehouse.load`` (from ``dw.warehouse.sql``, ``fact_sql`` and ``ledger``), run
 three times: a fresh load (committed), an unchanged re-run and a re-run with 10% of the rows
 changed (both rolled back). Prints each step's time and plan and writes them to
 ``bench/results/explain-fact-<scenario>.txt`` (``BENCH_EXPLAIN_DIR``). Not part of
@@ -36,38 +36,39 @@ def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]
     """One load of ``key`` in one transaction, every statement explained; returns the report."""
     import psycopg
 
-    from dw.warehouse import ledger, sqlgen
-    from dw.warehouse.load import CHUNK_BYTES, LOAD_WORK_MEM, _check_header
+    from dw.warehouse import fact_sql, ledger
+    from dw.warehouse.load import CHUNK_BYTES, LOAD_WORK_MEM, check_header
+    from dw.warehouse.sql import RESOLVED, STAGE, analyze, copy_stage, create_stage, session_settings
 
     out: list[str] = []
     params = {"loaded_at": wd.LOADED_AT}
     with psycopg.connect(uri) as conn:
         t_all = time.perf_counter()
         with conn.transaction() as tx, conn.cursor() as cur:
-            for stmt in sqlgen.session_settings():
+            for stmt in session_settings():
                 cur.execute(stmt)
             cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
             t0 = time.perf_counter()
             chunks = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].iter_chunks(chunk_size=CHUNK_BYTES)
-            head = _check_header(chunks, cfg, key)
-            cur.execute(sqlgen.create_stage(cfg))
-            with cur.copy(sqlgen.copy_stage(cfg)) as copy:
+            head = check_header(chunks, cfg, key)
+            cur.execute(create_stage(cfg))
+            with cur.copy(copy_stage(cfg)) as copy:
                 copy.write(head)
                 for chunk in chunks:
                     copy.write(chunk)
             out.append(f"##### COPY into the stage: {time.perf_counter() - t0:.2f} s ({cur.rowcount} rows)\n")
             print(f"  {'COPY':<28} {time.perf_counter() - t0:6.2f} s", flush=True)
-            _step(cur, out, "ANALYZE stage", sqlgen.analyze(sqlgen.STAGE), explain=False)
-            _step(cur, out, "resolve (CREATE resolved)", sqlgen.fact_resolve(cfg, tables))
-            _step(cur, out, "ANALYZE resolved", sqlgen.analyze(sqlgen.RESOLVED), explain=False)
-            _step(cur, out, "dates + unknown count", sqlgen.fact_dates(cfg))
-            dates = [r[0] for r in cur.execute(sqlgen.fact_dates(cfg)).fetchall()]
+            _step(cur, out, "ANALYZE stage", analyze(STAGE), explain=False)
+            _step(cur, out, "resolve (CREATE resolved)", fact_sql.fact_resolve(cfg, tables))
+            _step(cur, out, "ANALYZE resolved", analyze(RESOLVED), explain=False)
+            _step(cur, out, "dates + unknown count", fact_sql.fact_dates(cfg))
+            dates = [r[0] for r in cur.execute(fact_sql.fact_dates(cfg)).fetchall()]
             p = {**params, "dates": dates}
-            held = cur.execute(sqlgen.fact_holds_dates(cfg), p).fetchone()[0]
+            held = cur.execute(fact_sql.fact_holds_dates(cfg), p).fetchone()[0]
             if held:
-                _step(cur, out, "merge (fact_merge)", sqlgen.fact_merge(cfg), p)
+                _step(cur, out, "merge (fact_merge)", fact_sql.fact_merge(cfg), p)
             else:
-                _step(cur, out, "insert (fact_insert)", sqlgen.fact_insert(cfg), p)
+                _step(cur, out, "insert (fact_insert)", fact_sql.fact_insert(cfg), p)
             t0 = time.perf_counter()
             ledger.record(cur, cfg, tables, dates, wd.LOADED_AT)
             out.append(f"##### ledger.record: {time.perf_counter() - t0:.2f} s\n")

@@ -92,7 +92,7 @@ def peer_insert_rows(st, uri: str, cfg, n: int) -> float:
     stage, no key lookups, no aggregation, no delete. Seconds."""
     import psycopg
 
-    from dw.warehouse import sqlgen
+    from dw.warehouse.sql import fact_key
 
     airflow_home()
     conn = json.loads(st.connections()["postgres_dw"])
@@ -100,7 +100,7 @@ def peer_insert_rows(st, uri: str, cfg, n: int) -> float:
     os.environ["AIRFLOW_CONN_BENCH_PEER_PG"] = json.dumps(conn)
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    key = sqlgen.fact_key(cfg)
+    key = fact_key(cfg)
     cols = list(cfg.grain) + [m.name for m in cfg.measures] + ["dw_updated_at"]
     with psycopg.connect(uri, autocommit=True) as c:
         c.execute("CREATE TABLE public.peer_job_ran_fact (LIKE dw.job_ran_fact INCLUDING ALL)")

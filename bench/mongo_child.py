@@ -5,7 +5,7 @@
 prints one JSON line: rows, seconds (the extraction only), rss_after_imports_kb and peak_rss_kb
 (VmHWM: the process's peak resident set, imports included). Modes:
 
-- ``dw``: the project's extractor, ``dw.ingest.mongo.extract_to_parquet`` with the ``jobs``
+- ``dw``: the project's extractor, ``dw.sources.mongo.extract_to_parquet`` with the ``jobs``
   config of include/config/sources/mongo.yaml (batches of 10,000, strict conversion, zstd);
 - ``pymongoarrow``: ``pymongoarrow.api.find_arrow_all`` + ``pyarrow.parquet.write_table``
   (zstd), schema of the same fields (run by the interpreter of the pymongoarrow venv: this
@@ -35,7 +35,7 @@ def _dw(uri: str, db: str, coll: str, out: str) -> int:
     import pymongo
 
     from dw.config import mongo_source
-    from dw.ingest.mongo import extract_to_parquet
+    from dw.sources.mongo import extract_to_parquet
 
     cfg = mongo_source().collections["jobs"]
     client = pymongo.MongoClient(uri)
@@ -74,7 +74,7 @@ def _read(uri: str, db: str, coll: str, out: str):
     import pymongo
 
     from dw.config import mongo_source
-    from dw.ingest.mongo import CODEC_OPTIONS, projection
+    from dw.sources.mongo import CODEC_OPTIONS, projection
 
     cfg = mongo_source().collections["jobs"]
     client = pymongo.MongoClient(uri)

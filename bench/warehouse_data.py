@@ -184,10 +184,10 @@ BASELINE_TABLE = "copy_baseline"
 
 def create_baseline_table(conn, cfg) -> None:
     """An UNLOGGED, index-free table with the stage's columns (types, NOT NULL) of ``cfg``."""
-    from dw.warehouse import sqlgen
+    from dw.warehouse.sql import create_stage
 
     with conn.transaction():
-        conn.execute(sqlgen.create_stage(cfg))
+        conn.execute(create_stage(cfg))
         conn.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")
         conn.execute(f"CREATE UNLOGGED TABLE {BASELINE_TABLE} (LIKE pg_temp.stage)")
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: one embedded stack (PostgreSQL, moto S3, nx-27017 MongoDB) per test
-session, real servers on 127.0.0.1, and fresh per-test namespaces on them:
+"""Shared fixtures: one embedded stack (PostgreSQL, moto S3, nx-27017 MongoDB, the vendor
+stand-ins; ``devstack.stack``) per test session, real servers on 127.0.0.1, and fresh per-test
+namespaces on them:
 
 - ``warehouse``: a fresh PostgreSQL database, ``postgres_dw`` pointed at it
 - ``lake``: a fresh S3 bucket, the lake config pointed at it (DW_LAKE_BUCKET)
@@ -12,6 +13,7 @@ temp dir; connections come from AIRFLOW_CONN_* environment variables.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -19,7 +21,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "plugins"))
+# plugins/ (the dw package) and the repository root (devstack, bench, tests.helpers)
+for _path in (str(REPO), str(REPO / "plugins")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 # Airflow settings must be in the environment before anything imports airflow.
 _SESSION_HOME = Path(os.environ.get("DW_TEST_HOME") or f"/tmp/dw-etl-tests-{os.getpid()}")
@@ -32,10 +37,21 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("DW_REPO_ROOT", str(REPO))
 
 
+FAST_TIER = REPO / "tests" / "fast"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast tier (tests/fast, ``make test-fast``) starts no servers: none of its tests may use
+    the ``stack`` fixture, directly or through another fixture."""
+    for item in items:
+        if FAST_TIER in Path(item.path).parents and "stack" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the stack: the fast tier (tests/fast) runs no servers")
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The embedded stack for this session; its connections are in os.environ."""
-    from dw.local.stack import Stack
+    from devstack.stack import Stack
 
     st = Stack(state=_SESSION_HOME / "stack")
     st.up()
@@ -68,22 +84,41 @@ def lake(stack, monkeypatch):
 @pytest.fixture
 def warehouse(stack, monkeypatch):
     """A fresh, empty warehouse database; returns its psycopg URI. ``postgres_dw`` points at it."""
-    import json
-
     import psycopg
     from psycopg import sql
 
-    admin = stack.info["pg_uri"]
-    name = f"wh_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    conn = json.loads(stack.connections()["postgres_dw"])
-    conn["schema"] = name
-    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps(conn))
-    uri = admin.rsplit("/", 1)[0] + "/" + name
+    from tests.helpers import new_warehouse
+
+    uri = new_warehouse(stack, monkeypatch)
     yield uri
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with psycopg.connect(stack.info["pg_uri"], autocommit=True) as con:
+        con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(uri.rsplit("/", 1)[1])))
+
+
+@pytest.fixture
+def dw_tables(monkeypatch, tmp_path):
+    """The repository's warehouse config. ``warehouse_tables()`` also requires each loaded
+    table's Athena extract SQL; while a tree lacks one, the tests run on a copy of include/
+    with placeholder SQL files (only the YAML matters to migrate and load)."""
+    from dw import config, paths
+
+    config.clear_caches()
+    try:
+        tables = config.warehouse_tables()
+    except ValueError as e:
+        if "extract SQL" not in str(e):
+            raise
+        include = tmp_path / "include"
+        shutil.copytree(paths.include_dir(), include)
+        for y in (include / "config" / "warehouse").glob("*.yaml"):
+            sql_file = include / "sql" / "athena" / "extract" / f"{y.stem}.sql"
+            if not sql_file.exists():
+                sql_file.write_text("select 1 -- placeholder for the warehouse tests\n")
+        monkeypatch.setenv("DW_INCLUDE_DIR", str(include))
+        config.clear_caches()
+        tables = config.warehouse_tables()
+    yield tables
+    config.clear_caches()
 
 
 @pytest.fixture
@@ -109,7 +144,7 @@ def vendor_standins(stack):
     """The Stripe, Amplitude and Chargify stand-ins of the session's stack, reset (no faults,
     empty request log, no rate-limit history) and set to seed 42, scale ``VENDOR_SCALE`` and
     the clock ``VENDOR_CLOCK``. Returns ``{vendor: {"url", "key", "secret", ...}}``."""
-    from dw.local import vendors
+    from devstack import vendors
 
     info = stack.info["vendors"]
     for name, v in info.items():

@@ -85,12 +85,12 @@ def run_warehouse_day(day: dt.date, xcoms: dict | None = None, tasks=None) -> di
 def land_mongo_day(db, day: dt.date, scale: float) -> None:
     """Seed MongoDB with ``day`` and land every collection's partition with the real operator."""
     from dw.config import mongo_source
-    from dw.local import generate
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from devstack import generate
+    from dw.dag_factory import mongo_task
 
     generate.seed_day(db, day, scale=scale)
     for name in mongo_source().collections:
-        MongoToLakeOperator(task_id=name, collection=name).execute(ctx(day))
+        mongo_task(task_id=name, collection=name).execute(ctx(day))
 
 
 # --------------------------------------------------------------------------- databases
@@ -142,7 +142,7 @@ def lake_fingerprint(s3, bucket: str, ds: str | None = None, prefix: str = "") -
 
 def duckdb_rows(raw_table: str, ds: str) -> int:
     """The rows a DuckDB reader of the lake (the engine that runs the extracts) sees in a partition."""
-    from dw.lake_sql import DuckDBLake
+    from dw.hooks.duckdb import DuckDBLake
 
     with DuckDBLake.connect() as lake:
         lake.register(raw_table)

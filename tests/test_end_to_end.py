@@ -8,13 +8,12 @@ independently of the platform's code.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
 
-from tests.helpers import ingest_day, load_stats, run_dag, warehouse_fingerprint
+from tests.helpers import ingest_day, load_stats, new_warehouse, run_dag, warehouse_fingerprint
 
 pytestmark = pytest.mark.e2e
 
@@ -76,23 +75,8 @@ def unknown_rows(uri: str, table: str, day: dt.date) -> int:
                            {"u": UNKNOWN, "d": day}).fetchone()[0]
 
 
-def _new_warehouse(stack, monkeypatch) -> str:
-    import json
-
-    import psycopg
-    from psycopg import sql
-
-    name = f"wh_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(stack.info["pg_uri"], autocommit=True) as con:
-        con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    conn = json.loads(stack.connections()["postgres_dw"])
-    conn["schema"] = name
-    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps(conn))
-    return stack.info["pg_uri"].rsplit("/", 1)[0] + "/" + name
-
-
 def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse, mongo_app, monkeypatch):
-    from dw.local import generate
+    from devstack import generate
 
     generate.seed_base(mongo_app, scale=SCALE)
     generate.seed_day(mongo_app, D1, scale=SCALE)
@@ -163,7 +147,7 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
         assert got[key] == t, key
 
     # a clean warehouse loaded in the reverse order is identical
-    wh_b = _new_warehouse(stack, monkeypatch)
+    wh_b = new_warehouse(stack, monkeypatch)
     run_dag("warehouse", D2)
     run_dag("warehouse", D1)
     assert warehouse_fingerprint(wh_b) == state_a
@@ -176,7 +160,7 @@ def test_a_new_table_is_one_yaml_and_one_sql_file(stack, lake, warehouse, mongo_
     import psycopg
 
     from dw import config, paths
-    from dw.local import generate
+    from devstack import generate
 
     include = tmp_path / "include"
     shutil.copytree(paths.INCLUDE_DIR, include)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dw.local import generate as g
+from devstack import generate as g
 
 SCALE = 0.1
 
@@ -16,7 +16,7 @@ def test_a_project_has_one_organization_whichever_day_generates_it():
     strays = []
     for k in range(9):
         day = dt.date(2024, 3, 4) + dt.timedelta(days=k)
-        _, projects, _ = g._population(g.SEED, SCALE, day)
+        _, projects, _ = g.population(g.SEED, SCALE, day)
         for p in projects:
             if owner.setdefault(p.key, p.org.key) != p.org.key:
                 strays.append((day, p.key, owner[p.key], p.org.key))

@@ -1,4 +1,4 @@
-"""MongoToLakeOperator and the dw.ingest.mongo engine against the real local stack
+"""MongoToLakeOperator and the dw.sources.mongo engine against the real local stack
 (nx-27017 MongoDB, moto S3): no mocks of pymongo or boto3.
 
 The operator's execute() reads only data_interval_start / data_interval_end from the
@@ -28,7 +28,7 @@ from bson.binary import Binary
 from bson.int64 import Int64
 
 from dw.config import MongoCollection, mongo_source
-from dw.ingest.mongo import (
+from dw.sources.mongo import (
     MongoExtractError,
     arrow_schema,
     extract_to_parquet,
@@ -48,9 +48,9 @@ def ctx(day=DAY) -> dict:
 
 
 def run(collection: str, day=DAY) -> dict:
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.dag_factory import mongo_task
 
-    op = MongoToLakeOperator(task_id=f"ingest_{collection}", collection=collection)
+    op = mongo_task(task_id=f"ingest_{collection}", collection=collection)
     return op.execute(ctx(day))
 
 

@@ -9,21 +9,17 @@ import datetime as dt
 import gzip
 import io
 import json
-import time
-import zipfile
 
 import pendulum
 import pyarrow.parquet as pq
 import pytest
-import requests
 
 from dw.config import vendor_source
-from dw.local import vendors
-from test_vendor_standins import chargify_all, stripe_all
+from devstack import vendors
+from tests.helpers import FAST, amplitude_served, served
 
 D = dt.date(2024, 1, 15)
 UTC = dt.timezone.utc
-FAST = {"backoff_seconds": 0.05, "max_backoff_seconds": 2.0, "timeout_seconds": 10}
 
 
 def ctx(day: dt.date = D) -> dict:
@@ -32,9 +28,9 @@ def ctx(day: dt.date = D) -> dict:
 
 
 def operator(source: str, entity: str, **overrides):
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
+    from dw.dag_factory import vendor_task
 
-    return VendorToLakeOperator(task_id=f"{source}_{entity}", source=source, entity=entity,
+    return vendor_task(task_id=f"{source}_{entity}", source=source, entity=entity,
                                 overrides={**FAST, **overrides})
 
 
@@ -55,51 +51,6 @@ def lake_json(lake, source: str, entity: str, day: dt.date = D) -> bytes:
 
 def lake_objects(lake, source, entity, day=D) -> list[dict]:
     return [json.loads(ln) for ln in gzip.decompress(lake_json(lake, source, entity, day)).splitlines()]
-
-
-def day_bounds(day: dt.date = D) -> tuple[int, int]:
-    lo = int(dt.datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-    return lo, lo + 86_400
-
-
-def served(v, source: str, entity: str, day: dt.date = D, since: dt.date | None = None) -> list[dict]:
-    """What the stand-in serves for the entity and day, read independently of the ingestion code."""
-    lo, hi = day_bounds(day)
-    if source == "stripe":
-        params = {"created[lt]": hi} if entity in ("customers", "subscriptions") else {"created[gte]": lo, "created[lt]": hi}
-        if entity == "subscriptions":
-            params["status"] = "all"
-        return stripe_all(v, f"/v1/{entity}", **params)
-    if source == "chargify":
-        root = entity[:-1]
-        items = chargify_all(v, f"/{entity}.json", date_field="updated_at",
-                             start_datetime=f"{(since or day).isoformat()}T00:00:00Z",
-                             end_datetime=f"{day.isoformat()}T23:59:59Z")
-        return [it[root] for it in items]
-    raise ValueError(source)
-
-
-def amplitude_served(v, day: dt.date = D) -> tuple[bytes, list[dict]]:
-    """The gzip members the Export API serves for the day's hours, concatenated, and their events."""
-    a = v["amplitude"]
-    raw, events = b"", []
-    for h in range(24):
-        stamp = f"{day.strftime('%Y%m%d')}T{h:02d}"
-        for _ in range(10):  # the stand-in's rate limit applies to this reader too
-            r = requests.get(a["url"] + "/api/2/export", params={"start": stamp, "end": stamp},
-                             auth=(a["key"], a["secret"]), timeout=60)
-            if r.status_code != 429:
-                break
-            time.sleep(float(r.headers["Retry-After"]))
-        if r.status_code == 404:
-            continue
-        assert r.status_code == 200, r.text
-        with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
-            for name in sorted(zf.namelist()):
-                member = zf.read(name)
-                raw += member
-                events += [json.loads(ln) for ln in gzip.decompress(member).splitlines()]
-    return raw, events
 
 
 def first_day_since(lake, source: str, entity: str, day: dt.date) -> dt.date | None:
@@ -132,7 +83,7 @@ def assert_lands_exactly(lake, v, source: str, entity: str, day: dt.date = D) ->
 
 def test_normal_day_through_the_three_dags(lake, vendor_standins, stack):
     from dw.dag_factory import build_ingest_vendor_dag
-    from helpers import run_dag
+    from tests.helpers import run_dag
 
     v = vendor_standins
     for source in ("stripe", "chargify", "amplitude"):
@@ -309,9 +260,9 @@ def test_amplitude_never_exports_an_incomplete_day(lake, vendor_standins):
     from airflow.sdk.exceptions import TaskDeferred
 
     from dw.config import vendor_source
-    from dw.ingest import amplitude
-    from dw.ingest.vendor import NotYetAvailable, PartitionSink
-    from dw.operators.vendor_to_lake import vendor_client
+    from dw.sources import amplitude
+    from dw.sources.http import NotYetAvailable, PartitionSink
+    from dw.sources.http import vendor_client
 
     v = vendor_standins
     today = dt.datetime.now(UTC).date()

@@ -38,7 +38,7 @@ def ctx(ds: str) -> dict:
 
 def land(lake, collection: str, ds: str, docs: list[dict]) -> None:
     """Write docs as the raw partition of ``collection`` for ``ds``, like ingest_mongo does."""
-    from dw.ingest.mongo import write_parquet
+    from dw.sources.mongo import write_parquet
 
     coll = mongo_source().collections[collection]
     fd, path = tempfile.mkstemp(suffix=".parquet")
@@ -74,14 +74,14 @@ def project(pid: str, vis: str, updated: dt.datetime) -> dict:
 
 
 def run_extract(table: str, ds: str) -> tuple[dict, list[dict]]:
-    from dw.operators.lake_query import LakeQueryOperator
+    from dw.dag_factory import lake_query_task
 
-    out = LakeQueryOperator(task_id="extract", table=table).execute(ctx(ds))
+    out = lake_query_task(task_id="extract", table=table).execute(ctx(ds))
     return out, read_csv(out["uri"])
 
 
 def read_csv(uri: str) -> list[dict]:
-    from dw.hooks.connections import s3_client
+    from dw.hooks.lake import s3_client
     from dw.lake import split_s3_uri
 
     bucket, key = split_s3_uri(uri)
@@ -146,20 +146,20 @@ def test_every_extract_runs_on_duckdb_and_yields_its_columns(stack, lake, mongo_
     stand-ins), then every loaded table's extract on DuckDB: the CSV header is exactly the
     table's configured columns, and every extract has rows."""
     from dw.config import vendor_source
-    from dw.local import generate, vendors
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
+    from devstack import generate, vendors
+    from dw.dag_factory import mongo_task
+    from dw.dag_factory import vendor_task
 
     scale, day = 0.005, dt.date.fromisoformat(D1)
     generate.seed_base(mongo_app, scale=scale)
     generate.seed_day(mongo_app, day, scale=scale)
     for name in mongo_source().collections:
-        MongoToLakeOperator(task_id=name, collection=name).execute(ctx(D1))
+        mongo_task(task_id=name, collection=name).execute(ctx(D1))
     vendors.configure_all(stack.vendor_urls(), seed=42, scale=scale,
                           now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), UTC))
     for source in ("stripe", "amplitude", "chargify"):
         for name in vendor_source(source).entities:
-            VendorToLakeOperator(task_id=name, source=source, entity=name).execute(
+            vendor_task(task_id=name, source=source, entity=name).execute(
                 dict(ctx(D1), params={"full_history": True}))
     for name, cfg in warehouse_tables().items():
         if not cfg.loaded:
@@ -177,7 +177,7 @@ def test_extract_csv_is_athena_format(stack, lake):
          "plan_tier": "", "created_at": t(D1, 1), "updated_at": t(D1, 2)},
     ])
     out, _ = run_extract("organization_dim", D1)
-    from dw.hooks.connections import s3_client
+    from dw.hooks.lake import s3_client
     from dw.lake import split_s3_uri
 
     bucket, key = split_s3_uri(out["uri"])
@@ -293,19 +293,20 @@ def test_athena_path_starts_the_query_and_defers(stack, lake, monkeypatch):
     from airflow.providers.amazon.aws.triggers.athena import AthenaTrigger
     from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
-    from dw.operators.lake_query import LakeQueryOperator
+    from dw.dag_factory import lake_query_task
+    from dw.hooks.lake import lake_engine
 
     conn = json.loads(os.environ["AIRFLOW_CONN_AWS_LAKE"])
     conn["extra"].pop("lake_engine")
     monkeypatch.setenv("AIRFLOW_CONN_AWS_LAKE", json.dumps(conn))
-    op = LakeQueryOperator(task_id="extract", table="organization_dim", poll_interval=1, max_polls=5)
+    op = lake_query_task(task_id="extract", table="organization_dim", poll_interval=1, max_polls=5)
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(ctx(D1))
     trigger = deferred.value.trigger
     assert isinstance(trigger, AthenaTrigger) and deferred.value.method_name == "execute_complete"
     query_id = trigger.serialize()[1]["query_execution_id"]
 
-    athena = op._athena_hook().get_conn()
+    athena = lake_engine().get_conn()
     q = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
     assert f"where dt = '{D1}'" in q["Query"]
     assert q["QueryExecutionContext"]["Database"] == "dw_lake"

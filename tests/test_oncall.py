@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pendulum
 import pytest
+
+from tests.helpers import Webhook
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("**Reads**", "**Writes**", "**Clear**", "**When it fails**", "**Backfill**")
@@ -98,39 +98,9 @@ def test_slack_webhook_url_follows_the_slack_provider_rules():
         slack_webhook_url(conn())
 
 
-class _Webhook:
-    """A local HTTP server standing in for a Slack incoming webhook: records each POSTed body."""
-
-    def __init__(self, status: int = 200):
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append((self.path, self.headers.get("Content-Type"), json.loads(body)))
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"invalid_token")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def connection(self, token: str = "T000/B000/secret") -> str:
-        return json.dumps({"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{self.port}/services",
-                           "password": token})
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def webhook(monkeypatch):
-    hook = _Webhook()
+    hook = Webhook()
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", hook.connection())
     yield hook
     hook.close()
@@ -143,7 +113,7 @@ def test_post_to_slack_posts_the_text_and_survives_a_rejecting_webhook(webhook, 
     assert webhook.received == [("/services/T000/B000/secret", "application/json",
                                  {"text": "dw-etl FAILED x › y › date 2024-01-15"})]
 
-    bad = _Webhook(status=403)
+    bad = Webhook(status=403)
     try:
         monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", bad.connection("T000/B000/revoked"))
         with caplog.at_level("WARNING"):
@@ -196,10 +166,11 @@ def test_lake_ready_fails_an_empty_partition_naming_the_source(lake):
     from airflow.sdk.exceptions import AirflowFailException
 
     from dw.lake import RawPartition
-    from dw.operators.lake_sensor import LakePartitionSensor, parquet_rows
+    from dw.dag_factory import lake_sensor_task
+    from dw.operators.lake_sensor import parquet_rows
 
     part = RawPartition("mongo", "jobs", D.isoformat())
-    sensor = LakePartitionSensor(task_id="raw_mongo_jobs", source="mongo", entity="jobs", min_rows=1)
+    sensor = lake_sensor_task(task_id="raw_mongo_jobs", source="mongo", entity="jobs", min_rows=1)
     assert sensor.poke(ctx()) is False  # not landed yet: keep waiting
 
     _put_parquet(lake, part.key, 0)  # landed, but empty
@@ -214,15 +185,15 @@ def test_lake_ready_fails_an_empty_partition_naming_the_source(lake):
     assert sensor.poke(ctx()) is True
     # a source whose empty day is valid
     _put_parquet(lake, RawPartition("stripe", "invoices", D.isoformat()).key, 0)
-    assert LakePartitionSensor(task_id="i", source="stripe", entity="invoices").poke(ctx()) is True
+    assert lake_sensor_task(task_id="i", source="stripe", entity="invoices").poke(ctx()) is True
 
 
 def test_lake_ready_timeout_names_the_source(lake):
     from airflow.sdk.exceptions import AirflowSensorTimeout
 
-    from dw.operators.lake_sensor import LakePartitionSensor
+    from dw.dag_factory import lake_sensor_task
 
-    sensor = LakePartitionSensor(task_id="raw_chargify_customers", source="chargify", entity="customers",
+    sensor = lake_sensor_task(task_id="raw_chargify_customers", source="chargify", entity="customers",
                                  mode="poke", poke_interval=0.1, timeout=0.3)
     with pytest.raises(AirflowSensorTimeout) as e:
         sensor.execute(ctx())
@@ -238,18 +209,18 @@ def test_a_misconfigured_warehouse_connection_fails_at_once_without_its_password
     import psycopg
     from airflow.sdk.exceptions import AirflowFailException
 
-    from dw.hooks.connections import warehouse_connect
+    from dw.hooks.warehouse import WarehouseHook
 
-    with warehouse_connect() as con:  # the fixture's connection works
+    with WarehouseHook().connect() as con:  # the fixture's connection works
         assert con.execute("select 1").fetchone() == (1,)
     conn = json.loads(stack.connections()["postgres_dw"])
     monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps({**conn, "schema": "no_such_db", "password": "s3cret-pw"}))
     with pytest.raises(AirflowFailException) as e:
-        warehouse_connect()
+        WarehouseHook().connect()
     msg = str(e.value)
     assert msg.startswith("connection postgres_dw (") and 'database "no_such_db" does not exist' in msg
     assert "clear this task" in msg and "s3cret-pw" not in msg
     # a server that does not answer may come back: left to the task's retries
     monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps({**conn, "port": 1}))
     with pytest.raises(psycopg.OperationalError):
-        warehouse_connect()
+        WarehouseHook().connect()

@@ -41,9 +41,10 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
     none of them (tests/test_warehouse_migrate.py::test_analyst_reads_but_cannot_write_or_see_email_hash),
     and no stage, nor any other relation, is readable or even left behind."""
     from dw.config import warehouse_tables
-    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+    from dw.dag_factory import load_task
+    from dw.operators.warehouse import MigrateWarehouseOperator
     from tests.reliability import RunTI
-    from tests.test_warehouse_load import csv_bytes, org
+    from tests.helpers import csv_bytes, org
 
     MigrateWarehouseOperator(task_id="migrate").execute(ctx(D))
     hashed = {"user_dim"}  # readable column by column, never its email_hash
@@ -53,7 +54,7 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
     lake.put_object(Bucket=lake.bucket, Key=key, Body=csv_bytes(
         warehouse_tables()["organization_dim"].column_names,
         [org("aaaaaaaa-0000-4000-8000-00000000000%d" % i, f"org {i}", "2024-01-15T00:00:00Z") for i in range(5)]))
-    op = WarehouseLoadOperator(task_id="load", table="organization_dim", extract_task_id="extract")
+    op = load_task(task_id="load", table="organization_dim", extract_task_id="extract")
     ti = RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}"}}, "load", "manual__x")
     done: list = []
 
@@ -124,10 +125,11 @@ def test_identifiers_are_validated_at_load_and_quoted_in_every_statement(warehou
     (tests/test_warehouse_migrate.py::test_config_identifiers_are_validated). Behind that check,
     every statement is composed with quoted identifiers: tables and columns named to inject SQL are
     created, granted, loaded and looked up as plain names, and nothing else happens."""
-    from dw.lake_sql import LakeQueryError, DuckDBLake
+    from dw.hooks.duckdb import DuckDBLake
+    from dw.lake_sql import LakeQueryError
     from dw.warehouse.load import load_table
     from dw.warehouse.migrate import ensure_tables, migrate
-    from tests.test_warehouse_load import csv_bytes
+    from tests.helpers import csv_bytes
 
     migrate(warehouse)
     tables = hostile_tables()
@@ -171,7 +173,7 @@ for dag_id in sys.argv[2:]:
 def secret_run(stack, lake, warehouse, mongo_app, vendor_standins, tmp_path):
     """One day through the five DAGs, in a child process, with a known secret in every connection;
     returns (its output, the secrets)."""
-    from dw.local import generate, vendors
+    from devstack import generate, vendors
     from tests.helpers import ensure_airflow_db
 
     ensure_airflow_db()
@@ -213,7 +215,7 @@ def secret_forms(value: str) -> set[str]:
 
 def test_no_secret_in_any_task_log_and_no_email_in_clear_in_the_lake_or_the_warehouse(secret_run, stack, lake, warehouse,
                                                                                        mongo_app):
-    from dw.local import generate
+    from devstack import generate
 
     log, found = secret_run
     assert "dw.load job_ran_fact" in log or "COPY " in log  # the task logs are there, at INFO

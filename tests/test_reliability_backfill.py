@@ -51,7 +51,7 @@ def week(stack):
 
     from dw import config
     from dw.config import mongo_source
-    from dw.local import generate
+    from devstack import generate
     from tests.reliability import land_mongo_day
 
     mp = pytest.MonkeyPatch()
@@ -111,7 +111,7 @@ def jobs_by_user(db, day: dt.date, user_ids: set[str]) -> dict[str, int]:
 
 def late_users(day: dt.date) -> set[str]:
     """The users created on ``day`` whose document reaches MongoDB only the next day."""
-    from dw.local import generate
+    from devstack import generate
 
     return {u.analytics_id for u in generate.new_users(SEED, SCALE, day) if generate.is_late(SEED, "user", u.key)}
 
@@ -204,8 +204,8 @@ def test_late_users_heal_through_the_ledger_on_a_day_no_job_touches(stack, week,
     nothing in the day's partitions touches the last day. The fact's extract restates it because
     the ledger holds it open; its jobs then point at their users."""
     from dw.config import mongo_source
-    from dw.local import generate
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from devstack import generate
+    from dw.dag_factory import mongo_task
     from dw.warehouse.ledger import HEAL_DAYS, open_dates
     from tests.reliability import ctx
 
@@ -222,7 +222,7 @@ def test_late_users_heal_through_the_ledger_on_a_day_no_job_touches(stack, week,
                                if u.analytics_id in late])
     try:
         for name in mongo_source().collections:
-            out = MongoToLakeOperator(task_id=name, collection=name).execute(ctx(nxt))
+            out = mongo_task(task_id=name, collection=name).execute(ctx(nxt))
             if name == "jobs":
                 assert out["rows"] == 0  # no job document changed on that day
         xcoms: dict = {}

@@ -21,9 +21,9 @@ FAST = {"backoff_seconds": 0.01, "max_backoff_seconds": 0.05, "timeout_seconds":
 
 
 def land_vendor(source: str, entity: str, day: dt.date = D, **overrides) -> dict:
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
+    from dw.dag_factory import vendor_task
 
-    return VendorToLakeOperator(task_id=entity, source=source, entity=entity,
+    return vendor_task(task_id=entity, source=source, entity=entity,
                                 overrides={**FAST, **overrides}).execute(ctx(day))
 
 
@@ -43,7 +43,7 @@ def test_vendor_body_that_does_not_parse_fails_naming_the_request_and_leaves_the
     partition stays."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    from dw.local import vendors
+    from devstack import vendors
 
     url = vendor_standins[source]["url"]
     path = vendor_source_path(source, entity)
@@ -107,10 +107,10 @@ def test_an_executor_the_warehouse_does_not_know_fails_the_load_naming_table_dat
                                                                                                 mongo_app):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.dag_factory import mongo_task
 
     mongo_app.jobs.insert_many([job(), job(), job(executor="gpu_cluster")])
-    MongoToLakeOperator(task_id="jobs", collection="jobs").execute(ctx(D))  # the lake takes any string
+    mongo_task(task_id="jobs", collection="jobs").execute(ctx(D))  # the lake takes any string
     lake_before = lake_fingerprint(lake, lake.bucket, DS, prefix="raw/")
     before = warehouse_fingerprint(migrated, with_audit=True)
     with pytest.raises(AirflowFailException, match=r"(?s)dw\.resource_dim dt=2024-01-15 file s3://.*/extracts/resource_dim/"
@@ -126,12 +126,12 @@ def test_an_executor_the_warehouse_does_not_know_fails_the_load_naming_table_dat
 def test_duplicate_natural_keys_from_mongodb_load_the_latest_version_once(migrated, lake, mongo_app):
     """Two MongoDB documents of one user (same analytics_id, one in upper case): both reach the
     lake and the extract; the dimension holds one row, the latest version."""
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.dag_factory import mongo_task
 
     aid = str(uuid.uuid4())
     mongo_app.users.insert_many([user(aid, "old-login", dt.datetime(2024, 1, 1)),
                                  user(aid.upper(), "new-login", dt.datetime(2024, 1, 10))])
-    assert MongoToLakeOperator(task_id="users", collection="users").execute(ctx(D))["rows"] == 2
+    assert mongo_task(task_id="users", collection="users").execute(ctx(D))["rows"] == 2
     stats = extract_and_load("user_dim")
     assert (stats["copied"], stats["inserted"]) == (2, 1)
     assert rows(migrated, "select login from dw.user_dim where analytics_id = %s", (aid,)) == [("new-login",)]
@@ -153,15 +153,15 @@ def test_an_empty_day_from_every_source(migrated, lake, mongo_app, vendor_standi
 
     from dw.config import mongo_source, vendor_source, warehouse_tables
     from dw.dag_factory import build_warehouse_dag
-    from dw.local import vendors
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from devstack import vendors
+    from dw.dag_factory import mongo_task
     from tests.reliability import RunTI
 
     day = dt.date(2022, 6, 1)  # before the vendors' first organization; MongoDB is empty
     vendors.inject(vendor_standins["amplitude"]["url"], {"kind": "status", "status": 404, "count": 24})
     landed = {}
     for name in mongo_source().collections:
-        landed[f"mongo.{name}"] = MongoToLakeOperator(task_id=name, collection=name).execute(ctx(day))["rows"]
+        landed[f"mongo.{name}"] = mongo_task(task_id=name, collection=name).execute(ctx(day))["rows"]
     for source in ("stripe", "chargify", "amplitude"):
         for name in vendor_source(source).entities:
             landed[f"{source}.{name}"] = land_vendor(source, name, day)["rows"]

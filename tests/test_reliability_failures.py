@@ -44,7 +44,7 @@ def days(stack):
 
     from dw import config
     from dw.config import mongo_source
-    from dw.local import generate
+    from devstack import generate
     from tests.reliability import land_mongo_day
 
     mp = pytest.MonkeyPatch()

@@ -36,9 +36,9 @@ def jobs(n: int, outcome: str) -> list[dict]:
 
 
 def ingest_jobs() -> dict:
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.dag_factory import mongo_task
 
-    return MongoToLakeOperator(task_id="jobs", collection="jobs").execute(ctx(D))
+    return mongo_task(task_id="jobs", collection="jobs").execute(ctx(D))
 
 
 def in_child(target, *args) -> multiprocessing.Process:
@@ -46,9 +46,9 @@ def in_child(target, *args) -> multiprocessing.Process:
     own S3 clients: the cached ones' connection pools belong to this process."""
 
     def run():
-        from dw.hooks import connections
+        from dw.hooks.lake import clear_s3_hooks
 
-        connections._S3_HOOKS.clear()
+        clear_s3_hooks()
         target(*args)
 
     p = multiprocessing.get_context("fork").Process(target=run, daemon=True)
@@ -131,11 +131,11 @@ def test_mongo_extraction_killed_mid_stream_leaves_the_previous_partition(lake, 
 def test_vendor_extraction_killed_mid_paging_leaves_the_previous_partition(lake, vendor_standins):
     """Stripe customers re-landed page by page; the run is killed while the stand-in holds its
     third page. Both objects of the day (raw JSON and Parquet) stay as they were."""
-    from dw.local import vendors
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
+    from devstack import vendors
+    from dw.dag_factory import vendor_task
 
     def land():
-        return VendorToLakeOperator(task_id="customers", source="stripe", entity="customers",
+        return vendor_task(task_id="customers", source="stripe", entity="customers",
                                     overrides={"page_size": 5, "timeout_seconds": 120}).execute(ctx(D))
 
     url = vendor_standins["stripe"]["url"]

@@ -39,7 +39,7 @@ def _pins(path: Path) -> dict[str, str]:
 
 
 def test_requirements_are_pinned_and_duckdb_extension_matches():
-    runtime = _pins(REPO / "requirements.txt")
+    runtime = {**_pins(REPO / "requirements.txt"), **_pins(REPO / "requirements-duckdb.txt")}
     _pins(REPO / "requirements-dev.txt")
     constraints = _pins(REPO / "constraints.txt")
     assert runtime["duckdb"] == runtime["duckdb-extension-httpfs"]

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from dw.local import generate as g
-from dw.local import vendors
+from devstack import generate as g
+from devstack import vendors
+from tests.helpers import chargify, chargify_all, stripe, stripe_all
 
 SEED, SCALE = 42, 0.02
 D = dt.date(2024, 1, 15)
@@ -24,32 +25,10 @@ UTC = dt.timezone.utc
 D0 = int(dt.datetime(2024, 1, 15, tzinfo=UTC).timestamp())
 
 
-def stripe(v, path, key=None, **params):
-    key = v["stripe"]["key"] if key is None else key
-    return requests.get(v["stripe"]["url"] + path, params=params, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-
-
-def chargify(v, path, key=None, **params):
-    return requests.get(v["chargify"]["url"] + path, params=params, auth=(key or v["chargify"]["key"], "x"), timeout=30)
-
-
 def amplitude(v, start, end, secret=None):
     a = v["amplitude"]
     return requests.get(a["url"] + "/api/2/export", params={"start": start, "end": end},
                         auth=(a["key"], secret or a["secret"]), timeout=30)
-
-
-def stripe_all(v, path, **params):
-    out, after = [], None
-    while True:
-        p = dict(params, limit=7, **({"starting_after": after} if after else {}))
-        r = stripe(v, path, **p)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        out += body["data"]
-        if not body["has_more"]:
-            return out
-        after = body["data"][-1]["id"]
 
 
 # --------------------------------------------------------------------------- Stripe
@@ -164,18 +143,6 @@ def test_timeout_truncate_and_drop_faults(vendor_standins):
 # --------------------------------------------------------------------------- Chargify
 
 
-def chargify_all(v, path, per_page=200, **params):
-    out, page = [], 1
-    while True:
-        r = chargify(v, path, page=page, per_page=per_page, **params)
-        assert r.status_code == 200, r.text
-        items = r.json()
-        out += items
-        if len(items) < per_page:
-            return out
-        page += 1
-
-
 def test_chargify_auth_paging_and_errors(vendor_standins):
     v = vendor_standins
     r = chargify(v, "/subscriptions.json", key="wrong")
@@ -258,7 +225,7 @@ def test_amplitude_export_zip_of_gzipped_json_lines(vendor_standins):
     events = [e for evs in files.values() for e in evs]
     assert all(e["server_upload_time"].startswith(("2024-01-15 05", "2024-01-15 06")) for e in events)
     # consistent with the MongoDB population: users, organizations and projects
-    orgs, projects, users = g._population(SEED, SCALE, D)
+    orgs, projects, users = g.population(SEED, SCALE, D)
     user_ids = {u.analytics_id for u in users}
     org_ids = {o.analytics_id for o in orgs}
     project_ids = {p.analytics_id for p in projects}

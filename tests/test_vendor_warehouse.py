@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from dw.config import UNKNOWN_ID, vendor_source, warehouse_tables
-from dw.local import generate as g
-from dw.local import vendors
-from test_ingest_vendors import FAST, amplitude_served, served
+from devstack import generate as g
+from devstack import vendors
+from tests.helpers import FAST, amplitude_served, served
 
 SCALE = 0.02
 D = dt.date(2024, 1, 15)
@@ -33,28 +33,28 @@ def clock_for(day: dt.date) -> dt.datetime:
 
 
 def land_vendor(source: str, day: dt.date, entities=None, full_history: bool = False) -> None:
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
+    from dw.dag_factory import vendor_task
 
     for name in entities or vendor_source(source).entities:
         c = dict(ctx(day), params={"full_history": full_history})
-        VendorToLakeOperator(task_id=name, source=source, entity=name, overrides=FAST).execute(c)
+        vendor_task(task_id=name, source=source, entity=name, overrides=FAST).execute(c)
 
 
 def land_mongo(db, day: dt.date) -> None:
     from dw.config import mongo_source
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
+    from dw.dag_factory import mongo_task
 
     g.seed_day(db, day, scale=SCALE)
     for name in mongo_source().collections:
-        MongoToLakeOperator(task_id=name, collection=name).execute(ctx(day))
+        mongo_task(task_id=name, collection=name).execute(ctx(day))
 
 
 def load(uri: str, s3, table: str, day: dt.date) -> dict:
     """The warehouse DAG's extract ▸ load for one table and day, called directly."""
-    from dw.operators.lake_query import LakeQueryOperator
+    from dw.dag_factory import lake_query_task
     from dw.warehouse.load import load_table
 
-    out = LakeQueryOperator(task_id="extract", table=table).execute(ctx(day))
+    out = lake_query_task(task_id="extract", table=table).execute(ctx(day))
     tables = warehouse_tables()
     with psycopg.connect(uri) as conn:
         stats = load_table(conn, tables[table], out["uri"], day.isoformat(), ctx(day)["data_interval_end"], s3,

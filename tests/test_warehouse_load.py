@@ -19,8 +19,7 @@ import pytest
 from dw.config import UNKNOWN_ID
 from dw.warehouse.migrate import head_revision
 from dw.warehouse.load import LoadError, LoadStats, load_table
-from tests.helpers import warehouse_fingerprint
-from tests.test_warehouse_migrate import dw_tables, run_migrate  # noqa: F401 - fixture
+from tests.helpers import csv_bytes, new_warehouse, org, run_migrate, warehouse_fingerprint
 
 UTC = dt.timezone.utc
 D1, D2, D3 = "2024-03-04", "2024-03-05", "2024-03-06"
@@ -43,20 +42,6 @@ def wh(warehouse, lake, dw_tables):
     return warehouse
 
 
-def csv_bytes(header: list[str], rows: list[list]) -> bytes:
-    """Like the extracts: every value quoted, NULL as an empty unquoted field."""
-
-    def field(v) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, bool):
-            v = "true" if v else "false"
-        return '"' + str(v).replace('"', '""') + '"'
-
-    lines = [",".join(field(h) for h in header)] + [",".join(field(v) for v in r) for r in rows]
-    return ("\n".join(lines) + "\n").encode()
-
-
 _seq = iter(range(1_000_000))
 
 
@@ -74,10 +59,6 @@ def load(wh, lake, tables, table: str, uri: str, ds: str = D1, at: dt.datetime =
 def q(wh, query: str, params=()) -> list[tuple]:
     with psycopg.connect(wh) as con:
         return con.execute(query, params).fetchall()
-
-
-def org(analytics_id, name, updated, plan="free"):
-    return [analytics_id, name, "github", plan, "2024-01-01T00:00:00Z", updated]
 
 
 def load_orgs(wh, lake, tables, rows, ds=D1, at=AT1) -> LoadStats:
@@ -362,15 +343,12 @@ def test_scd2_history_does_not_depend_on_load_order(stack, lake, dw_tables, monk
     """Loading a key's observations all at once, step by step, or newest first gives the same
     table; a back-and-forth change (free -> pro -> free) is three versions; a version whose
     observation is superseded by a new one in between is split, and one that vanishes is deleted."""
-    from tests.test_end_to_end import _new_warehouse
-    from tests.test_warehouse_migrate import run_migrate
-
     s2 = dw_tables["subscription_dim"]
     obs = [sub("sub_9", "free", "active", "2024-03-01T00:00:00Z"), sub("sub_9", "pro", "active", "2024-03-02T00:00:00Z"),
            sub("sub_9", "free", "active", "2024-03-03T00:00:00Z"), sub("sub_9", "free", "canceled", "2024-03-04T00:00:00Z")]
 
     def build(steps) -> dict:
-        uri = _new_warehouse(stack, monkeypatch)
+        uri = new_warehouse(stack, monkeypatch)
         run_migrate(uri, dw_tables)
         for rows in steps:
             load(uri, lake, dw_tables, "subscription_dim", put(lake, "subscription_dim", D1, s2.column_names, rows))
@@ -381,7 +359,7 @@ def test_scd2_history_does_not_depend_on_load_order(stack, lake, dw_tables, monk
     assert build([obs[3:], obs[1:], obs]) == at_once
     # an observation learned late splits a version: free(-inf..03-02) pro free -> free pro free canceled
     assert build([[obs[0], obs[1], obs[3]], obs]) == at_once
-    uri = _new_warehouse(stack, monkeypatch)
+    uri = new_warehouse(stack, monkeypatch)
     run_migrate(uri, dw_tables)
     load(uri, lake, dw_tables, "subscription_dim", put(lake, "subscription_dim", D1, s2.column_names, obs))
     assert q(uri, "select product_handle, state, valid_from::text, is_current from dw.subscription_dim "
@@ -540,14 +518,15 @@ def _ctx(ti, day=dt.datetime(2024, 3, 4, tzinfo=UTC)):
 def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+    from dw.dag_factory import load_task
+    from dw.operators.warehouse import MigrateWarehouseOperator
 
     result = MigrateWarehouseOperator(task_id="migrate").execute(_ctx(None))
     assert result["revision"] == head_revision()
 
     uri = put(lake, "organization_dim", D1, dw_tables["organization_dim"].column_names,
               [org(ORG_A, "acme", "2024-03-04T00:00:00Z")])
-    op = WarehouseLoadOperator(task_id="load", table="organization_dim", extract_task_id="dimensions.organization_dim.extract")
+    op = load_task(task_id="load", table="organization_dim", extract_task_id="dimensions.organization_dim.extract")
     ti = _TI({"uri": uri, "rows": 1})
     stats = op.execute(_ctx(ti))
     assert ti.pulled == ["dimensions.organization_dim.extract"]
@@ -562,7 +541,7 @@ def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
     with pytest.raises(AirflowFailException, match=r"dw\.organization_dim dt=2024-03-04 .*does not exist"):
         op.execute(_ctx(_TI(uri + ".gone")))
     with pytest.raises(ValueError, match="not in include/config/warehouse"):
-        WarehouseLoadOperator(task_id="x", table="nope", extract_task_id="e")
+        load_task(task_id="x", table="nope", extract_task_id="e")
 
 
 def test_operator_module_is_light_at_import():

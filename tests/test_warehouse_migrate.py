@@ -5,7 +5,6 @@ idempotence and concurrency. No mocks.
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import psycopg
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 
 from dw.config import UNKNOWN_ID, TableConfig
 from dw.warehouse.migrate import head_revision
-from tests.helpers import warehouse_fingerprint
+from tests.helpers import run_migrate, warehouse_fingerprint
 
 CONTRACT_JOB_RAN_FACT = [
     "date", "organization_id", "project_id", "user_id", "resource_id", "subscription_id",
@@ -27,38 +26,6 @@ ENUMS = {
     "executor_type": ["docker", "machine", "macos", "windows", "unknown"],
     "job_outcome_type": ["success", "failed", "canceled", "infrastructure_fail", "timedout", "running", "unknown"],
 }
-
-
-@pytest.fixture
-def dw_tables(monkeypatch, tmp_path):
-    """The repository's warehouse config. ``warehouse_tables()`` also requires each loaded
-    table's Athena extract SQL; while a tree lacks one, the tests run on a copy of include/
-    with placeholder SQL files (only the YAML matters to migrate and load)."""
-    from dw import config, paths
-
-    config.clear_caches()
-    try:
-        tables = config.warehouse_tables()
-    except ValueError as e:
-        if "extract SQL" not in str(e):
-            raise
-        include = tmp_path / "include"
-        shutil.copytree(paths.include_dir(), include)
-        for y in (include / "config" / "warehouse").glob("*.yaml"):
-            sql_file = include / "sql" / "athena" / "extract" / f"{y.stem}.sql"
-            if not sql_file.exists():
-                sql_file.write_text("select 1 -- placeholder for the warehouse tests\n")
-        monkeypatch.setenv("DW_INCLUDE_DIR", str(include))
-        config.clear_caches()
-        tables = config.warehouse_tables()
-    yield tables
-    config.clear_caches()
-
-
-def run_migrate(uri: str, tables) -> dict:
-    from dw.warehouse.migrate import migrate
-
-    return migrate(uri, tables)
 
 
 def catalog_state(uri: str) -> dict:

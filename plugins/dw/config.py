@@ -13,9 +13,7 @@ composed into SQL with ``psycopg.sql.Identifier``. Column types are a closed set
 
 import datetime as dt
 import functools
-import hashlib
 import os
-import pickle
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,7 +21,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from dw import paths
+from dw import config_cache, paths
+from dw.sources import VENDORS, source_module
 
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
@@ -50,7 +49,7 @@ _ENUM_RE = re.compile(r"^dw\.([a-z_][a-z0-9_]{0,62})$")
 
 class _Model(BaseModel):
     # defer_build: a model's validator is built on its first validation, not when this module is
-    # imported (~30 ms of DAG parsing for every model, used or not; docs/decisions/0016)
+    # imported (DAG parsing builds only the models it uses; docs/decisions/0016)
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
@@ -149,15 +148,14 @@ class MongoSource(_Model):
 
 
 # --------------------------------------------------------------------------- vendor sources
-# include/config/sources/{stripe,amplitude,chargify}.yaml: the vendor APIs landed by
-# ingest_<vendor> (dw.ingest.vendor and one module per vendor). An entity's objects land as
-# raw JSON and as Parquet with the configured fields (docs/decisions/0010-vendor-landing.md).
+# include/config/sources/<vendor>.yaml: the vendor APIs landed by ingest_<vendor>
+# (dw.sources.http and one module per vendor, which also holds the vendor's config rules). An
+# entity's objects land as raw JSON and as Parquet with the configured fields
+# (docs/decisions/0010-vendor-landing.md).
 
-VENDORS = ("stripe", "amplitude", "chargify")
-# A vendor field's type: the Mongo types (same strict conversion, dw.ingest.mongo), plus
+# A vendor field's type: the Mongo types (same strict conversion, dw.convert), plus
 # epoch_seconds (Stripe's unix times, landed as timestamps).
 VendorFieldType = Literal["string", "uuid", "int64", "float64", "bool", "timestamp", "epoch_seconds", "json"]
-_MAX_PAGE = {"stripe": 100, "chargify": 200, "amplitude": 1}
 
 
 def _keyed(data: dict, key: str) -> dict:
@@ -201,7 +199,7 @@ class VendorEntity(_Model):
 
 
 class VendorSource(_Model):
-    source: Literal["stripe", "amplitude", "chargify"]
+    source: Literal[VENDORS]
     conn_id: str
     pii_key_conn_id: str | None = None
     page_size: int = Field(default=100, ge=1)
@@ -221,15 +219,13 @@ class VendorSource(_Model):
 
     @model_validator(mode="after")
     def _vendor_rules(self) -> "VendorSource":
-        if self.page_size > _MAX_PAGE[self.source]:
-            raise ValueError(f"{self.source}: page_size at most {_MAX_PAGE[self.source]}")
+        vendor = source_module(self.source)
+        if self.page_size > vendor.MAX_PAGE_SIZE:
+            raise ValueError(f"{self.source}: page_size at most {vendor.MAX_PAGE_SIZE}")
         for e in self.entities.values():
             if any(f.pii for f in e.fields.values()) and not self.pii_key_conn_id:
                 raise ValueError(f"{self.source}.{e.name}: a pii field needs pii_key_conn_id")
-            if self.source == "chargify" and (not e.root or not e.date_field or e.mode != "window"):
-                raise ValueError(f"chargify.{e.name}: needs root and date_field, mode window")
-            if self.source == "amplitude" and e.mode != "window":
-                raise ValueError("amplitude: the Export API is a window by upload time (mode: window)")
+            vendor.check_entity(e)
             if e.mode == "window" and not e.time_field:
                 raise ValueError(f"{self.source}.{e.name}: a window entity needs time_field")
         return self
@@ -290,6 +286,11 @@ class TableChecks(_Model):
 
 
 class TableConfig(_Model):
+    """A warehouse table, from include/config/warehouse/<table>.yaml: the columns of its extract
+    (the load's stage, in order), a dimension's natural key and versioning (SCD1/SCD2) or a
+    fact's date column, lookups, grain and measures. ``_shape`` checks the rules between fields;
+    ``warehouse_tables`` the rules between tables."""
+
     table: Identifier
     kind: Literal["dimension", "fact"]
     description: str
@@ -405,7 +406,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _read_yaml(path: Path, text: str | None = None) -> dict:
     try:
         # libyaml's loader (the same safe subset) when PyYAML has it: DAG parsing reads every
-        # config file, and the pure-Python loader was a third of the warehouse DAG's parse time
+        # config file (docs/decisions/0016)
         data = yaml.load(path.read_text() if text is None else text, Loader=_YAML_LOADER)
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: not valid YAML: {e}") from e
@@ -421,72 +422,15 @@ def _validated(model: type[BaseModel], path: Path, data: dict):
         raise ValueError(f"{path}: {e}") from e
 
 
-# --------------------------------------------------------------------------- validated-config cache
-# Every DAG file is parsed in a fresh process, which would read the YAML and build and run the
-# pydantic validators each time (most of a DAG file's parse time). A config file's validated model
-# is kept as a pickle named by the SHA-256 of the file's bytes, this module's source, the
-# pydantic and Python versions and any override applied (as Python keeps bytecode in __pycache__):
-# a changed file, model or version is validated anew. The directory is the process owner's own
-# (0700, checked before reading); any error falls back to validating. DW_CONFIG_CACHE names
-# another directory, or "off" (docs/decisions/0016-dag-parse-time.md).
-
-
-def _cache_dir() -> Path | None:
-    where = os.environ.get("DW_CONFIG_CACHE", "")
-    if where == "off":
-        return None
-    if where:
-        return Path(where)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dw-etl" / "config"
-
-
-@functools.lru_cache(maxsize=1)
-def _code_digest() -> bytes:
-    import sys
-
-    import pydantic
-
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(f"|{pydantic.VERSION}|{sys.version}".encode())
-    return h.digest()
-
-
-def _own_dir(d: Path) -> bool:
-    try:
-        st = d.stat()
-    except OSError:
-        return False
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
-
-
 def _load_model(model: type[BaseModel], path: Path, prepare=None, variant: str = ""):
     """``model`` validated from the YAML file ``path`` (``prepare(data)`` applied first, its
-    inputs named by ``variant``), from the cache when this exact input was validated before."""
-    raw = path.read_bytes()
-    h = hashlib.sha256(_code_digest())
-    h.update(f"|{model.__qualname__}|{variant}|".encode())
-    h.update(raw)
-    d = _cache_dir()
-    entry = d / f"{h.hexdigest()}.pickle" if d else None
-    if entry and _own_dir(d):
-        try:
-            obj = pickle.loads(entry.read_bytes())
-            if type(obj) is model:
-                return obj
-        except Exception:  # noqa: BLE001 - no entry, or an unreadable one: validate
-            pass
-    data = _read_yaml(path, raw.decode("utf-8"))
-    obj = _validated(model, path, prepare(data) if prepare else data)
-    if entry:
-        try:
-            d.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if _own_dir(d):
-                tmp = d / f".{entry.name}.{os.getpid()}"
-                tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-                os.replace(tmp, entry)
-        except OSError:
-            pass
-    return obj
+    inputs named by ``variant``), kept between processes by ``dw.config_cache``."""
+
+    def validate(raw: bytes):
+        data = _read_yaml(path, raw.decode("utf-8"))
+        return _validated(model, path, prepare(data) if prepare else data)
+
+    return config_cache.load(model, path, validate, variant)
 
 
 def _cached(fn):
@@ -516,24 +460,27 @@ def mongo_source(config_dir: Path) -> MongoSource:
 @_cached
 def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
     """Every table under <config>/warehouse/, by name, with cross-table checks:
-    lookups name existing dimensions and their columns, extract SQL files exist."""
+    lookups name existing dimensions and their columns, extract SQL files exist. An error
+    names the table's YAML file."""
     tables: dict[str, TableConfig] = {}
+    files: dict[str, Path] = {}
     for path in sorted((config_dir / "warehouse").glob("*.yaml")):
         cfg = _load_model(TableConfig, path)
         if cfg.table != path.stem:
             raise ValueError(f"{path}: table {cfg.table!r} must match the file name")
-        tables[cfg.table] = cfg
+        tables[cfg.table], files[cfg.table] = cfg, path
     sql_dir = config_dir.parent / "sql" / "athena" / "extract"
     for cfg in tables.values():
+        path = files[cfg.table]
         if cfg.loaded and not (sql_dir / f"{cfg.table}.sql").exists():
-            raise ValueError(f"table {cfg.table}: extract SQL {sql_dir / (cfg.table + '.sql')} is missing")
+            raise ValueError(f"{path}: table {cfg.table}: extract SQL {sql_dir / (cfg.table + '.sql')} is missing")
         for lk in cfg.lookups:
             dim = tables.get(lk.dimension)
             if dim is None or dim.kind != "dimension":
-                raise ValueError(f"table {cfg.table}: lookup {lk.key} names {lk.dimension!r}, not a dimension")
+                raise ValueError(f"{path}: lookups: {lk.key} names {lk.dimension!r}, not a dimension")
             for dim_col in lk.match:
                 if dim_col not in dim.column_names:
-                    raise ValueError(f"table {cfg.table}: lookup {lk.key}: {lk.dimension} has no column {dim_col!r}")
+                    raise ValueError(f"{path}: lookups: {lk.key}: {lk.dimension} has no column {dim_col!r}")
     return tables
 
 

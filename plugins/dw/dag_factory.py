@@ -4,6 +4,10 @@ DAG files in dags/ are one call each into this module. Parsing reads YAML and bu
 operators; it opens no connection, reads no Variable and imports no heavy library
 (the operators import pyarrow, duckdb, boto3, pymongo and psycopg inside execute).
 
+The operators hold resolved arguments: ``mongo_task``, ``vendor_task``, ``lake_sensor_task``,
+``lake_query_task`` and ``load_task`` look the config up and build one task each (the DAG
+builders and the tests use them).
+
 Every run processes one UTC day, its data interval [D 00:00, D+1 00:00): the run with
 logical date D+1 processes D (Airflow 3 semantics; docs/decisions/0001-run-date.md).
 """
@@ -16,8 +20,8 @@ import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
 from dw import notify, runbooks
-from dw.config import mongo_source, warehouse_tables
-from dw.lake import raw_table_uri
+from dw.config import lake_config, mongo_source, vendor_source, warehouse_tables
+from dw.sources import RawTable, source_module
 
 OWNER = "data-platform"
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
@@ -47,26 +51,95 @@ def daily() -> CronTriggerTimetable:
 
 
 def raw_asset(source: str, entity: str) -> Asset:
-    """The Asset of a raw lake table: ``x-dw-lake://raw/<source>/<entity>``, its place in the lake
-    whatever the bucket. Not ``s3://``: Airflow normalizes those URIs with the amazon provider,
-    which imports boto3 at parse time (docs/decisions/0009-asset-uris.md). The S3 location of
-    this deployment's bucket is in ``extra``."""
-    s3_uri = raw_table_uri(source, entity)
-    return Asset(
-        uri=f"x-dw-lake://raw/{source}/{entity}",
-        name=f"raw_{source}_{entity}",
-        group="lake",
-        extra={"s3_uri": s3_uri},
-    )
+    """The Asset of a raw lake table (``dw.sources.RawTable.asset``)."""
+    lake = lake_config()
+    return RawTable(source, entity).asset(lake.bucket, lake.raw_prefix)
+
+
+# --------------------------------------------------------------------------- tasks from the config
+
+
+def mongo_task(*, collection: str, **kwargs):
+    """The MongoToLakeOperator of one collection of sources/mongo.yaml."""
+    from dw.operators.mongo_to_lake import MongoToLakeOperator
+
+    src = mongo_source()
+    if collection not in src.collections:
+        raise ValueError(
+            f"MongoToLakeOperator: collection {collection!r} is not in sources/mongo.yaml "
+            f"(known: {sorted(src.collections)})"
+        )
+    lake = lake_config()
+    return MongoToLakeOperator(collection=src.collections[collection], conn_id=src.conn_id, database=src.database,
+                               batch_size=src.batch_size, pii_key_conn_id=src.pii_key_conn_id, bucket=lake.bucket,
+                               raw_prefix=lake.raw_prefix, **kwargs)
+
+
+def vendor_task(*, source: str, entity: str, overrides: dict | None = None, **kwargs):
+    """The VendorToLakeOperator of one entity of sources/<source>.yaml. ``overrides``: source
+    settings to change for this task (timeout_seconds, page_size, backoff_seconds, ...),
+    validated like the YAML."""
+    from dw.operators.vendor_to_lake import VendorToLakeOperator
+
+    src = vendor_source(source)
+    if overrides:
+        src = type(src).model_validate({**src.model_dump(), **overrides})
+    lake = lake_config()
+    return VendorToLakeOperator(source_config=src, entity=entity, bucket=lake.bucket, raw_prefix=lake.raw_prefix,
+                                **kwargs)
+
+
+def min_rows(source: str, entity: str) -> int:
+    """The fewest rows a day's partition of a raw table may hold (its source config's ``min_rows``)."""
+    items = mongo_source().collections if source == "mongo" else vendor_source(source).entities
+    return items[entity].min_rows if entity in items else 0
+
+
+def lake_sensor_task(*, source: str, entity: str, **kwargs):
+    """The LakePartitionSensor of a raw table in this deployment's lake."""
+    from dw.operators.lake_sensor import LakePartitionSensor
+
+    lake = lake_config()
+    return LakePartitionSensor(source=source, entity=entity, bucket=lake.bucket, raw_prefix=lake.raw_prefix, **kwargs)
+
+
+def _table_config(table: str, operator: str):
+    tables = warehouse_tables()
+    if table not in tables:
+        raise ValueError(f"{operator}: table {table!r} is not in include/config/warehouse/ (known: {sorted(tables)})")
+    return tables[table]
+
+
+def lake_query_task(*, table: str, **kwargs):
+    """The LakeQueryOperator (extract) of a warehouse table."""
+    from dw.operators.lake_query import LakeQueryOperator
+
+    cfg = _table_config(table, "LakeQueryOperator")
+    lake = lake_config()
+    return LakeQueryOperator(table=table, sql_path=cfg.extract_sql_path, lake_tables=cfg.lake_tables,
+                             restate_unknown_members=cfg.kind == "fact", bucket=lake.bucket,
+                             extracts_prefix=lake.extracts_prefix, database=lake.athena_database,
+                             workgroup=lake.athena_workgroup, **kwargs)
+
+
+def load_task(*, table: str, extract_task_id: str, **kwargs):
+    """The WarehouseLoadOperator of a warehouse table."""
+    from dw.operators.warehouse import WarehouseLoadOperator
+
+    cfg = _table_config(table, "WarehouseLoadOperator")
+    tables = warehouse_tables()
+    dims = {lk.dimension: tables[lk.dimension] for lk in cfg.lookups if lk.dimension in tables}
+    return WarehouseLoadOperator(table_config=cfg, dimensions=dims, bucket=lake_config().bucket,
+                                 extract_task_id=extract_task_id, **kwargs)
 
 
 # --------------------------------------------------------------------------- ingest_mongo
 
 
 def build_ingest_mongo_dag() -> DAG:
-    from dw.operators.mongo_to_lake import MongoToLakeOperator
-
     src = mongo_source()
+    raw_prefix = lake_config().raw_prefix
+    docs = []
     with DAG(
         dag_id="ingest_mongo",
         description="MongoDB collections of the app database into the S3 lake (Parquet, dt= partitions)",
@@ -75,16 +148,14 @@ def build_ingest_mongo_dag() -> DAG:
         catchup=False,
         max_active_runs=4,
         default_args=default_args(),
-        doc_md=runbooks.ingest_mongo(src),
+        doc_md=runbooks.render("ingest_mongo.md", src=src, raw_prefix=raw_prefix),
         tags=["ingest", "mongo", "lake"],
     ) as dag:
         for name, coll in src.collections.items():
-            MongoToLakeOperator(
-                task_id=name,
-                collection=name,
-                outlets=[raw_asset("mongo", name)],
-                doc_md=runbooks.mongo_collection(src, coll),
-            )
+            task = mongo_task(task_id=name, collection=name, outlets=[raw_asset("mongo", name)])
+            pii = [n for n, f in coll.fields.items() if f.pii]
+            docs.append((task, "mongo_collection.md", {"src": src, "coll": coll, "pii": pii, "raw_prefix": raw_prefix}))
+    runbooks.document_tasks(docs)
     return dag
 
 
@@ -94,10 +165,10 @@ def build_ingest_mongo_dag() -> DAG:
 def build_ingest_vendor_dag(source: str) -> DAG:
     """ingest_stripe / ingest_amplitude / ingest_chargify from include/config/sources/<source>.yaml:
     one task per entity, each emitting its raw table's Asset."""
-    from dw.config import vendor_source
-    from dw.operators.vendor_to_lake import VendorToLakeOperator
-
     src = vendor_source(source)
+    raw_prefix = lake_config().raw_prefix
+    reads = source_module(source).RUNBOOK_READS
+    docs = []
     settings = dict(schedule=daily(), start_date=START_DATE, catchup=False, max_active_runs=4, default_args=default_args())
     if src.history_start:
         from airflow.sdk import Param
@@ -107,48 +178,32 @@ def build_ingest_vendor_dag(source: str) -> DAG:
     with DAG(
         dag_id=f"ingest_{source}",
         description=f"{source.capitalize()} API into the S3 lake (raw JSON + Parquet, dt= partitions)",
-        doc_md=runbooks.ingest_vendor(src),
+        doc_md=runbooks.render("ingest_vendor.md", src=src, reads=reads, raw_prefix=raw_prefix),
         tags=["ingest", source, "lake"],
         **settings,
     ) as dag:
         for name, ent in src.entities.items():
-            VendorToLakeOperator(
-                task_id=name,
-                source=source,
-                entity=name,
-                outlets=[raw_asset(source, name)],
-                doc_md=runbooks.vendor_entity(src, ent),
-            )
+            task = vendor_task(task_id=name, source=source, entity=name, outlets=[raw_asset(source, name)])
+            pii = [n for n, f in ent.fields.items() if f.pii]
+            docs.append((task, "vendor_entity.md",
+                         {"src": src, "ent": ent, "pii": pii, "reads": reads, "raw_prefix": raw_prefix}))
+    runbooks.document_tasks(docs)
     return dag
 
 
 # --------------------------------------------------------------------------- warehouse
 
 
-def _lake_source(lake_table: str) -> tuple[str, str]:
-    # raw_<source>_<entity>
-    _, source, entity = lake_table.split("_", 2)
-    return source, entity
-
-
-def _min_rows(source: str, entity: str) -> int:
-    """The fewest rows a day's partition of a raw table may hold (its source config's ``min_rows``)."""
-    from dw.config import vendor_source
-
-    items = mongo_source().collections if source == "mongo" else vendor_source(source).entities
-    return items[entity].min_rows if entity in items else 0
-
-
 def build_warehouse_dag() -> DAG:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
 
     from dw.operators.checks import SliceTableCheckOperator
-    from dw.operators.lake_query import LakeQueryOperator
-    from dw.operators.lake_sensor import LakePartitionSensor
-    from dw.operators.warehouse import MigrateWarehouseOperator, WarehouseLoadOperator
+    from dw.operators.warehouse import MigrateWarehouseOperator
 
     tables = warehouse_tables()
     loaded = {n: c for n, c in tables.items() if c.loaded}
+    lake = lake_config()
+    docs = []
 
     with DAG(
         dag_id="warehouse",
@@ -158,39 +213,46 @@ def build_warehouse_dag() -> DAG:
         catchup=False,
         max_active_runs=1,
         default_args=default_args(),
-        doc_md=runbooks.warehouse(tables),
+        doc_md=runbooks.render(
+            "warehouse.md", extracts_prefix=lake.extracts_prefix,
+            dimensions=[f"dw.{n}" for n, c in tables.items() if c.kind == "dimension"],
+            facts=[f"dw.{n}" for n, c in tables.items() if c.kind == "fact"]),
         tags=["warehouse", "athena", "postgres"],
     ) as dag:
-        migrate = MigrateWarehouseOperator(task_id="migrate", doc_md=runbooks.MIGRATE)
+        migrate = MigrateWarehouseOperator(task_id="migrate")
+        docs.append((migrate, "migrate.md", {}))
 
         # The day's raw partitions every loaded table reads must exist (ingestion done).
         lake_tables = sorted({lt for c in loaded.values() for lt in c.lake_tables})
         with TaskGroup("lake_ready", tooltip="the day's raw partitions are in the lake") as lake_ready:
-            lake_ready.doc_md = runbooks.LAKE_READY
+            lake_ready.doc_md = runbooks.render("lake_ready.md")
             sensors = {}
             for lt in lake_tables:
-                source, entity = _lake_source(lt)
-                sensors[lt] = LakePartitionSensor(
+                raw = RawTable.parse(lt)
+                sensors[lt] = lake_sensor_task(
                     task_id=lt,
-                    source=source,
-                    entity=entity,
-                    min_rows=_min_rows(source, entity),
+                    source=raw.source,
+                    entity=raw.entity,
+                    min_rows=min_rows(raw.source, raw.entity),
                     poke_interval=300,
                     timeout=6 * 3600,
                     retries=0,
-                    doc_md=runbooks.lake_ready_sensor(lt, _min_rows(source, entity)),
                 )
+                docs.append((sensors[lt], "lake_ready_sensor.md",
+                             {"raw": raw, "raw_prefix": lake.raw_prefix, "min_rows": min_rows(raw.source, raw.entity)}))
 
         groups: dict[str, TaskGroup] = {}
         loads: dict[str, object] = {}
 
         def table_group(name: str, cfg) -> TaskGroup:
             with TaskGroup(name, tooltip=cfg.description) as tg:
-                tg.doc_md = runbooks.table(cfg)
-                extract = LakeQueryOperator(task_id="extract", table=name, doc_md=runbooks.extract(cfg))
-                load = WarehouseLoadOperator(
-                    task_id="load", table=name, extract_task_id=f"{tg.group_id}.extract", doc_md=runbooks.load(cfg)
-                )
+                sql_file = f"include/sql/athena/extract/{name}.sql"
+                tg.doc_md = runbooks.render("table.md", cfg=cfg, sql_file=sql_file)
+                extract = lake_query_task(task_id="extract", table=name)
+                load = load_task(task_id="load", table=name, extract_task_id=f"{tg.group_id}.extract")
+                docs.append((extract, "extract.md", {"cfg": cfg, "sql_file": sql_file,
+                                                     "extracts_prefix": lake.extracts_prefix}))
+                docs.append((load, "load.md", {"cfg": cfg}))
                 extract >> load
                 checks = []
                 partition = f"{cfg.date_column} = '{RUN_DATE}'" if cfg.kind == "fact" else None
@@ -203,7 +265,6 @@ def build_warehouse_dag() -> DAG:
                             checks={k: {"check_statement": v} for k, v in cfg.checks.table.items()},
                             partition_clause=partition,
                             retries=0,
-                            doc_md=runbooks.CHECKS,
                         )
                     )
                 if cfg.checks.columns:
@@ -215,23 +276,23 @@ def build_warehouse_dag() -> DAG:
                             column_mapping={c: dict(v) for c, v in cfg.checks.columns.items()},
                             partition_clause=partition,
                             retries=0,
-                            doc_md=runbooks.CHECKS,
                         )
                     )
                 for c in checks:
                     load >> c
+                    docs.append((c, "checks.md", {}))
                 loads[name] = load
                 extract_of[name] = extract
             return tg
 
         extract_of: dict[str, object] = {}
         with TaskGroup("dimensions", tooltip="dimensions, loaded before any fact") as dims:
-            dims.doc_md = runbooks.DIMENSIONS
+            dims.doc_md = runbooks.render("dimensions.md")
             for name, cfg in loaded.items():
                 if cfg.kind == "dimension":
                     groups[name] = table_group(name, cfg)
         with TaskGroup("facts", tooltip="facts, each after the dimensions it looks up") as facts:
-            facts.doc_md = runbooks.FACTS
+            facts.doc_md = runbooks.render("facts.md")
             for name, cfg in loaded.items():
                 if cfg.kind == "fact":
                     groups[name] = table_group(name, cfg)
@@ -250,4 +311,5 @@ def build_warehouse_dag() -> DAG:
                 for lk in cfg.lookups:
                     if lk.dimension in groups:
                         groups[lk.dimension] >> extract_of[name]
+    runbooks.document_tasks(docs)
     return dag

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 
 from dw.config import lake_config
+from dw.sources import RawTable
 
-SOURCES = ("mongo", "stripe", "amplitude", "chargify")
 PART_NAME = "part-00000.parquet"
 _DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -41,31 +41,28 @@ def run_date(context) -> str:
     return start.astimezone(dt.timezone.utc).date().isoformat()
 
 
-def raw_partition_key(source: str, entity: str, ds: str) -> str:
-    """The object key of a raw partition. ``ds`` may be a Jinja expression (for sensors)."""
-    return f"{lake_config().raw_prefix}/{source}/{entity}/dt={ds}/{PART_NAME}"
-
-
 @dataclass(frozen=True)
 class RawPartition:
+    """A raw table's partition of day ``ds``; ``bucket`` and ``raw_prefix`` default to the lake
+    config's."""
+
     source: str
     entity: str
     ds: str
+    bucket_name: str | None = None
+    raw_prefix: str | None = None
 
     def __post_init__(self):
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown lake source {self.source!r}")
-        if not re.match(r"^[a-z_][a-z0-9_]*$", self.entity):
-            raise ValueError(f"bad entity name {self.entity!r}")
+        RawTable(self.source, self.entity)  # validates both
         check_ds(self.ds)
 
     @property
     def bucket(self) -> str:
-        return lake_config().bucket
+        return self.bucket_name or lake_config().bucket
 
     @property
     def table_prefix(self) -> str:
-        return f"{lake_config().raw_prefix}/{self.source}/{self.entity}/"
+        return RawTable(self.source, self.entity).prefix(self.raw_prefix or lake_config().raw_prefix)
 
     @property
     def prefix(self) -> str:
@@ -73,27 +70,17 @@ class RawPartition:
 
     @property
     def key(self) -> str:
-        return raw_partition_key(self.source, self.entity, self.ds)
+        return f"{self.prefix}{PART_NAME}"
 
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
 
 
-def raw_table_uri(source: str, entity: str, bucket: str | None = None) -> str:
-    """The S3 location of a raw entity (all partitions): the Asset URI and Athena LOCATION."""
-    cfg = lake_config()
-    return f"s3://{bucket or cfg.bucket}/{cfg.raw_prefix}/{source}/{entity}/"
-
-
-def raw_table_name(source: str, entity: str) -> str:
-    """Athena / DuckDB table name of a raw entity, e.g. raw_mongo_jobs."""
-    return f"raw_{source}_{entity}"
-
-
-def extract_prefix(table: str, ds: str) -> str:
+def extract_prefix(table: str, ds: str, root: str | None = None) -> str:
+    """``<root>/<table>/dt=<ds>/``; ``root`` defaults to the lake config's ``extracts_prefix``."""
     check_ds(ds)
-    return f"{lake_config().extracts_prefix}/{table}/dt={ds}/"
+    return f"{root or lake_config().extracts_prefix}/{table}/dt={ds}/"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

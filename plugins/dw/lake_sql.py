@@ -1,5 +1,4 @@
-"""The lake's SQL: Athena DDL and extract files, how they are rendered, and the DuckDB engine
-that runs the same files locally.
+"""The lake's SQL: Athena DDL and extract files, how they are rendered and parsed.
 
     include/sql/athena/ddl/<raw table>.sql      CREATE EXTERNAL TABLE ... (partition projection on dt)
     include/sql/athena/extract/<table>.sql     the query whose result is dw.<table>'s extract
@@ -14,15 +13,11 @@ Both kinds are Jinja templates rendered with ``StrictUndefined``:
   every raw table shares: daily ``dt`` partitions found by partition projection).
 
 The extract files are written in Athena's dialect (Trino). On Athena they run as they are,
-with the raw tables of the Glue database. Locally (``aws_lake`` extra ``lake_engine: duckdb``)
-``DuckDBLake`` creates one view per raw table the query names, over the table's Parquet
-partitions in the same S3 layout (hive partitioning on ``dt``, every column cast to the type
-its DDL declares, missing columns NULL, as Athena reads them), transpiles the query with
-sqlglot and writes the result as CSV in Athena's output format: a header line, every value
-quoted, NULL an empty unquoted field.
+with the raw tables of the Glue database; the DuckDB engine (``dw.hooks.duckdb``) transpiles
+them with ``to_duckdb``.
 
 The DDL files are the one description of the raw tables' schemas: Athena creates its tables
-from them and DuckDB types its views with them; ``tests/test_lake_query.py`` checks them
+from them and the DuckDB engine types its views with them; ``tests/test_lake_query.py`` checks them
 against the source configs.
 
 Heavy libraries (duckdb, sqlglot, jinja2) are imported inside the functions.
@@ -32,13 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from pathlib import Path
 
 from dw import paths
 from dw.lake import check_ds
+from dw.sources import RAW_TABLE_RE, RawTable
 
-RAW_TABLE_RE = re.compile(r"^raw_(mongo|stripe|amplitude|chargify)_([a-z][a-z0-9_]*)$")
 ATHENA_DIALECT = "athena"
 
 
@@ -75,12 +69,12 @@ def extract_dir() -> Path:
     return paths.sql_dir() / "athena" / "extract"
 
 
-def split_raw_table(name: str) -> tuple[str, str]:
-    """``raw_mongo_jobs`` -> ``("mongo", "jobs")``."""
-    m = RAW_TABLE_RE.match(name)
-    if not m:
-        raise LakeQueryError(f"{name!r} is not a raw lake table name (raw_<source>_<entity>)")
-    return m.group(1), m.group(2)
+def parse_raw_table(name: str) -> RawTable:
+    """``raw_mongo_jobs`` -> ``RawTable("mongo", "jobs")``; LakeQueryError for another name."""
+    try:
+        return RawTable.parse(name)
+    except ValueError as e:
+        raise LakeQueryError(str(e)) from None
 
 
 def _render(text: str, where: str, **values) -> str:
@@ -94,36 +88,45 @@ def _render(text: str, where: str, **values) -> str:
 
 
 def render_extract(table: str, run_date: str, sql_file: Path | None = None,
-                   unknown_member_dates: list[str] | tuple[str, ...] = ()) -> str:
+                   unknown_member_dates: list[str] | tuple[str, ...] = (), database: str | None = None) -> str:
     """The extract SQL of ``dw.<table>`` for day ``run_date`` (Athena dialect).
     ``unknown_member_dates``: the fact's open dates in the unknown-member ledger, which a fact
-    extract restates as well (dw.warehouse.ledger; each one validated as a date)."""
-    from dw.config import lake_config
+    extract restates as well (dw.warehouse.ledger; each one validated as a date). ``database``
+    defaults to the lake config's Athena database."""
+    if database is None:
+        from dw.config import lake_config
 
+        database = lake_config().athena_database
     check_ds(run_date)
     extra = [check_ds(d) for d in unknown_member_dates]
     path = sql_file or extract_dir() / f"{table}.sql"
     if not path.exists():
         raise LakeQueryError(f"dw.{table}: extract SQL {path} does not exist")
     nxt = (dt.date.fromisoformat(run_date) + dt.timedelta(days=1)).isoformat()
-    return _render(path.read_text(), str(path), run_date=run_date, next_date=nxt, database=lake_config().athena_database,
+    return _render(path.read_text(), str(path), run_date=run_date, next_date=nxt, database=database,
                    unknown_member_dates=extra)
 
 
-def render_ddl(raw_table: str) -> str:
+def render_ddl(raw_table_name: str) -> str:
     """The Athena CREATE EXTERNAL TABLE statement of a raw table, for this deployment's lake."""
     from dw.config import lake_config
-    from dw.lake import raw_table_uri
 
-    source, entity = split_raw_table(raw_table)
-    path = ddl_dir() / f"{raw_table}.sql"
+    table = parse_raw_table(raw_table_name)
+    path = ddl_dir() / f"{raw_table_name}.sql"
     if not path.exists():
-        raise LakeQueryError(f"{raw_table}: no DDL file {path}")
+        raise LakeQueryError(f"{raw_table_name}: no DDL file {path}")
     cfg = lake_config()
-    location = raw_table_uri(source, entity)
+    location = table.uri(cfg.bucket, cfg.raw_prefix)
     return _render(path.read_text(), str(path), database=cfg.athena_database, bucket=cfg.bucket,
                    raw_prefix=cfg.raw_prefix, location=location,
                    dt_partitioned_parquet=DT_PARTITIONED_PARQUET.format(location=location))
+
+
+def raw_table_prefix(name: str) -> str:
+    """The S3 key prefix of a raw table's partitions (``raw/<source>/<entity>/``)."""
+    from dw.config import lake_config
+
+    return parse_raw_table(name).prefix(lake_config().raw_prefix)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -206,102 +209,12 @@ def lake_state(s3, bucket: str, raw_tables: list[str]) -> dict[str, str]:
     (docs/decisions/0015-stale-extracts.md)."""
     import hashlib
 
-    from dw.config import lake_config
-
     out = {}
     for raw_table in sorted(set(raw_tables)):
-        source, entity = split_raw_table(raw_table)
-        prefix = f"{lake_config().raw_prefix}/{source}/{entity}/"
+        prefix = raw_table_prefix(raw_table)
         h = hashlib.sha256()
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for o in page.get("Contents", []):  # listed in key order
                 h.update(f"{o['Key']}\t{o['ETag']}\t{o['Size']}\n".encode())
         out[raw_table] = h.hexdigest()
     return out
-
-
-# --------------------------------------------------------------------------- DuckDB engine
-
-
-class DuckDBLake:
-    """Runs Athena extract SQL on DuckDB against the lake's S3 (the local profile).
-
-        with DuckDBLake.connect() as lake:
-            rows = lake.extract_to_csv(sql, "/tmp/out.csv")
-    """
-
-    def __init__(self, con, bucket: str):
-        self.con = con
-        self.bucket = bucket
-
-    @classmethod
-    def connect(cls, conn_id: str | None = None) -> DuckDBLake:
-        from dw.config import lake_config
-        from dw.hooks.connections import LAKE_CONN_ID, duckdb_connect
-
-        return cls(duckdb_connect(conn_id or LAKE_CONN_ID), lake_config().bucket)
-
-    def __enter__(self) -> DuckDBLake:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.con.close()
-
-    def register(self, raw_table: str) -> int:
-        """Create the view ``raw_table`` over its partitions; returns how many partitions."""
-        from dw.config import lake_config
-
-        source, entity = split_raw_table(raw_table)
-        cols = raw_table_columns(raw_table)
-        prefix = f"{lake_config().raw_prefix}/{source}/{entity}/"
-        files = self._partition_files(prefix)
-        ident = _quote(raw_table)
-        if not files:
-            select = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {_quote(c.name)}" for c in cols)
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, CAST(NULL AS VARCHAR) AS dt WHERE false")
-            return 0
-        glob = f"s3://{self.bucket}/{prefix}dt=*/*.parquet"
-        reader = (f"read_parquet({_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
-                  f"union_by_name = true)")
-        present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
-        select = ", ".join(
-            (f"CAST({_quote(c.name)} AS {c.duckdb_type})" if c.name in present else f"CAST(NULL AS {c.duckdb_type})")
-            + f" AS {_quote(c.name)}"
-            for c in cols
-        )
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, dt FROM {reader}")
-        return len(files)
-
-    def _partition_files(self, prefix: str) -> list[str]:
-        from dw.hooks.connections import s3_client
-
-        s3 = s3_client()
-        keys = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
-        return keys
-
-    def extract_to_csv(self, athena_sql: str, path: str) -> int:
-        """Run the query and write its result to ``path`` in Athena's CSV format; returns rows."""
-        import duckdb
-
-        for t in raw_tables_in(athena_sql):
-            self.register(t)
-        query = to_duckdb(athena_sql)
-        try:
-            (rows,) = self.con.execute(
-                f"COPY ({query}) TO {_literal(path)} (FORMAT csv, HEADER true, FORCE_QUOTE *, DELIMITER ',')"
-            ).fetchone()
-            return int(rows)
-        except duckdb.Error as e:
-            raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
-
-
-def _quote(ident: str) -> str:
-    if not re.match(r"^[a-z_][a-z0-9_]*$", ident):
-        raise LakeQueryError(f"not a plain identifier: {ident!r}")
-    return f'"{ident}"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

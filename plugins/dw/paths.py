@@ -29,3 +29,5 @@ def sql_dir() -> Path:
 # The repository's own trees (defaults; prefer the functions above).
 CONFIG_DIR = INCLUDE_DIR / "config"
 SQL_DIR = INCLUDE_DIR / "sql"
+# The on-call runbook templates (code, not deployment config: always the repository's).
+RUNBOOKS_DIR = INCLUDE_DIR / "runbooks"

@@ -2,7 +2,7 @@
 users do: through the REST API (``/api/v2``, JWT from ``/auth/token``) and the UI, never through
 Python imports of the DAGs.
 
-``live_airflow`` starts ``dw.local.airflow.AirflowServer`` (api-server, scheduler with the
+``live_airflow`` starts ``devstack.airflow_server.AirflowServer`` (api-server, scheduler with the
 LocalExecutor, dag-processor, triggerer; metadata DB ``airflow`` on the stack's PostgreSQL) on a
 free port, with scheduled runs off (``[scheduler] use_job_schedule = False``): the only runs
 are the backfills and triggered runs the tests create, so no run for today's wall-clock date
@@ -23,8 +23,9 @@ from live_helpers import DAGS, DATES, SCALE
 
 @pytest.fixture(scope="session")
 def live_airflow(stack):
-    from dw.local.airflow import AirflowServer, seed
-    from dw.local.stack import free_port
+    from devstack.airflow import seed
+    from devstack.airflow_server import AirflowServer
+    from devstack.process import free_port
 
     seed(stack, DATES[-1], len(DATES), SCALE)
     srv = AirflowServer(stack.state, port=free_port(), schedules=False)

@@ -63,11 +63,11 @@ def test_backfill_of_three_days_equals_three_dags_test_runs(stack, api, referenc
 
 
 def test_a_broken_connection_fails_clearly_and_a_clear_mends_the_run(stack, api, reference, live_airflow):
-    from tests.test_oncall import _Webhook
+    from tests.helpers import Webhook
 
     from dw.notify import MARK
 
-    hook = _Webhook()
+    hook = Webhook()
     try:
         api.post("/connections", {"connection_id": "slack_alerts", "conn_type": "slackwebhook",
                                   "host": f"http://127.0.0.1:{hook.port}/services", "password": "T000/B000/oncall"})

@@ -8,8 +8,8 @@ count is read from the Parquet footer (two ranged GETs, not the file). A partiti
 rows than the source promises a day fails the task at once (no retries, no more waiting): the
 ingestion landed an empty or partial day, and the warehouse must not load it. A partition that
 never arrives fails when the sensor times out. Both messages name the source, the ingestion DAG
-and task to look at, and the date. Every extract of the warehouse waits for the whole
-``lake_ready`` group, so nothing of the day is loaded until every source is there.
+and task to look at, and the date. Each extract of the warehouse waits for the sensors of the raw
+tables it reads.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import io
 from airflow.sdk import BaseSensorOperator
 
 from dw.hooks.connections import LAKE_CONN_ID
+from dw.lake import RawPartition
 
 
 class _S3Object(io.RawIOBase):
@@ -63,19 +64,27 @@ def parquet_rows(s3, bucket: str, key: str) -> int:
 
 
 class LakePartitionSensor(BaseSensorOperator):
-    """Succeeds when ``raw/<source>/<entity>/dt=<run date>/part-00000.parquet`` exists and holds at
-    least ``min_rows`` rows."""
+    """Succeeds when ``s3://<bucket>/<raw_prefix>/<source>/<entity>/dt=<run date>/part-00000.parquet``
+    exists and holds at least ``min_rows`` rows."""
 
-    template_fields = ("source", "entity")
+    template_fields = ("source", "entity", "bucket", "raw_prefix")
     ui_color = "#e8f4fd"
 
-    def __init__(self, *, source: str, entity: str, min_rows: int = 0, aws_conn_id: str = LAKE_CONN_ID, **kwargs):
+    def __init__(self, *, source: str, entity: str, bucket: str, raw_prefix: str, min_rows: int = 0,
+                 aws_conn_id: str = LAKE_CONN_ID, **kwargs):
         kwargs.setdefault("mode", "reschedule")
         super().__init__(**kwargs)
         self.source = source
         self.entity = entity
+        self.bucket = bucket
+        self.raw_prefix = raw_prefix
         self.min_rows = min_rows
         self.aws_conn_id = aws_conn_id
+
+    def _partition(self, context) -> RawPartition:
+        from dw.lake import run_date
+
+        return RawPartition(self.source, self.entity, run_date(context), self.bucket, self.raw_prefix)
 
     def _where(self, ds: str) -> str:
         return f"look at the ingest_{self.source} run for date {ds} (task {self.entity})"
@@ -83,12 +92,10 @@ class LakePartitionSensor(BaseSensorOperator):
     def execute(self, context):
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
-        from dw.lake import RawPartition, run_date
-
         try:
             return super().execute(context)
         except AirflowSensorTimeout:
-            part = RawPartition(self.source, self.entity, run_date(context))
+            part = self._partition(context)
             raise AirflowSensorTimeout(
                 f"source {self.source}: {part.uri} is still missing after {self.timeout:.0f}s, so the warehouse "
                 f"loaded nothing for {part.ds}. The {self.source} ingestion has not landed the day: "
@@ -96,10 +103,9 @@ class LakePartitionSensor(BaseSensorOperator):
             ) from None
 
     def poke(self, context) -> bool:
-        from dw.hooks.connections import s3_hook
-        from dw.lake import RawPartition, run_date
+        from dw.hooks.lake import s3_hook
 
-        part = RawPartition(self.source, self.entity, run_date(context))
+        part = self._partition(context)
         hook = s3_hook(self.aws_conn_id)
         if not hook.check_for_key(part.key, bucket_name=part.bucket):
             self.log.info("not yet in the lake: %s — waiting for ingest_%s (task %s) to land date %s",

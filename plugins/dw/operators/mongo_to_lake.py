@@ -1,11 +1,14 @@
 """MongoToLakeOperator: one MongoDB collection, one run date -> one raw lake partition.
 
-    MongoToLakeOperator(task_id="jobs", collection="jobs", outlets=[Asset(...)])
+    MongoToLakeOperator(task_id="jobs", collection=<MongoCollection>, conn_id="mongo_app",
+                        database="app", batch_size=5000, pii_key_conn_id="dw_pii_key",
+                        bucket="...", raw_prefix="raw", outlets=[Asset(...)])
 
-lands ``s3://<lake>/raw/mongo/<collection>/dt=<ds>/part-00000.parquet`` for the run's
+(``dw.dag_factory.mongo_task`` builds it from sources/mongo.yaml.) It lands
+``s3://<bucket>/<raw_prefix>/mongo/<collection>/dt=<ds>/part-00000.parquet`` for the run's
 date ``ds`` (``dw.lake.run_date``): an ``incremental`` collection takes the documents
 whose cursor field is in the data interval [start, end), a ``snapshot`` collection the
-whole collection. The engine is ``dw.ingest.mongo`` (see its docstring and
+whole collection. The engine is ``dw.sources.mongo`` (see its docstring and
 docs/decisions/0003-mongo-type-mapping.md).
 
 From the context it reads only ``data_interval_start`` and ``data_interval_end``
@@ -16,8 +19,7 @@ retries: the data will not fix itself in five minutes; fix the document or the c
 then clear the task). Infrastructure errors (connections, S3) raise as they are and
 are retried. Either way the partition's previous object, if any, is left untouched.
 
-Parse-time cost: only dw.config / dw.lake (YAML + pydantic); pyarrow, pymongo and
-boto3 are imported in ``execute``.
+Parse-time cost: dw.lake only; pyarrow, pymongo and boto3 are imported in ``execute``.
 """
 
 from __future__ import annotations
@@ -27,53 +29,55 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from dw.config import mongo_source
+from dw.hooks.connections import MONGO_CONN_ID
 from dw.lake import RawPartition, run_date
 
 
 class MongoToLakeOperator(BaseOperator):
-    template_fields = ()
+    template_fields = ("database", "bucket", "raw_prefix")
     ui_color = "#4faa41"
 
-    def __init__(self, *, collection: str, **kwargs: Any) -> None:
+    def __init__(self, *, collection, database: str, bucket: str, raw_prefix: str, batch_size: int,
+                 pii_key_conn_id: str | None = None, conn_id: str = MONGO_CONN_ID, **kwargs: Any) -> None:
+        """``collection``: the collection's config (``dw.config.MongoCollection``)."""
         super().__init__(**kwargs)
-        source = mongo_source()
-        if collection not in source.collections:
-            raise ValueError(
-                f"MongoToLakeOperator: collection {collection!r} is not in sources/mongo.yaml "
-                f"(known: {sorted(source.collections)})"
-            )
         self.collection = collection
+        self.database = database
+        self.bucket = bucket
+        self.raw_prefix = raw_prefix
+        self.batch_size = batch_size
+        self.pii_key_conn_id = pii_key_conn_id
+        self.conn_id = conn_id
 
     def execute(self, context) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from dw.hooks.connections import mongo_client, pii_key, s3_client
-        from dw.ingest.mongo import MongoExtractError, land_partition, window_query
+        from dw.hooks.connections import mongo_client, pii_key
+        from dw.hooks.lake import s3_client
+        from dw.sources.mongo import MongoExtractError, land_partition, window_query
 
+        coll = self.collection
         start = context.get("data_interval_start")
         end = context.get("data_interval_end")
         if start is None or end is None or not start < end:
             raise AirflowFailException(
-                f"mongo.{self.collection}: the run's data interval [{start}, {end}) is missing or empty; "
+                f"mongo.{coll.name}: the run's data interval [{start}, {end}) is missing or empty; "
                 "ingest_mongo needs a one-day interval (dw.dag_factory.daily(), docs/decisions/0001-run-date.md)"
             )
-        source = mongo_source()
-        coll = source.collections[self.collection]
         ds = run_date(context)
-        part = RawPartition("mongo", coll.name, ds)
+        part = RawPartition("mongo", coll.name, ds, self.bucket, self.raw_prefix)
         query = window_query(coll, start, end)
-        key = pii_key(source.pii_key_conn_id) if any(f.pii for f in coll.fields.values()) else None
+        key = pii_key(self.pii_key_conn_id) if any(f.pii for f in coll.fields.values()) else None
         label = f"mongo.{coll.name} dt={ds}"
 
         t0 = time.monotonic()
-        client = mongo_client(source.conn_id)
+        client = mongo_client(self.conn_id)
         try:
             stats = land_partition(
-                client[source.database][coll.name],
+                client[self.database][coll.name],
                 coll,
                 query=query,
-                batch_size=source.batch_size,
+                batch_size=self.batch_size,
                 pii_key=key,
                 s3_client=s3_client(),
                 bucket=part.bucket,

@@ -1,17 +1,19 @@
 """VendorToLakeOperator: one vendor entity, one run date -> its raw lake partition.
 
-    VendorToLakeOperator(task_id="invoices", source="stripe", entity="invoices", outlets=[...])
+    VendorToLakeOperator(task_id="invoices", source_config=<VendorSource>, entity="invoices",
+                         bucket="...", raw_prefix="raw", outlets=[...])
 
-lands, for the run's date D (``dw.lake.run_date``), ``raw/<vendor>/<entity>/dt=D/part-00000.parquet``
+(``dw.dag_factory.vendor_task`` builds it from include/config/sources/<vendor>.yaml, with
+optional overrides of the source's settings.) It lands, for the run's date D (``dw.lake.run_date``), ``raw/<vendor>/<entity>/dt=D/part-00000.parquet``
 and its raw JSON ``raw/<vendor>/<entity>_json/dt=D/part-00000.jsonl.gz`` from the vendor's API,
 with the connection of ``include/config/sources/<vendor>.yaml`` (read through the http
-provider's ``HttpHook``: host, port, schema; the secret is the connection's password). The
-paging is the vendor's module (``dw.ingest.stripe``, ``.chargify``, ``.amplitude``); the
-landing is ``dw.ingest.vendor`` (docs/decisions/0010-vendor-landing.md).
+provider's ``HttpHook``: host, port, schema; the secret is the connection's password). Auth,
+paging and windows are the vendor's module (``dw.sources.stripe``, ``.chargify``,
+``.amplitude``); the landing is ``dw.sources.http`` (docs/decisions/0010-vendor-landing.md).
 
-- Amplitude: the day is exportable only ``available_after_hours`` after it ends; before that
-  the task **defers** (a ``DateTimeTrigger``, no worker slot held) and resumes then; it never
-  lands part of a day.
+- A vendor whose module sets ``DEFERS_UNTIL_AVAILABLE`` (Amplitude) makes a day exportable
+  only ``available_after_hours`` after it ends; before that the task **defers** (a
+  ``DateTimeTrigger``, no worker slot held) and resumes then; it never lands part of a day.
 - 429 / 5xx / timeouts / truncated bodies are retried inside the task (backoff, Retry-After);
   if they persist the task fails and Airflow retries it later (the run starts over; the
   partition is replaced only once a whole day has been read).
@@ -20,7 +22,7 @@ landing is ``dw.ingest.vendor`` (docs/decisions/0010-vendor-landing.md).
   a credential.
 
 Returns (XCom) ``{"uri", "json_uri", "rows", "requests", "retries", "pages"}``.
-Parse-time cost: ``dw.config`` / ``dw.lake`` only.
+Parse-time cost: ``dw.lake`` only.
 """
 
 from __future__ import annotations
@@ -30,88 +32,58 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from dw.config import vendor_source
 from dw.lake import RawPartition, run_date
 
 
-def vendor_client(source, *, label: str):
-    """A ``VendorClient`` for ``source``'s connection: the HttpHook's session and base URL, with
-    the vendor's auth (Stripe: Bearer <password>; Chargify: basic <password>:x; Amplitude:
-    basic <login>:<password>)."""
-    from airflow.providers.http.hooks.http import HttpHook
-    from requests.auth import AuthBase, HTTPBasicAuth
-
-    from dw.ingest.vendor import VendorClient
-
-    class _Bearer(AuthBase):
-        def __init__(self, token: str):
-            self.token = token
-
-        def __call__(self, r):
-            r.headers["Authorization"] = f"Bearer {self.token}"
-            return r
-
-        def __repr__(self) -> str:  # never the token
-            return "Bearer(***)"
-
-    hook = HttpHook(method="GET", http_conn_id=source.conn_id)
-    session = hook.get_conn()
-    conn = hook.get_connection(source.conn_id)
-    if not conn.password:
-        raise ValueError(f"connection {source.conn_id} has no password: it holds the {source.source} secret")
-    if source.source == "stripe":
-        session.auth = _Bearer(conn.password)
-    elif source.source == "chargify":
-        session.auth = HTTPBasicAuth(conn.password, "x")
-    else:
-        session.auth = HTTPBasicAuth(conn.login or "", conn.password)
-    return VendorClient(session, hook.base_url, source, label=label)
-
-
 class VendorToLakeOperator(BaseOperator):
-    template_fields = ()
+    template_fields = ("bucket", "raw_prefix")
     ui_color = "#7fb2e5"
 
-    def __init__(self, *, source: str, entity: str, overrides: dict | None = None, **kwargs: Any) -> None:
-        """``overrides``: source settings to change for this task (timeout_seconds, page_size,
-        backoff_seconds, ...), validated like the YAML."""
+    def __init__(self, *, source_config, entity: str, bucket: str, raw_prefix: str, **kwargs: Any) -> None:
+        """``source_config``: the vendor's config (``dw.config.VendorSource``); ``entity``: one of
+        its entities."""
         super().__init__(**kwargs)
-        src = _source(source, overrides)
-        if entity not in src.entities:
-            raise ValueError(f"VendorToLakeOperator: {source} has no entity {entity!r} (known: {sorted(src.entities)})")
-        self.source = source
+        if entity not in source_config.entities:
+            raise ValueError(f"VendorToLakeOperator: {source_config.source} has no entity {entity!r} "
+                             f"(known: {sorted(source_config.entities)})")
+        self.source_config = source_config
+        self.source = source_config.source
         self.entity = entity
-        self.overrides = dict(overrides or {})
+        self.bucket = bucket
+        self.raw_prefix = raw_prefix
 
     def execute(self, context, event: Any = None) -> dict:
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-        from dw.hooks.connections import pii_key, s3_client
-        from dw.ingest import amplitude, chargify, stripe
-        from dw.ingest.vendor import NotYetAvailable, VendorFatalError, VendorRetryError, land_partition
+        from dw.hooks.connections import pii_key
+        from dw.hooks.lake import s3_client
+        from dw.sources import source_module
+        from dw.sources.http import (NotYetAvailable, VendorFatalError, VendorRetryError, available_at,
+                                     land_partition, vendor_client)
 
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         label = f"{self.source}.{self.entity}"
         if start is None or end is None or not start < end:
             raise AirflowFailException(f"{label}: the run's data interval [{start}, {end}) is missing or empty")
         start, end = _utc(start), _utc(end)
-        src = _source(self.source, self.overrides)
+        src = self.source_config
         ent = src.entities[self.entity]
         ds = run_date(context)
-        part = RawPartition(self.source, self.entity, ds)
+        part = RawPartition(self.source, self.entity, ds, self.bucket, self.raw_prefix)
         label = f"{label} dt={ds}"
         if src.history_start and ent.mode == "window":
             why = None
             if (context.get("params") or {}).get("full_history"):
                 why = "the run's full_history param"
-            elif _first_partition(part):
+            elif _first_partition(part, s3_client()):
                 why = "no earlier partition in the lake: this is the entity's first day"
             if why:
                 start = dt.datetime.combine(src.history_start, dt.time(), dt.timezone.utc)
                 self.log.info("%s: full history (%s): reading from %s", label, why, start.isoformat())
 
-        if self.source == "amplitude":
-            ready = amplitude.available_at(src, end)
+        vendor = source_module(self.source)
+        if vendor.DEFERS_UNTIL_AVAILABLE:
+            ready = available_at(src, end)
             now = dt.datetime.now(dt.timezone.utc)  # a control decision only: the data comes from the interval
             if now < ready:
                 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
@@ -120,21 +92,15 @@ class VendorToLakeOperator(BaseOperator):
                 self.defer(trigger=DateTimeTrigger(moment=ready), method_name="execute")
 
         client = vendor_client(src, label=label)
-        if self.source == "stripe":
-            def fetch(sink):
-                return stripe.fetch(client, ent, sink, start, end)
-        elif self.source == "chargify":
-            def fetch(sink):
-                return chargify.fetch(client, ent, sink, start, end)
-        else:
-            def fetch(sink):
-                return amplitude.fetch(client, ent, sink, start, end, now=dt.datetime.now(dt.timezone.utc))
+
+        def fetch(sink):
+            return vendor.fetch(client, ent, sink, start, end, now=dt.datetime.now(dt.timezone.utc))
 
         key = pii_key(src.pii_key_conn_id) if any(f.pii for f in ent.fields.values()) else None
         try:
             stats = land_partition(fetch, self.source, ent, ds=ds, pii_key=key, s3_client=s3_client(),
                                    bucket=part.bucket, key=part.key, client=client,
-                                   raw_members=self.source == "amplitude")
+                                   raw_members=vendor.RAW_MEMBERS)
         except (VendorFatalError, NotYetAvailable) as e:
             raise AirflowFailException(f"{e} (nothing was written; {part.uri} is unchanged)") from None
         except VendorRetryError as e:
@@ -150,21 +116,12 @@ class VendorToLakeOperator(BaseOperator):
                 "requests": stats.requests, "retries": stats.retries}
 
 
-def _source(name: str, overrides: dict | None):
-    src = vendor_source(name)
-    if overrides:
-        src = type(src).model_validate({**src.model_dump(), **overrides})
-    return src
-
-
-def _first_partition(part: RawPartition) -> bool:
+def _first_partition(part: RawPartition, s3) -> bool:
     """Whether the lake holds no partition of ``part``'s entity before its date. Then the window
     starts at the source's ``history_start``: the first day of an entity lands everything updated
     up to its end, so the dimensions it feeds know every object, not only the day's changes. A
     re-run of that day is still its first day, so it lands the same (docs/decisions/0010)."""
-    from dw.hooks.connections import s3_client
-
-    pages = s3_client().get_paginator("list_objects_v2").paginate(
+    pages = s3.get_paginator("list_objects_v2").paginate(
         Bucket=part.bucket, Prefix=part.table_prefix, Delimiter="/")
     earlier = f"{part.table_prefix}dt={part.ds}/"
     return not any(p["Prefix"] < earlier for page in pages for p in page.get("CommonPrefixes", []))

@@ -1,13 +1,15 @@
 """Operators of the warehouse DAG: migrate the warehouse, load one table.
 
     MigrateWarehouseOperator(task_id="migrate")
-    WarehouseLoadOperator(task_id="load", table="job_ran_fact", extract_task_id="facts.job_ran_fact.extract")
+    WarehouseLoadOperator(task_id="load", table_config=cfg, dimensions={...}, bucket="...",
+                          extract_task_id="facts.job_ran_fact.extract")
 
-The load reads the extract URI its run's extract task returned (XCom), streams that file
-into PostgreSQL and merges it into ``dw.<table>`` in one transaction
-(``dw.warehouse.load.load_table``), logging ``COPY n / DELETE n / INSERT n / UPDATE n``
-like the talk's log, and returns the counts (XCom). ``loaded_at`` is the run's
-``data_interval_end``, so a re-run writes the same values.
+(``dw.dag_factory.load_task`` builds the load from the table's config.) The load reads the
+extract URI its run's extract task returned (XCom), streams that file into PostgreSQL and merges
+it into ``dw.<table>`` in one transaction (``dw.warehouse.load.load_table``; ``dimensions``: the
+config of the dimensions a fact looks up), logs ``COPY n / DELETE n / INSERT n / UPDATE n`` and
+returns the counts (XCom). ``loaded_at`` is the run's ``data_interval_end``, so a re-run writes
+the same values.
 
 An extract whose lake changed since its query started is refused (the lake digest the extract
 task returned differs from the lake's now: docs/decisions/0015-stale-extracts.md). A problem in
@@ -16,8 +18,8 @@ without retries (``AirflowFailException``): the error names the table, the date,
 the line/column, and the warehouse is as it was. Infrastructure errors (connections) raise as
 they are and are retried.
 
-Parse-time cost: ``dw.config`` only (YAML + pydantic); psycopg, boto3 and SQLAlchemy are
-imported in ``execute``.
+Parse-time cost: none beyond airflow.sdk; psycopg, boto3 and SQLAlchemy are imported in
+``execute``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from dw.config import warehouse_tables
 from dw.hooks.connections import LAKE_CONN_ID, WAREHOUSE_CONN_ID
 
 
@@ -43,14 +44,15 @@ class MigrateWarehouseOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context) -> dict:
-        from dw.hooks.connections import raise_if_misconfigured, warehouse_conninfo
+        from dw.hooks.warehouse import WarehouseHook
         from dw.warehouse.migrate import migrate
 
+        hook = WarehouseHook(self.conn_id)
         t0 = time.monotonic()
         try:
-            result = migrate(warehouse_conninfo(self.conn_id))
+            result = migrate(hook.conninfo())
         except Exception as e:
-            raise_if_misconfigured(self.conn_id, e)  # a wrong connection: fail now, no retries
+            hook.raise_if_misconfigured(e)  # a wrong connection: fail now, no retries
             raise
         self.log.info(
             "warehouse at revision %s; tables created now: %s; %.2fs",
@@ -69,27 +71,27 @@ def extract_uri_from_xcom(value: Any) -> str | None:
 
 
 class WarehouseLoadOperator(BaseOperator):
-    """Load this run's extract of ``table`` (URI from the XCom of ``extract_task_id``)."""
+    """Load this run's extract of ``table_config``'s table (URI from the XCom of ``extract_task_id``)."""
 
-    template_fields = ()
+    template_fields = ("bucket",)
     ui_color = "#b6d7a8"
 
     def __init__(
         self,
         *,
-        table: str,
+        table_config,
         extract_task_id: str,
+        bucket: str,
+        dimensions: dict | None = None,
         conn_id: str = WAREHOUSE_CONN_ID,
         aws_conn_id: str = LAKE_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        tables = warehouse_tables()
-        if table not in tables:
-            raise ValueError(
-                f"WarehouseLoadOperator: table {table!r} is not in include/config/warehouse/ (known: {sorted(tables)})"
-            )
-        self.table = table
+        self.table_config = table_config
+        self.table = table_config.table
+        self.dimensions = dict(dimensions or {})
+        self.bucket = bucket
         self.extract_task_id = extract_task_id
         self.conn_id = conn_id
         self.aws_conn_id = aws_conn_id
@@ -97,12 +99,12 @@ class WarehouseLoadOperator(BaseOperator):
     def execute(self, context) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from dw.hooks.connections import s3_client, warehouse_connect
+        from dw.hooks.lake import s3_client
+        from dw.hooks.warehouse import WarehouseHook
         from dw.lake import run_date
         from dw.warehouse.load import LoadContext, LoadError, load_table
 
-        tables = warehouse_tables()
-        cfg = tables[self.table]
+        cfg = self.table_config
         ds = run_date(context)
         loaded_at = context.get("data_interval_end")
         if loaded_at is None:
@@ -124,9 +126,9 @@ class WarehouseLoadOperator(BaseOperator):
             query_id=pulled.get("query_id") if isinstance(pulled, dict) else None,
         )
         t0 = time.monotonic()
-        with warehouse_connect(self.conn_id) as conn:
+        with WarehouseHook(self.conn_id).connect() as conn:
             try:
-                stats = load_table(conn, cfg, uri, ds, loaded_at, s3, tables=tables, context=load_ctx)
+                stats = load_table(conn, cfg, uri, ds, loaded_at, s3, tables=self.dimensions, context=load_ctx)
             except LoadError as e:
                 raise AirflowFailException(str(e)) from None
         seconds = time.monotonic() - t0
@@ -147,14 +149,13 @@ class WarehouseLoadOperator(BaseOperator):
         tasks writes a current one (docs/decisions/0015-stale-extracts.md)."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from dw.config import lake_config
         from dw.lake_sql import lake_state
 
         expected = pulled.get("lake_state") if isinstance(pulled, dict) else None
         if expected is None:
             self.log.warning("dw.%s dt=%s: the extract recorded no lake state; not checked for staleness", self.table, ds)
             return
-        now = lake_state(s3, lake_config().bucket, list(expected))
+        now = lake_state(s3, self.bucket, list(expected))
         changed = sorted(t for t in expected if now.get(t) != expected[t])
         if changed:
             raise AirflowFailException(

@@ -1,9 +1,12 @@
 """The warehouse (PostgreSQL schema ``dw``): migrations, SQL generated from config, loads.
 
-- ``dw.warehouse.migrate``: ``migrate(conninfo)`` — Alembic ``upgrade head`` plus the
-  config-declared tables (created when missing, unknown members, grants), under an advisory lock.
-- ``dw.warehouse.sqlgen``: every statement, generated from a ``TableConfig`` with ``psycopg.sql``.
-- ``dw.warehouse.load``: ``load_table(...)`` — one extract into one table, one transaction.
+- ``migrate``: ``migrate(conninfo)`` — Alembic ``upgrade head`` plus the config-declared tables
+  (created when missing, unknown members, grants), under an advisory lock.
+- ``load``: ``load_table(...)`` — one extract into one table, one transaction.
+- ``ledger``: the unknown-member ledger (dates a fact load left unresolved rows in).
+- The statements, generated from a ``TableConfig`` with ``psycopg.sql``: ``sql`` (what they
+  share: table shapes, the stage, keys), ``ddl`` (migrate's), ``dimension_sql`` and
+  ``fact_sql`` (the loads').
 
 Nothing is imported here: the operators import these modules inside ``execute`` only.
 """

@@ -25,6 +25,7 @@ import datetime as dt
 from psycopg import sql
 
 from dw.config import WAREHOUSE_SCHEMA, TableConfig
+from dw.warehouse.sql import RESOLVED, column_of, lookup_alias
 
 LEDGER = sql.Identifier(WAREHOUSE_SCHEMA, "unknown_member_dates")
 LEDGER_NAME = f"{WAREHOUSE_SCHEMA}.unknown_member_dates"
@@ -35,23 +36,21 @@ OPEN_ROWS = sql.Identifier("dw_open_rows")
 
 
 def open_row(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composable:
-    """A boolean for each extract row of the fact load's resolve (``sqlgen.fact_resolve``: stage
-    alias ``s``, the lookup of ``cfg.lookups[i]`` joined as ``sqlgen.lookup_alias(i)``): the row
+    """A boolean for each extract row of the fact load's resolve (``fact_sql.fact_resolve``: stage
+    alias ``s``, the lookup of ``cfg.lookups[i]`` joined as ``sql.lookup_alias(i)``): the row
     did not resolve although it could — for some lookup into a loaded dimension, no row matched
     and the key's NOT NULL columns are set. The resolve counts them per grain (``OPEN_ROWS``) and ``record``
     adds them up per date."""
-    from dw.warehouse import sqlgen
-
     conds = []
     for i, lk in enumerate(cfg.lookups):
         dim = tables[lk.dimension]
         if not dim.loaded:
             continue
-        parts = [sql.SQL("{}.id IS NULL").format(sql.Identifier(sqlgen.lookup_alias(i)))]
+        parts = [sql.SQL("{}.id IS NULL").format(sql.Identifier(lookup_alias(i)))]
         parts += [
             sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", ext_col))
             for dim_col, ext_col in lk.match.items()
-            if sqlgen.column_of(dim, dim_col).not_null
+            if column_of(dim, dim_col).not_null
         ]
         conds.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
     if not conds:
@@ -64,15 +63,13 @@ def record(cur, cfg: TableConfig, tables: dict[str, TableConfig], dates: list, l
     load's transaction, its ``resolved`` table still there, with ``OPEN_ROWS`` per grain): dates
     no longer open are deleted, open ones inserted or, if their count changed, updated (a re-run
     that changes nothing writes nothing). Returns how many of the dates are open."""
-    from dw.warehouse import sqlgen
-
     if cfg.kind != "fact" or not dates:
         return 0
     d = sql.Identifier(cfg.date_column)
     still_open = sql.SQL(
         "SELECT {d} AS date, sum({n})::bigint AS n FROM {resolved}\n"
         "WHERE {d} = ANY(%(dates)s) GROUP BY {d} HAVING sum({n}) > 0"
-    ).format(d=d, n=OPEN_ROWS, resolved=sqlgen.RESOLVED)
+    ).format(d=d, n=OPEN_ROWS, resolved=RESOLVED)
     cur.execute(
         sql.SQL(
             "WITH open AS ({still_open}),\n"

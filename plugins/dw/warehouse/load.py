@@ -7,12 +7,16 @@ One transaction per table and run:
 2. The extract is streamed from S3 into ``CREATE TEMP TABLE stage (...) ON COMMIT DROP`` with
    ``COPY ... FROM STDIN (FORMAT csv, HEADER true)``, chunk by chunk (never the whole file in
    memory), after checking that its header names the config columns in order.
-3. Dimension SCD1: latest version per natural key, ``INSERT ... ON CONFLICT DO UPDATE`` only
-   where something changed and the source version is not older (insert-only dimensions:
-   ``DO NOTHING``). SCD2: close/open versions when a tracked column changes.
-   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain;
-   delete the restated dates' rows whose grain is gone; upsert rows whose measures changed.
-4. Commit.
+3. Dimension SCD1: the latest version per natural key updates the row of its key where something
+   changed and the source version is not older, and is inserted where the key is new
+   (insert-only dimensions: inserted only); ``dimension_sql.dimension_upsert``. SCD2: the
+   versions of the stage's keys are rebuilt from their observations and merged
+   (``dimension_sql.scd2_statements``).
+   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; dates
+   the fact holds no row of are inserted, otherwise the restated dates are merged in one
+   statement (vanished grains deleted, changed measures updated, new grains inserted;
+   ``fact_sql``); the unknown-member ledger is updated (``ledger.record``).
+4. A ``dw.load_audit`` row, then commit.
 
 A fact extract must hold complete dates: every date it contains is replaced as a whole
 (rows of other dates are never touched).
@@ -154,7 +158,8 @@ def load_table(
 
 
 def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadContext, started_at, label) -> LoadStats:
-    from dw.warehouse import sqlgen
+    from dw.warehouse import dimension_sql
+    from dw.warehouse.sql import STAGE, analyze, create_stage, session_settings
 
     bucket, key = split_s3_uri(extract_uri)
     if cfg.kind == "fact":
@@ -163,30 +168,29 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
 
     t0 = time.monotonic()
     with conn.transaction(), conn.cursor() as cur:
-        for stmt in sqlgen.session_settings():
+        for stmt in session_settings():
             cur.execute(stmt)
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"dw.{cfg.table}",))
-        # the stage, the lookups and the grain aggregation of a 1M-row extract sort and hash in
-        # memory rather than on disk (docs/decisions/0012-benchmarks.md)
+        # the stage, the lookups and the grain aggregation sort and hash in memory (docs/decisions/0012)
         cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
         t_lock = time.monotonic()
 
         body = _open_extract(s3, bucket, key, label)
         try:
             chunks = body.iter_chunks(chunk_size=CHUNK_BYTES)
-            head = _check_header(chunks, cfg, label)
-            cur.execute(sqlgen.create_stage(cfg))
+            head = check_header(chunks, cfg, label)
+            cur.execute(create_stage(cfg))
             copied = _copy(cur, cfg, head, chunks, label)
         finally:
             body.close()
-        cur.execute(sqlgen.analyze(sqlgen.STAGE))
+        cur.execute(analyze(STAGE))
         t_copy = time.monotonic()
 
         if cfg.kind == "dimension":
             if cfg.scd == 2:
                 stats = _load_scd2(cur, cfg, params, copied)
             else:
-                inserted, updated = cur.execute(sqlgen.dimension_upsert(cfg), params).fetchone()
+                inserted, updated = cur.execute(dimension_sql.dimension_upsert(cfg), params).fetchone()
                 stats = LoadStats(copied=copied, inserted=inserted, updated=updated)
         else:
             stats = _load_fact(cur, cfg, tables, params, copied)
@@ -217,7 +221,7 @@ def _open_extract(s3, bucket: str, key: str, label: str):
         raise
 
 
-def _check_header(chunks, cfg: TableConfig, label: str) -> bytes:
+def check_header(chunks, cfg: TableConfig, label: str) -> bytes:
     """Read up to the end of the header line; fail unless it names the config columns in
     order. Returns the bytes read (header included: COPY's HEADER skips it)."""
     buf = b""
@@ -257,10 +261,10 @@ def _check_header(chunks, cfg: TableConfig, label: str) -> bytes:
 def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
     import psycopg
 
-    from dw.warehouse import sqlgen
+    from dw.warehouse.sql import copy_stage
 
     try:
-        with cur.copy(sqlgen.copy_stage(cfg)) as copy:
+        with cur.copy(copy_stage(cfg)) as copy:
             copy.write(head)
             for chunk in chunks:
                 copy.write(chunk)
@@ -287,9 +291,9 @@ def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
 
 
 def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
-    from dw.warehouse import sqlgen
+    from dw.warehouse.dimension_sql import scd2_statements
 
-    stmts = sqlgen.scd2_statements(cfg)
+    stmts = scd2_statements(cfg)
     cur.execute(stmts["obs"])
     cur.execute(stmts["versions"])
     deleted = cur.execute(stmts["delete"]).fetchone()[0]
@@ -300,19 +304,20 @@ def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
 
 
 def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int) -> LoadStats:
-    from dw.warehouse import ledger, sqlgen
+    from dw.warehouse import fact_sql, ledger
+    from dw.warehouse.sql import RESOLVED, analyze
 
-    cur.execute(sqlgen.fact_resolve(cfg, tables))
-    cur.execute(sqlgen.analyze(sqlgen.RESOLVED))
-    per_date = cur.execute(sqlgen.fact_dates(cfg)).fetchall()  # (date, rows with an unknown member)
+    cur.execute(fact_sql.fact_resolve(cfg, tables))
+    cur.execute(analyze(RESOLVED))
+    per_date = cur.execute(fact_sql.fact_dates(cfg)).fetchall()  # (date, rows with an unknown member)
     dates, unknown = [r[0] for r in per_date], sum(r[1] for r in per_date)
     deleted = inserted = updated = 0
     if dates:
         # dates the fact holds nothing of yet are inserted in key order; others compared and merged
         # in one pass (docs/decisions/0017-fact-load-speed.md)
         p = {**params, "dates": dates}
-        held = cur.execute(sqlgen.fact_holds_dates(cfg), p).fetchone()[0]
-        deleted, inserted, updated = cur.execute(sqlgen.fact_merge(cfg) if held else sqlgen.fact_insert(cfg), p).fetchone()
+        held = cur.execute(fact_sql.fact_holds_dates(cfg), p).fetchone()[0]
+        deleted, inserted, updated = cur.execute(fact_sql.fact_merge(cfg) if held else fact_sql.fact_insert(cfg), p).fetchone()
     # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
     ledger.record(cur, cfg, tables, dates, params["loaded_at"])
     from dw.warehouse import totals  # extract vs warehouse per date (dw.load_totals, the Warehouse view)

@@ -123,11 +123,12 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
     grant. ``pg``: a psycopg connection inside the migration transaction."""
     from psycopg import sql
 
-    from dw.warehouse import sqlgen
+    from dw.warehouse.ddl import create_table, unknown_member_insert
+    from dw.warehouse.sql import session_settings, table_ident
 
     created: list[str] = []
     with pg.cursor() as cur:
-        for stmt in sqlgen.session_settings():
+        for stmt in session_settings():
             cur.execute(stmt)
         _own(cur, "alembic_version")
         for name, cfg in tables.items():
@@ -135,17 +136,17 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
             if exists:
                 _check_columns(cur, cfg)
             else:
-                for stmt in sqlgen.create_table(cfg):
+                for stmt in create_table(cfg):
                     cur.execute(stmt)
                 cur.execute(
                     sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                        sqlgen.table_ident(cfg), sql.Literal(f"{cfg.description.strip()} (include/config/warehouse/{name}.yaml)")
+                        table_ident(cfg), sql.Literal(f"{cfg.description.strip()} (include/config/warehouse/{name}.yaml)")
                     )
                 )
                 created.append(name)
                 log.info("created dw.%s", name)
             _own(cur, name)
-            insert = sqlgen.unknown_member_insert(cfg)
+            insert = unknown_member_insert(cfg)
             if insert is not None:
                 cur.execute(insert)
             _grant(cur, cfg)
@@ -180,10 +181,10 @@ def _check_columns(cur, cfg: TableConfig) -> None:
     config declares: a YAML change to an existing table needs an Alembic migration."""
     from psycopg import sql
 
-    from dw.warehouse import sqlgen
+    from dw.warehouse.ddl import expected_columns_table
 
     probe = f"_dw_expected_{cfg.table}"[:63]
-    cur.execute(sqlgen.expected_columns_table(cfg, probe))
+    cur.execute(expected_columns_table(cfg, probe))
     expected = cur.execute(_COLUMNS_SQL, (f"pg_temp.{probe}",)).fetchall()
     cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(probe)))
     actual = cur.execute(_COLUMNS_SQL, (f"{WAREHOUSE_SCHEMA}.{cfg.table}",)).fetchall()
@@ -212,17 +213,17 @@ def analyst_hidden_columns(cfg: TableConfig) -> set[str]:
 
 
 def _table_column_names(cfg: TableConfig) -> list[str]:
-    from dw.warehouse import sqlgen
+    from dw.warehouse.sql import table_columns
 
-    return [c.name for c in sqlgen.table_columns(cfg)]
+    return [c.name for c in table_columns(cfg)]
 
 
 def _grant(cur, cfg: TableConfig) -> None:
     from psycopg import sql
 
-    from dw.warehouse import sqlgen
+    from dw.warehouse.sql import table_ident
 
-    t = sqlgen.table_ident(cfg)
+    t = table_ident(cfg)
     loader, analyst = sql.Identifier(LOADER_ROLE), sql.Identifier(ANALYST_ROLE)
     cur.execute(sql.SQL("GRANT ALL ON {} TO {}").format(t, loader))
     # The analyst reads, nothing else: reset its table privileges, then grant SELECT.

@@ -24,9 +24,9 @@ def _conninfo() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("DW_WAREHOUSE_URL")
     if url:
         return url.replace("postgresql+psycopg://", "postgresql://", 1)
-    from dw.hooks.connections import warehouse_conninfo
+    from dw.hooks.warehouse import WarehouseHook
 
-    return warehouse_conninfo()
+    return WarehouseHook().conninfo()
 
 
 def _configure(connection) -> None:

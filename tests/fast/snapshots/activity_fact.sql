@@ -1,0 +1,103 @@
+-- @@ create_table
+CREATE TABLE IF NOT EXISTS "dw"."activity_fact" (
+  "date" date NOT NULL,
+  "organization_id" uuid NOT NULL,
+  "project_id" uuid NOT NULL,
+  "user_id" uuid NOT NULL,
+  "event_type" text NOT NULL,
+  "events" bigint,
+  "sessions" bigint,
+  "dw_updated_at" timestamptz NOT NULL,
+  CONSTRAINT "activity_fact_pkey" PRIMARY KEY ("date", "organization_id", "project_id", "user_id", "event_type")
+)
+
+-- @@ expected_columns_table
+CREATE TEMP TABLE "_dw_expected_activity_fact" (
+  "date" date NOT NULL,
+  "organization_id" uuid NOT NULL,
+  "project_id" uuid NOT NULL,
+  "user_id" uuid NOT NULL,
+  "event_type" text NOT NULL,
+  "events" bigint,
+  "sessions" bigint,
+  "dw_updated_at" timestamptz NOT NULL
+) ON COMMIT DROP
+
+-- @@ unknown_member_insert
+(none)
+
+-- @@ create_stage
+CREATE TEMP TABLE "stage" (
+  "date" date NOT NULL,
+  "organization_analytics_id" uuid,
+  "project_analytics_id" uuid,
+  "user_analytics_id" uuid,
+  "event_type" text NOT NULL,
+  "events" bigint NOT NULL,
+  "sessions" bigint NOT NULL
+) ON COMMIT DROP
+
+-- @@ copy_stage
+COPY "stage" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "event_type", "events", "sessions") FROM STDIN (FORMAT csv, HEADER true)
+
+-- @@ fact_resolve
+CREATE TEMP TABLE "resolved" ON COMMIT DROP AS
+SELECT "r"."date",
+  "r"."organization_id",
+  "r"."project_id",
+  "r"."user_id",
+  "r"."event_type",
+  CAST(sum("r"."events") AS bigint) AS "events",
+  CAST(sum("r"."sessions") AS bigint) AS "sessions",
+  sum(r."dw_open_rows")::bigint AS "dw_open_rows"
+FROM (SELECT "s"."date" AS "date",
+    coalesce("l0".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "organization_id",
+    coalesce("l1".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "project_id",
+    coalesce("l2".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "user_id",
+    "s"."event_type" AS "event_type",
+    "s"."events",
+    "s"."sessions",
+    CASE WHEN (("l0".id IS NULL AND "s"."organization_analytics_id" IS NOT NULL) OR ("l1".id IS NULL AND "s"."project_analytics_id" IS NOT NULL) OR ("l2".id IS NULL AND "s"."user_analytics_id" IS NOT NULL)) THEN 1 ELSE 0 END AS "dw_open_rows"
+  FROM "stage" AS s
+  LEFT JOIN "dw"."organization_dim" AS "l0" ON "l0"."analytics_id" = "s"."organization_analytics_id"
+  LEFT JOIN "dw"."project_dim" AS "l1" ON "l1"."analytics_id" = "s"."project_analytics_id"
+  LEFT JOIN "dw"."user_dim" AS "l2" ON "l2"."analytics_id" = "s"."user_analytics_id"
+  OFFSET 0) AS r
+GROUP BY 1, 2, 3, 4, 5
+
+-- @@ fact_dates
+SELECT "date", count(*) FILTER (WHERE "organization_id" = '00000000-0000-0000-0000-000000000000'::uuid OR "project_id" = '00000000-0000-0000-0000-000000000000'::uuid OR "user_id" = '00000000-0000-0000-0000-000000000000'::uuid) FROM "resolved" GROUP BY "date" ORDER BY "date"
+
+-- @@ fact_holds_dates
+SELECT EXISTS (SELECT 1 FROM "dw"."activity_fact" WHERE "date" = ANY(%(dates)s))
+
+-- @@ fact_insert
+WITH i AS (INSERT INTO "dw"."activity_fact" ("date", "organization_id", "project_id", "user_id", "event_type", "events", "sessions", dw_updated_at)
+  SELECT "r"."date", "r"."organization_id", "r"."project_id", "r"."user_id", "r"."event_type", "r"."events", "r"."sessions", %(loaded_at)s FROM "resolved" AS r ORDER BY "r"."date", "r"."organization_id", "r"."project_id", "r"."user_id", "r"."event_type" RETURNING 1)
+SELECT 0::bigint, count(*), 0::bigint FROM i
+
+-- @@ fact_merge
+WITH d AS MATERIALIZED (
+  SELECT f.dw_ctid, r."date" IS NULL AS dw_gone, "r"."date", "r"."organization_id", "r"."project_id", "r"."user_id", "r"."event_type", "r"."events", "r"."sessions"
+  FROM "resolved" AS r FULL JOIN (SELECT ctid AS dw_ctid, "date", "organization_id", "project_id", "user_id", "event_type", "events", "sessions" FROM "dw"."activity_fact" WHERE "date" = ANY(%(dates)s)) AS f ON r."date" = f."date" AND r."organization_id" = f."organization_id" AND r."project_id" = f."project_id" AND r."user_id" = f."user_id" AND r."event_type" = f."event_type"
+  WHERE f.dw_ctid IS NULL OR r."date" IS NULL OR ROW("f"."events", "f"."sessions") IS DISTINCT FROM ROW("r"."events", "r"."sessions")),
+x AS (DELETE FROM "dw"."activity_fact" AS f USING d WHERE f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),
+u AS (UPDATE "dw"."activity_fact" AS f SET "events" = d."events", "sessions" = d."sessions", dw_updated_at = %(loaded_at)s FROM d
+  WHERE f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),
+i AS (INSERT INTO "dw"."activity_fact" ("date", "organization_id", "project_id", "user_id", "event_type", "events", "sessions", dw_updated_at)
+  SELECT "d"."date", "d"."organization_id", "d"."project_id", "d"."user_id", "d"."event_type", "d"."events", "d"."sessions", %(loaded_at)s FROM d WHERE d.dw_ctid IS NULL ORDER BY "d"."date", "d"."organization_id", "d"."project_id", "d"."user_id", "d"."event_type" RETURNING 1)
+SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM i), (SELECT count(*) FROM u)
+
+-- @@ ledger.record[0]
+WITH open AS (SELECT "date" AS date, sum("dw_open_rows")::bigint AS n FROM "resolved"
+WHERE "date" = ANY(%(dates)s) GROUP BY "date" HAVING sum("dw_open_rows") > 0),
+closed AS (DELETE FROM "dw"."unknown_member_dates" AS l WHERE l.table_name = %(table)s AND l.date = ANY(%(dates)s)
+  AND NOT EXISTS (SELECT 1 FROM open AS o WHERE o.date = l.date))
+INSERT INTO "dw"."unknown_member_dates" AS l (table_name, date, source_rows, dw_updated_at)
+SELECT %(table)s, o.date, o.n, %(loaded_at)s FROM open AS o
+ON CONFLICT (table_name, date) DO UPDATE SET source_rows = excluded.source_rows,
+  dw_updated_at = excluded.dw_updated_at WHERE l.source_rows <> excluded.source_rows
+
+-- @@ ledger.record[1]
+SELECT count(*) FROM "dw"."unknown_member_dates" WHERE table_name = %s AND date = ANY(%s)
+

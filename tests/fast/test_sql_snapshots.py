@@ -1,0 +1,151 @@
+"""Every statement the warehouse generates for the tables of include/config/warehouse/, compared
+with the golden files under tests/fast/snapshots/ (one file per table, plus ``session.sql``).
+No server: statements are rendered with ``psycopg.sql``'s ``as_string(None)``.
+
+A change to generated SQL shows up here as a diff. When it is intended, regenerate the golden
+files and commit them with the change:
+
+    DW_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/fast/test_sql_snapshots.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+CONFIG_DIR = REPO / "include" / "config"
+UPDATE = os.environ.get("DW_UPDATE_SNAPSHOTS", "") not in ("", "0")
+MARK = "-- @@ "
+
+
+class RecordingCursor:
+    """Stands in for a psycopg cursor: keeps the statements, answers every fetch with 0."""
+
+    def __init__(self):
+        self.statements = []
+
+    def execute(self, stmt, params=None):
+        self.statements.append(stmt)
+        return self
+
+    def fetchone(self):
+        return (0,)
+
+
+def _text(stmts) -> str:
+    if stmts is None:
+        return "(none)"
+    if not isinstance(stmts, list):
+        stmts = [stmts]
+    return "\n;\n".join(s.as_string(None) for s in stmts)
+
+
+def _tables():
+    from dw.config import warehouse_tables
+
+    return warehouse_tables(CONFIG_DIR)
+
+
+def render_session() -> dict[str, str]:
+    from dw.warehouse.sql import RESOLVED, STAGE, analyze, session_settings
+
+    return {
+        "session_settings": _text(session_settings()),
+        "analyze(STAGE)": _text(analyze(STAGE)),
+        "analyze(RESOLVED)": _text(analyze(RESOLVED)),
+    }
+
+
+def render_table(name: str) -> dict[str, str]:
+    """Statement name -> SQL text, for every statement generated for ``dw.<name>``."""
+    from dw.warehouse import ddl, dimension_sql, fact_sql, ledger
+    from dw.warehouse.sql import copy_stage, create_stage
+
+    tables = _tables()
+    cfg = tables[name]
+    out = {
+        "create_table": _text(ddl.create_table(cfg)),
+        "expected_columns_table": _text(ddl.expected_columns_table(cfg, f"_dw_expected_{name}"[:63])),
+        "unknown_member_insert": _text(ddl.unknown_member_insert(cfg)),
+        "create_stage": _text(create_stage(cfg)),
+        "copy_stage": _text(copy_stage(cfg)),
+    }
+    if cfg.kind == "dimension" and cfg.scd == 2:
+        for step, stmt in dimension_sql.scd2_statements(cfg).items():
+            out[f"scd2_statements[{step}]"] = _text(stmt)
+    elif cfg.kind == "dimension":
+        out["dimension_upsert"] = _text(dimension_sql.dimension_upsert(cfg))
+    else:
+        out["fact_resolve"] = _text(fact_sql.fact_resolve(cfg, tables))
+        out["fact_dates"] = _text(fact_sql.fact_dates(cfg))
+        out["fact_holds_dates"] = _text(fact_sql.fact_holds_dates(cfg))
+        out["fact_insert"] = _text(fact_sql.fact_insert(cfg))
+        out["fact_merge"] = _text(fact_sql.fact_merge(cfg))
+        cur = RecordingCursor()
+        ledger.record(cur, cfg, tables, [dt.date(2024, 1, 1)], dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc))
+        for i, stmt in enumerate(cur.statements):
+            out[f"ledger.record[{i}]"] = _text(stmt)
+    return out
+
+
+def _dump(statements: dict[str, str]) -> str:
+    return "".join(f"{MARK}{name}\n{text}\n\n" for name, text in statements.items())
+
+
+def _parse(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    name = None
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith(MARK):
+            if name is not None:
+                out[name] = "\n".join(lines).rstrip("\n")
+            name, lines = line[len(MARK):], []
+        else:
+            lines.append(line)
+    if name is not None:
+        out[name] = "\n".join(lines).rstrip("\n")
+    return out
+
+
+def _check(label: str, statements: dict[str, str], path: Path) -> None:
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_dump(statements))
+        return
+    rel = path.relative_to(REPO)
+    if not path.exists():
+        pytest.fail(f"{label}: no snapshot file {rel}; run with DW_UPDATE_SNAPSHOTS=1 to write it")
+    golden = _parse(path.read_text())
+    for name, text in statements.items():
+        if name not in golden:
+            pytest.fail(f"{label}: statement {name} is not in the snapshot file {rel} (DW_UPDATE_SNAPSHOTS=1 adds it)")
+        if text != golden[name]:
+            diff = "\n".join(difflib.unified_diff(golden[name].split("\n"), text.split("\n"), f"{rel} ({name})",
+                                                  f"generated ({name})", lineterm=""))
+            pytest.fail(f"{label}: statement {name} differs from the snapshot file {rel} "
+                        f"(DW_UPDATE_SNAPSHOTS=1 rewrites it if the change is intended):\n{diff}")
+    extra = sorted(set(golden) - set(statements))
+    if extra:
+        pytest.fail(f"{label}: the snapshot file {rel} holds statements no longer generated: {extra}")
+
+
+def test_session_statements():
+    _check("session statements", render_session(), SNAPSHOTS / "session.sql")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIG_DIR / "warehouse").glob("*.yaml")))
+def test_table_statements(name):
+    _check(f"table {name}", render_table(name), SNAPSHOTS / f"{name}.sql")
+
+
+def test_no_stale_snapshot_files():
+    tables = {p.stem for p in (CONFIG_DIR / "warehouse").glob("*.yaml")} | {"session"}
+    stale = sorted(p.name for p in SNAPSHOTS.glob("*.sql") if p.stem not in tables)
+    assert not stale, f"snapshot files of tables that no longer exist in include/config/warehouse/: {stale}"
