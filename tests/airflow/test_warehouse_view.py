@@ -46,14 +46,13 @@ def day(api) -> dt.date:
 @pytest.fixture(scope="module")
 def gone_partition(stack, day):
     """The raw partition ``GONE`` of ``day`` deleted from the lake (put back afterwards)."""
-    from dw.config import lake_config
-    from dw.lake import raw_partition_key
+    from dw.lake import RawPartition
 
-    s3, bucket = stack.boto3_client(), lake_config().bucket
-    key = raw_partition_key(*GONE, day.isoformat())
+    part = RawPartition(*GONE, day.isoformat())
+    s3, bucket, key = stack.boto3_client(), part.bucket, part.key
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     s3.delete_object(Bucket=bucket, Key=key)
-    yield f"raw_{GONE[0]}_{GONE[1]}"
+    yield f"raw_{GONE[0]}_{GONE[1]}"  # the raw table's name
     s3.put_object(Bucket=bucket, Key=key, Body=body)
 
 

@@ -8,9 +8,9 @@ def warehouse_connect():
     """A new psycopg connection to the warehouse (``postgres_dw``), read-only, autocommit off."""
     import psycopg
 
-    from dw.hooks.connections import warehouse_conninfo
+    from dw.hooks.warehouse import WarehouseHook
 
-    conn = psycopg.connect(warehouse_conninfo(), connect_timeout=5, application_name="dw-etl warehouse view")
+    conn = psycopg.connect(WarehouseHook().conninfo(), connect_timeout=5, application_name="dw-etl warehouse view")
     conn.read_only = True
     return conn
 
@@ -18,6 +18,6 @@ def warehouse_connect():
 def lake_s3():
     """The lake's boto3 S3 client (``aws_lake``) and bucket."""
     from dw.config import lake_config
-    from dw.hooks.connections import s3_client
+    from dw.hooks.lake import s3_client
 
     return s3_client(), lake_config().bucket

@@ -25,13 +25,13 @@ _CACHE_LOCK = threading.Lock()
 def raw_tables() -> list[dict]:
     """Every raw lake table from the source configs: source, entity, name, ``min_rows``, ingesting DAG."""
     from dw.config import mongo_source, vendor_source
-    from dw.lake import SOURCES
+    from dw.sources import SOURCES, RawTable
 
     out = []
     for source in SOURCES:
         items = mongo_source().collections if source == "mongo" else vendor_source(source).entities
         for entity, item in items.items():
-            out.append({"table": f"raw_{source}_{entity}", "source": source, "entity": entity,
+            out.append({"table": RawTable(source, entity).name, "source": source, "entity": entity,
                         "min_rows": item.min_rows, "dag_id": f"ingest_{source}"})
     return out
 
@@ -112,7 +112,8 @@ def calendar(s3, bucket: str, days: list[dt.date], tables: list[dict] | None = N
     tables = raw_tables() if tables is None else tables
     raw = lake_config().raw_prefix
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
-        listings = list(pool.map(lambda t: _listing(s3, bucket, f"{raw}/{t['source']}/{t['entity']}/", days), tables))
+        listings = list(pool.map(lambda t: _listing(s3, bucket, RawTable(t["source"], t["entity"]).prefix(raw), days),
+                                 tables))
         jobs = {(t["table"], d): pool.submit(parquet_rows, s3, bucket, o["Key"], o["Size"], o.get("ETag", ""))
                 for t, found in zip(tables, listings) for d, o in found.items()}
         counts = {k: f.result() for k, f in jobs.items()}

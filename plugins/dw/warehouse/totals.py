@@ -15,9 +15,9 @@ import datetime as dt
 from psycopg import sql
 
 from dw.config import WAREHOUSE_SCHEMA, TableConfig
+from dw.warehouse.sql import STAGE
 
 TOTALS = sql.Identifier(WAREHOUSE_SCHEMA, "load_totals")
-STAGE = sql.Identifier("stage")  # the load's temp table of extract rows (dw.warehouse.load)
 
 
 def _sums(cfg: TableConfig, alias: str) -> sql.Composable:
