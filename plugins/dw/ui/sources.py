@@ -108,6 +108,7 @@ def _listing(s3, bucket: str, prefix: str, days: list[dt.date]) -> dict[dt.date,
 def calendar(s3, bucket: str, days: list[dt.date], tables: list[dict] | None = None) -> list[dict]:
     """Per raw table: the status of each day's partition (see ``classify``) and its row count."""
     from dw.config import lake_config
+    from dw.sources import RawTable
 
     tables = raw_tables() if tables is None else tables
     raw = lake_config().raw_prefix
