@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+UI_ASSETS := plugins/dw/ui/node_modules/.package-lock.json
 PY := $(VENV)/bin/python
 DATE ?= 2024-01-15
 DAYS ?= 1
@@ -22,12 +23,18 @@ help:
 	@echo "make test-airflow                              tests that drive that running Airflow (REST API, headless Chromium)"
 	@echo "make bench [BENCH_SCALE=1.0]                   benchmarks (bench/), figures in BENCHMARKS.md"
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(UI_ASSETS)
 
 $(VENV)/.installed: requirements.txt requirements-duckdb.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
+
+# the Warehouse view's browser assets (Chart.js) from the npm registry, as package-lock.json pins
+# them; without npm the view works but draws no charts
+$(UI_ASSETS): plugins/dw/ui/package.json plugins/dw/ui/package-lock.json
+	@if command -v npm >/dev/null; then cd plugins/dw/ui && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; \
+	else echo "npm not found: the Warehouse view will draw no charts (install Node.js and npm, then make venv)"; fi
 
 up: venv
 	$(PY) -m devstack.stack up

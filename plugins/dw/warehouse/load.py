@@ -304,7 +304,7 @@ def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
 
 
 def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int) -> LoadStats:
-    from dw.warehouse import fact_sql, ledger
+    from dw.warehouse import fact_sql, ledger, totals
     from dw.warehouse.sql import RESOLVED, analyze
 
     cur.execute(fact_sql.fact_resolve(cfg, tables))
@@ -320,6 +320,8 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
         deleted, inserted, updated = cur.execute(fact_sql.fact_merge(cfg) if held else fact_sql.fact_insert(cfg), p).fetchone()
     # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
     ledger.record(cur, cfg, tables, dates, params["loaded_at"])
+    # extract vs warehouse rows and sums per restated date, for the Warehouse view (dw.load_totals)
+    totals.record(cur, cfg, dates, params["loaded_at"])
     return LoadStats(
         copied=copied, deleted=deleted, inserted=inserted, updated=updated, unknown=unknown,
         dates=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in dates],
