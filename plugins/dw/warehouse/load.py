@@ -24,7 +24,8 @@ A fact extract must hold complete dates: every date it contains is replaced as a
 ``loaded_at`` (the run's ``data_interval_end``) stamps ``dw_created_at``/``dw_updated_at``: a
 re-run writes the same values. Errors in the data (a missing extract, a wrong header, a row
 PostgreSQL rejects) raise ``LoadError`` naming the table, the date, the file and the line and
-column; the transaction rolls back and the warehouse is as it was.
+column, never a value of the extract (it may be personal data); the transaction rolls back
+and the warehouse is as it was.
 """
 
 from __future__ import annotations
@@ -151,6 +152,17 @@ def load_table(
     reconnect = (conn.info.dsn, conn.info.password)  # read now: a broken connection may not tell
     try:
         return _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx, started_at, label)
+    except psycopg.Error as e:
+        # a data (22) or constraint (23) error of the merge: its text may quote a row (DETAIL:
+        # "Failing row contains ..."), so only its redacted primary message goes on
+        if (e.sqlstate or "")[:2] not in ("22", "23"):
+            _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None,
+                                               f"{type(e).__name__}: {redacted_message(e, cfg)}"), reconnect)
+            raise
+        err = LoadError(f"{label}: {type(e).__name__} (SQLSTATE {e.sqlstate}): {redacted_message(e, cfg)}. "
+                        "Nothing was loaded.")
+        _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None, str(err)), reconnect)
+        raise err from None
     except Exception as e:
         _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None, str(e)[:4000] or type(e).__name__),
                        reconnect)
@@ -275,16 +287,26 @@ def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
         # terminated or a connection lost mid-COPY carries the COPY context too: retryable as it is
         if m is None or (e.sqlstate or "")[:2] not in ("22", "23"):
             raise
-        line, column, data = m.group(1), m.group(2) or e.diag.column_name, (m.group(3) or "").strip()
+        line, column = m.group(1), m.group(2) or e.diag.column_name
         where = f"line {line} (data row {int(line) - 1})"
         if column:
             where += f", column {column}"
-        msg = e.diag.message_primary or str(e)
-        # the context quotes either the offending value (when it names a column) or the line
-        what = "value" if m.group(2) else "row"
-        row = f"; {what}: {data[:300]}{'…' if len(data) > 300 else ''}" if data else ""
-        raise LoadError(f"{label}: {where}: {msg}{row}. Nothing was loaded.") from None
+        # the context quotes the offending value or line: never repeated (it may be personal data)
+        raise LoadError(f"{label}: {where}: {redacted_message(e, cfg)}. Nothing was loaded.") from None
     return cur.rowcount
+
+
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+
+
+def redacted_message(e, cfg: TableConfig) -> str:
+    """PostgreSQL's primary message of ``e`` with every quoted token that is not one of the
+    table's column names (or the stage) replaced by ``"…"``: it may quote a record's value
+    (``invalid input syntax for type integer: "…"``); DETAIL and CONTEXT, which quote rows,
+    are left out."""
+    names = set(cfg.column_names) | {"stage", "resolved", cfg.table}
+    msg = getattr(getattr(e, "diag", None), "message_primary", None) or type(e).__name__
+    return _QUOTED.sub(lambda m: m.group(0) if m.group(1) in names else '"…"', msg)
 
 
 # --------------------------------------------------------------------------- merges
