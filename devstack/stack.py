@@ -284,6 +284,9 @@ class Stack:
             },
             "dw_pii_key": {"conn_type": "generic", "password": i["pii_key"]},
         }
+        # The migrator (a login in dw_owner): locally the same superuser. Loads still run as
+        # dw_loader (SET LOCAL ROLE), the Warehouse view as dw_analyst.
+        conns["postgres_dw_migrate"] = dict(conns["postgres_dw"])
         # Vendor APIs (conn_type http: host, port, schema = URL scheme). The secret is always
         # the password (masked in logs): Stripe's secret key; Chargify's API key (sent as the
         # basic-auth user with password "x"); Amplitude's secret key, its API key the login.

@@ -91,6 +91,39 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
         assert su.execute("select count(*) from pg_class where relname in ('stage', 'resolved')").fetchone() == (0,)
 
 
+def test_the_stage_is_private_to_the_loading_session_while_it_is_filled(warehouse, lake, monkeypatch):
+    """What the test above cannot show (another session never sees an uncommitted catalog row): seen
+    from *inside* the load's transaction, right after the COPY, the stage is a temporary table of
+    the loading session (relpersistence 't', in its pg_temp schema), owned by dw_loader, and
+    dw_analyst has no privilege on it; PostgreSQL lets no other session read another's temp tables."""
+    import dw.warehouse.load as load_mod
+    from dw.config import warehouse_tables
+    from dw.operators.warehouse import MigrateWarehouseOperator
+    from tests.helpers import csv_bytes, org
+
+    MigrateWarehouseOperator(task_id="migrate").execute(ctx(D))
+    seen: list = []
+    real_copy = load_mod._copy
+
+    def probed_copy(cur, cfg, head, chunks, label):
+        n = real_copy(cur, cfg, head, chunks, label)
+        seen.append(cur.execute(
+            "select c.relpersistence, n.nspname like 'pg_temp%%', pg_get_userbyid(c.relowner), "
+            "has_table_privilege('dw_analyst', c.oid, 'select'), current_user "
+            "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where c.oid = (select oid from pg_class where relname = 'stage' and pg_table_is_visible(oid))").fetchone())
+        return n
+
+    monkeypatch.setattr(load_mod, "_copy", probed_copy)
+    key = f"extracts/organization_dim/dt={D}/probe.csv"
+    lake.put_object(Bucket=lake.bucket, Key=key, Body=csv_bytes(
+        warehouse_tables()["organization_dim"].column_names, [org("aaaaaaaa-0000-4000-8000-000000000009", "o", "2024-01-15T00:00:00Z")]))
+    with psycopg.connect(warehouse) as pg:
+        load_mod.load_table(pg, warehouse_tables()["organization_dim"], f"s3://{lake.bucket}/{key}", str(D),
+                            dt.datetime(2024, 1, 16, tzinfo=dt.timezone.utc), lake)
+    assert seen == [("t", True, "dw_loader", False, "dw_loader")]
+
+
 # --------------------------------------------------------------------------- identifiers
 
 
@@ -184,10 +217,11 @@ def secret_run(stack, lake, warehouse, mongo_app, vendor_standins, tmp_path):
     env = dict(os.environ, AIRFLOW__LOGGING__LOGGING_LEVEL="INFO", PYTHONPATH=os.pathsep.join(sys.path))
     found: dict[str, str] = {}
     logins: dict[str, str | None] = {}
-    for conn_id in ("aws_lake", "postgres_dw", "mongo_app", "dw_pii_key", "stripe_api", "amplitude_api", "chargify_api"):
+    for conn_id in ("aws_lake", "postgres_dw", "postgres_dw_migrate", "mongo_app", "dw_pii_key", "stripe_api",
+                    "amplitude_api", "chargify_api"):
         var = f"AIRFLOW_CONN_{conn_id.upper()}"
         conn = json.loads(env[var])
-        if conn_id in ("aws_lake", "postgres_dw", "mongo_app"):
+        if conn_id in ("aws_lake", "postgres_dw", "postgres_dw_migrate", "mongo_app"):
             # servers that take any password (moto), trust local logins (PostgreSQL), or ignore a
             # password without a login (MongoHook): a fresh known secret each
             conn["password"] = f"{conn_id}-S3cr3t-{secrets.token_hex(8)}"
@@ -275,6 +309,9 @@ def test_no_secret_in_any_task_log_and_no_email_in_clear_in_the_lake_or_the_ware
     assert {d["email"] for d in mongo_app.users.find({}, {"email": 1})} <= emails  # what MongoDB holds
     lake_text = lake_texts(lake)
     assert len(lake_text) > 20
+    # every object the run uploaded (raw partitions, raw JSON, extracts) is encrypted server-side
+    for key in lake_text:
+        assert lake.head_object(Bucket=lake.bucket, Key=key).get("ServerSideEncryption") == "AES256", key
     for key, text in lake_text.items():
         leaked = [e for e in emails if e in text]
         assert not leaked, (key, leaked[:3])
@@ -432,3 +469,21 @@ def test_a_malformed_vendor_object_never_puts_its_email_in_a_log_a_notification_
                                          "where table_schema = 'dw'").fetchall():
             q = psycopg.sql.SQL("select t::text from {} as t").format(psycopg.sql.Identifier(schema, table))
             assert not any(EMAIL in r for (r,) in con.execute(q)), (schema, table)
+
+
+def test_uploads_use_the_configured_kms_key(lake, mongo_app, monkeypatch):
+    """With ``server_side_encryption: aws:kms`` and ``DW_LAKE_KMS_KEY_ID``, a raw partition lands
+    encrypted with that key (README, Production: the lake's access model)."""
+    import dw.lake
+    from dw.config import lake_config
+    from dw.dag_factory import mongo_task
+
+    kms = lake_config().model_copy(update={"server_side_encryption": "aws:kms"})
+    monkeypatch.setattr(dw.lake, "lake_config", lambda: kms)
+    monkeypatch.setenv("DW_LAKE_KMS_KEY_ID", "alias/dw-lake-test")
+    assert dw.lake.upload_args("text/csv") == {"ContentType": "text/csv", "ServerSideEncryption": "aws:kms",
+                                                "SSEKMSKeyId": "alias/dw-lake-test"}
+    mongo_task(task_id="organizations", collection="organizations").execute(ctx(D))
+    key = f"raw/mongo/organizations/dt={D}/part-00000.parquet"
+    head = lake.head_object(Bucket=lake.bucket, Key=key)
+    assert (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) == ("aws:kms", "alias/dw-lake-test")

@@ -544,6 +544,18 @@ def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
     with pytest.raises(ValueError, match="not in include/config/warehouse"):
         load_task(task_id="x", table="nope", extract_task_id="e")
 
+    # a load reads only its own table's extracts, in the lake bucket: an XCom is data
+    before = q(warehouse, "select count(*) from dw.load_audit")
+    other = put(lake, "user_dim", D1, dw_tables["organization_dim"].column_names, [org(ORG_A, "x", "2024-03-04T00:00:00Z")])
+    for foreign in (other, uri.replace(lake.bucket, "someone-elses-bucket"),
+                    f"s3://{lake.bucket}/raw/chargify/customers_json/dt=2024-03-04/part-00000.jsonl.gz",
+                    f"s3://{lake.bucket}/extracts/organization_dim/../user_dim/dt=2024-03-04/q.csv",
+                    f"s3://{lake.bucket}/extracts/organization_dim_x/dt=2024-03-04/q.csv"):
+        with pytest.raises(AirflowFailException, match=r"dw\.organization_dim dt=2024-03-04: refusing .*: a load "
+                                                        r"reads only extracts under s3://.*/extracts/organization_dim/"):
+            op.execute(_ctx(_TI(foreign)))
+    assert q(warehouse, "select count(*) from dw.load_audit") == before  # refused before any load began
+
 
 def test_operator_module_is_light_at_import():
     import subprocess

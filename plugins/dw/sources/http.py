@@ -400,8 +400,10 @@ def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *
         pages = fetch(sink)
         sink.close()
         jkey = json_key(key)
-        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs={"ContentType": "application/gzip"})
-        s3_client.upload_file(sink.parquet_path, bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"})
+        from dw.lake import upload_args
+
+        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs=upload_args("application/gzip"))
+        s3_client.upload_file(sink.parquet_path, bucket, key, ExtraArgs=upload_args("application/vnd.apache.parquet"))
         st = client.stats if client else RequestStats()
         return LandStats(rows=sink.rows, duplicates=sink.duplicates, requests=st.requests, retries=st.retries,
                          pages=pages, parquet_bytes=os.path.getsize(sink.parquet_path),

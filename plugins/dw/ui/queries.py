@@ -41,7 +41,7 @@ def analyst(conn):
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SET TRANSACTION READ ONLY")
         cur.execute("SET LOCAL ROLE dw_analyst")
-        cur.execute("SELECT set_config('statement_timeout', %s, true)", (str(STATEMENT_TIMEOUT_MS),))
+        cur.execute("SELECT pg_catalog.set_config('statement_timeout', %s, true)", (str(STATEMENT_TIMEOUT_MS),))
         yield cur
 
 

@@ -2,7 +2,8 @@
 
 One transaction per table and run:
 
-1. ``pg_advisory_xact_lock(hashtext('dw.<table>'))``: loads of the same table serialize
+1. ``SET LOCAL ROLE dw_loader`` (rows only: it owns nothing, cannot DROP or ALTER), then
+   ``pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('dw.<table>'))``: loads of the same table serialize
    (backfills with several runs in flight never deadlock or interleave).
 2. The extract is streamed from S3 into ``CREATE TEMP TABLE stage (...) ON COMMIT DROP`` with
    ``COPY ... FROM STDIN (FORMAT csv, HEADER true)``, chunk by chunk (never the whole file in
@@ -46,6 +47,9 @@ CHUNK_BYTES = 1 << 20
 LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
+
+
+LOADER_ROLE_SQL = "SET LOCAL ROLE dw_loader"
 
 
 class LoadError(Exception):
@@ -182,9 +186,10 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
     with conn.transaction(), conn.cursor() as cur:
         for stmt in session_settings():
             cur.execute(stmt)
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"dw.{cfg.table}",))
+        cur.execute(LOADER_ROLE_SQL)  # the loader's rights only, whatever else the login may do
+        cur.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(%s))", (f"dw.{cfg.table}",))
         # the stage, the lookups and the grain aggregation sort and hash in memory (docs/decisions/0012)
-        cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
+        cur.execute("SELECT pg_catalog.set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
         t_lock = time.monotonic()
 
         body = _open_extract(s3, bucket, key, label)
