@@ -55,7 +55,7 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
         warehouse_tables()["organization_dim"].column_names,
         [org("aaaaaaaa-0000-4000-8000-00000000000%d" % i, f"org {i}", "2024-01-15T00:00:00Z") for i in range(5)]))
     op = load_task(task_id="load", table="organization_dim", extract_task_id="extract")
-    ti = RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}"}}, "load", "manual__x")
+    ti = RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}", "lake_state": {}}}, "load", "manual__x")
     done: list = []
 
     def analyst_view(su) -> None:
@@ -450,7 +450,8 @@ def test_a_malformed_vendor_object_never_puts_its_email_in_a_log_a_notification_
             lake.put_object(Bucket=lake.bucket, Key=key, Body=csv_bytes(cols, bad))
             load = load_task(task_id="load", table="organization_dim", extract_task_id="extract")
             with pytest.raises(AirflowException) as le:
-                load.execute(ctx(D, RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}"}}, "load", "manual__x")))
+                load.execute(ctx(D, RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}", "lake_state": {}}}, "load",
+                                          "manual__x")))
             assert "dw.organization_dim dt=2024-01-15" in str(le.value) and ": line 2 (data row 1)" in str(le.value)
             assert EMAIL not in str(le.value)
             lake.delete_object(Bucket=lake.bucket, Key=key)

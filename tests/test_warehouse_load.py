@@ -528,19 +528,21 @@ def test_operators_migrate_load_and_return_stats(warehouse, lake, dw_tables):
     uri = put(lake, "organization_dim", D1, dw_tables["organization_dim"].column_names,
               [org(ORG_A, "acme", "2024-03-04T00:00:00Z")])
     op = load_task(task_id="load", table="organization_dim", extract_task_id="dimensions.organization_dim.extract")
-    ti = _TI({"uri": uri, "rows": 1})
+    ti = _TI({"uri": uri, "rows": 1, "lake_state": {}})
     stats = op.execute(_ctx(ti))
     assert ti.pulled == ["dimensions.organization_dim.extract"]
     assert stats == {"copied": 1, "deleted": 0, "inserted": 1, "updated": 0, "unknown": 0, "dates": []}
     # dw_created_at is the run's data_interval_end, not the wall clock
     assert q(warehouse, "select dw_created_at from dw.organization_dim where analytics_id = %s", (ORG_A,)) == [
         (dt.datetime(2024, 3, 5, tzinfo=UTC),)]
-    assert op.execute(_ctx(_TI(uri)))["inserted"] == 0  # a bare URI works too
+    assert op.execute(_ctx(_TI({"uri": uri, "lake_state": {}})))["inserted"] == 0
+    with pytest.raises(AirflowFailException, match="recorded no lake state"):  # fails closed
+        op.execute(_ctx(_TI(uri)))
 
     with pytest.raises(AirflowFailException, match="returned no extract URI"):
         op.execute(_ctx(_TI(None)))
     with pytest.raises(AirflowFailException, match=r"dw\.organization_dim dt=2024-03-04 .*does not exist"):
-        op.execute(_ctx(_TI(uri + ".gone")))
+        op.execute(_ctx(_TI({"uri": uri + ".gone", "lake_state": {}})))
     with pytest.raises(ValueError, match="not in include/config/warehouse"):
         load_task(task_id="x", table="nope", extract_task_id="e")
 

@@ -12,7 +12,7 @@ returns the counts (XCom). ``loaded_at`` is the run's ``data_interval_end``, so 
 the same values.
 
 A URI outside the lake bucket's ``extracts/<table>/`` is refused. An extract whose lake changed
-since its query started is refused (the lake digest the extract
+since its query started, or that recorded no lake state (fail closed), is refused (the lake digest the extract
 task returned differs from the lake's now: docs/decisions/0015-stale-extracts.md). A problem in
 the data or the config (no extract, wrong header, a row PostgreSQL rejects) fails the task
 without retries (``AirflowFailException``): the error names the table, the date, the file and
@@ -171,9 +171,12 @@ class WarehouseLoadOperator(BaseOperator):
         from dw.lake_sql import lake_state
 
         expected = pulled.get("lake_state") if isinstance(pulled, dict) else None
-        if expected is None:
-            self.log.warning("dw.%s dt=%s: the extract recorded no lake state; not checked for staleness", self.table, ds)
-            return
+        if not isinstance(expected, dict):  # fail closed: an extract that cannot be checked is not loaded
+            raise AirflowFailException(
+                f"dw.{self.table} dt={ds}: {self.extract_task_id} recorded no lake state with {uri} (an older "
+                "XCom, or a deferral that lost it), so the extract cannot be checked for staleness. Nothing was "
+                "loaded. Clear the extract task with its downstream tasks."
+            )
         now = lake_state(s3, self.bucket, list(expected))
         changed = sorted(t for t in expected if now.get(t) != expected[t])
         if changed:

@@ -13,9 +13,10 @@
   ``dw.convert``, PII fields replaced by their keyed hash) — each object
   once (de-duplicated by its id), then uploaded as two objects, each in one PUT:
   ``raw/<vendor>/<entity>_json/dt=D/part-00000.jsonl.gz`` first, then
-  ``raw/<vendor>/<entity>/dt=D/part-00000.parquet`` (docs/decisions/0010-vendor-landing.md).
-  Nothing is uploaded unless the whole day was read, so a failure leaves the previous
-  partition as it was.
+  ``raw/<vendor>/<entity>/dt=D/part-00000.parquet`` (docs/decisions/0010-vendor-landing.md),
+  both carrying the same ``dw-landing`` id: a reader takes the day as landed only when the
+  two ids agree (``pair_landed``; decision 0040), so a landing cut between the uploads is not
+  landed until its retry. Nothing is uploaded unless the whole day was read.
 
 The per-vendor auth, paging and windows live in ``dw.sources.stripe``, ``dw.sources.chargify``
 and ``dw.sources.amplitude``; ``land_partition`` runs one of them into a sink and uploads.
@@ -389,11 +390,50 @@ def json_key(parquet_key: str) -> str:
     return f"{head}_json/dt={tail.replace('.parquet', '.jsonl.gz')}"
 
 
+LANDING_META = "dw-landing"  # S3 user metadata (x-amz-meta-dw-landing) on both objects of a vendor day
+
+
+def landing_id(*paths: str) -> str:
+    """The id of one landing of a vendor day: a digest of both local files, written on both objects."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def pair_landed(s3_client, bucket: str, key: str) -> tuple[bool, str]:
+    """Whether the vendor day whose Parquet is ``key`` has landed *as a pair*: both objects
+    exist and carry the same ``dw-landing`` id (or, landed before the id existed, neither has
+    one). A landing cut between its two uploads leaves a new raw JSON beside the old Parquet:
+    their ids differ, and readers treat the day as not landed until a retry lands both
+    (docs/decisions/0040-the-vendor-object-pair.md). Returns (landed, why not)."""
+    from botocore.exceptions import ClientError
+
+    ids = []
+    for k in (json_key(key), key):
+        try:
+            ids.append(s3_client.head_object(Bucket=bucket, Key=k).get("Metadata", {}).get(LANDING_META))
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return False, f"s3://{bucket}/{k} is missing"
+            raise
+    if ids[0] != ids[1]:
+        return False, (f"the raw JSON and the Parquet of s3://{bucket}/{key} are from different landings "
+                       f"({ids[0] or 'none'} / {ids[1] or 'none'}): a landing was cut between its two uploads")
+    return True, ""
+
+
 def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *, ds: str,
                    pii_key: bytes | None, s3_client, bucket: str, key: str, tmp_dir: str | None = None,
                    client: VendorClient | None = None, raw_members: bool = False) -> LandStats:
     """Run ``fetch(sink)`` (the vendor's paging; returns the pages it read), then upload the
-    raw JSON and the Parquet object. Nothing is uploaded if ``fetch`` raises."""
+    raw JSON and the Parquet object, both tagged with the landing's id (``pair_landed``).
+    Nothing is uploaded if ``fetch`` raises."""
     t0 = time.monotonic()
     sink = PartitionSink(vendor, entity, ds=ds, pii_key=pii_key, tmp_dir=tmp_dir, raw_members=raw_members)
     try:
@@ -402,8 +442,11 @@ def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *
         jkey = json_key(key)
         from dw.lake import upload_args
 
-        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs=upload_args("application/gzip"))
-        s3_client.upload_file(sink.parquet_path, bucket, key, ExtraArgs=upload_args("application/vnd.apache.parquet"))
+        landing = landing_id(sink.json_path, sink.parquet_path)
+        meta = {"Metadata": {LANDING_META: landing}}
+        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs={**upload_args("application/gzip"), **meta})
+        s3_client.upload_file(sink.parquet_path, bucket, key,
+                              ExtraArgs={**upload_args("application/vnd.apache.parquet"), **meta})
         st = client.stats if client else RequestStats()
         return LandStats(rows=sink.rows, duplicates=sink.duplicates, requests=st.requests, retries=st.retries,
                          pages=pages, parquet_bytes=os.path.getsize(sink.parquet_path),
