@@ -93,7 +93,7 @@ INSERT INTO dw.load_audit (table_name, date, dag_id, run_id, task_id, try_number
   started_at, ended_at, outcome, error)
 VALUES (%(table)s, %(date)s, %(dag_id)s, %(run_id)s, %(task_id)s, %(try_number)s, %(uri)s, %(query_id)s,
   %(copied)s, %(deleted)s, %(inserted)s, %(updated)s, %(unknown)s, %(dates)s::date[],
-  %(started_at)s, clock_timestamp(), %(outcome)s, %(error)s)
+  %(started_at)s, pg_catalog.clock_timestamp(), %(outcome)s, %(error)s)
 """
 
 
