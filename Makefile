@@ -12,7 +12,7 @@ BENCH_SCALE ?= 1.0
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export DW_REPO_ROOT := $(CURDIR)
 
-.PHONY: help venv up down status psql demo test test-fast test-airflow airflow bench clean
+.PHONY: help venv up down status psql demo test test-fast test-airflow airflow bench clean compose-env
 
 help:
 	@echo "make demo [DATE=YYYY-MM-DD DAYS=1 SCALE=1.0]  whole daily pipeline on the embedded stack"
@@ -22,6 +22,7 @@ help:
 	@echo "make airflow [DATE=... DAYS=1 SCALE=1.0]       a full Airflow 3 on the stack: http://localhost:8080 (make down stops it)"
 	@echo "make test-airflow                              tests that drive that running Airflow (REST API, headless Chromium)"
 	@echo "make bench [BENCH_SCALE=1.0]                   benchmarks (bench/), figures in BENCHMARKS.md"
+	@echo "make compose-env                               .env for docker compose: random secrets, 0600, never committed"
 
 venv: $(VENV)/.installed $(UI_ASSETS)
 
@@ -72,6 +73,9 @@ test-airflow: venv
 
 bench: venv
 	BENCH_SCALE=$(BENCH_SCALE) $(PY) -m bench
+
+compose-env:
+	$(PYTHON) -m devstack.compose_env --path .env
 
 clean: down
 	rm -rf .local

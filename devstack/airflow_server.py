@@ -29,7 +29,7 @@ from typing import Protocol
 
 from dw.paths import REPO_ROOT
 
-from devstack.process import DEFAULT_STATE, alive, binary, python_path, wait_until, with_database
+from devstack.process import DEFAULT_STATE, alive, binary, python_path, wait_until, with_database, write_private
 
 
 
@@ -179,8 +179,7 @@ class AirflowServer:
 
         keys = {"fernet_key": Fernet.generate_key().decode(), "jwt_secret": secrets.token_urlsafe(32),
                 "api_secret_key": secrets.token_urlsafe(32)}
-        path.write_text(json.dumps(keys))
-        path.chmod(0o600)
+        write_private(path, json.dumps(keys))
         return keys
 
     def metadata_uri(self, stack: Stack) -> str:
@@ -242,7 +241,7 @@ class AirflowServer:
                 pids[c] = p.pid
             self.info = {"port": self.port, "pids": pids, "base_url": self.base_url, "user": USER,
                          "metadata_db": self.metadata_uri(stack), "schedules": self.schedules}
-            self.info_file.write_text(json.dumps(self.info, indent=2))
+            write_private(self.info_file, json.dumps(self.info, indent=2))
         self.wait_healthy(timeout)
         self.load_connections(stack)
         self.wait_dags(timeout)
@@ -349,7 +348,7 @@ class AirflowServer:
                 except OSError:
                     pass
         self.info["pids"] = {}
-        self.info_file.write_text(json.dumps(self.info, indent=2))
+        write_private(self.info_file, json.dumps(self.info, indent=2))
         if not quiet:
             print(f"airflow in {self.home} stopped")
 

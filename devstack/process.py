@@ -68,3 +68,16 @@ def python_path() -> str:
     """PYTHONPATH for a child process: plugins/ (the ``dw`` package), the repository root (``devstack``),
     then the inherited PYTHONPATH."""
     return os.pathsep.join(filter(None, [str(REPO_ROOT / "plugins"), str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+
+
+def write_private(path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), never briefly wider: the
+    file is created with that mode, an existing one narrowed before it is rewritten."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)

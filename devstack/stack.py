@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.airflow_server import stop as stop_airflow
-from devstack.process import DEFAULT_STATE, alive, binary, free_port, python_path, wait_until, with_database
+from devstack.process import (DEFAULT_STATE, alive, binary, free_port, python_path, wait_until, with_database,
+                              write_private)
 WAREHOUSE_DB = "warehouse"
 S3_KEY = "local-access-key"
 S3_SECRET = "local-secret-key"
@@ -83,7 +84,7 @@ class Stack:
         info["pii_key"] = pii_key or old.get("pii_key") or secrets.token_hex(32)
         info["vendors"] = self._start_vendors(old.get("vendors") or {})
         self.info = info
-        self.info_file.write_text(json.dumps(info, indent=2))
+        write_private(self.info_file, json.dumps(info, indent=2))
         self._create_bucket()
         self.write_env()
         return info
@@ -283,6 +284,9 @@ class Stack:
             },
             "dw_pii_key": {"conn_type": "generic", "password": i["pii_key"]},
         }
+        # The migrator (a login in dw_owner): locally the same superuser. Loads still run as
+        # dw_loader (SET LOCAL ROLE), the Warehouse view as dw_analyst.
+        conns["postgres_dw_migrate"] = dict(conns["postgres_dw"])
         # Vendor APIs (conn_type http: host, port, schema = URL scheme). The secret is always
         # the password (masked in logs): Stripe's secret key; Chargify's API key (sent as the
         # basic-auth user with password "x"); Amplitude's secret key, its API key the login.
@@ -305,7 +309,7 @@ class Stack:
     def write_env(self) -> Path:
         lines = ["# written by `python -m devstack.stack up`; source it: set -a; . .local/stack.env; set +a"]
         lines += [f"{k}={shlex.quote(v)}" for k, v in self.environ().items()]
-        self.env_file.write_text("\n".join(lines) + "\n")
+        write_private(self.env_file, "\n".join(lines) + "\n")
         return self.env_file
 
 

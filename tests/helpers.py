@@ -135,16 +135,18 @@ def ingest_day(stack, day: dt.date, *, seed: int = 42, scale: float) -> None:
 
 
 def new_warehouse(stack, monkeypatch) -> str:
-    """A fresh, empty warehouse database on the stack, ``postgres_dw`` pointed at it; its URI."""
+    """A fresh, empty warehouse database on the stack, ``postgres_dw`` and ``postgres_dw_migrate``
+    pointed at it; its URI."""
     import psycopg
     from psycopg import sql
 
     name = f"wh_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(stack.info["pg_uri"], autocommit=True) as con:
         con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    conn = json.loads(stack.connections()["postgres_dw"])
-    conn["schema"] = name
-    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps(conn))
+    for conn_id in ("postgres_dw", "postgres_dw_migrate"):  # the loader and the migrator
+        conn = json.loads(stack.connections()[conn_id])
+        conn["schema"] = name
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     return stack.info["pg_uri"].rsplit("/", 1)[0] + "/" + name
 
 

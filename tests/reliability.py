@@ -114,10 +114,11 @@ def drop_database(stack, uri: str) -> None:
 
 
 def point_warehouse(monkeypatch, stack, uri: str) -> None:
-    """``postgres_dw`` → the database at ``uri``."""
-    conn = json.loads(stack.connections()["postgres_dw"])
-    conn["schema"] = uri.rsplit("/", 1)[1]
-    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DW", json.dumps(conn))
+    """``postgres_dw`` and ``postgres_dw_migrate`` → the database at ``uri``."""
+    for conn_id in ("postgres_dw", "postgres_dw_migrate"):
+        conn = json.loads(stack.connections()[conn_id])
+        conn["schema"] = uri.rsplit("/", 1)[1]
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
 
 
 def rows(uri: str, query, params=()) -> list[tuple]:

@@ -75,6 +75,101 @@ def unknown_rows(uri: str, table: str, day: dt.date) -> int:
                            {"u": UNKNOWN, "d": day}).fetchone()[0]
 
 
+def _bool(v) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() == "true"
+    return bool(v) if v is not None else False
+
+
+def mongo_grain_truth(db, dates) -> dict[tuple, dict]:
+    """job_ran_fact at its full grain (every key as its natural value: organization, project and
+    user analytics ids — the unknown id where MongoDB has no such document —, the resource
+    triple, the subscription billing id, project visibility, outcome, dlc), computed in Python
+    from MongoDB's documents, never from the platform's SQL."""
+    orgs = {str(d["analytics_id"]).lower() for d in db.organizations.find({}, {"analytics_id": 1})}
+    users = {str(d["analytics_id"]).lower() for d in db.users.find({}, {"analytics_id": 1})}
+    projects: dict[str, tuple] = {}
+    for d in db.projects.find({}, {"analytics_id": 1, "visibility": 1, "updated_at": 1}):
+        aid = str(d["analytics_id"]).lower()
+        if aid not in projects or d["updated_at"] > projects[aid][0]:
+            projects[aid] = (d["updated_at"], d.get("visibility"))
+    truth: dict[tuple, dict] = defaultdict(lambda: {"jobs": 0, "credits": None, "dlc_credits": None, "minutes": None})
+    lo = dt.datetime.combine(min(dates), dt.time())
+    hi = dt.datetime.combine(max(dates) + dt.timedelta(days=1), dt.time())
+    for j in db.jobs.find({"started_at": {"$gte": lo, "$lt": hi}}):
+        org, proj, user = (str(j.get(f) or "").lower() for f in
+                           ("organization_analytics_id", "project_analytics_id", "user_analytics_id"))
+        resource = ((j.get("resource_class"), j["operating_system"], j["executor"])
+                    if j.get("operating_system") is not None and j.get("executor") is not None
+                    else ("unknown", "unknown", "unknown"))
+        key = (j["started_at"].date().isoformat(), org if org in orgs else UNKNOWN, proj if proj in projects else UNKNOWN,
+               user if user in users else UNKNOWN, *resource, j.get("subscription_id"),
+               (projects.get(proj, (None, None))[1] or "unknown"), j.get("outcome") or "unknown", _bool(j.get("dlc")))
+        t = truth[key]
+        t["jobs"] += 1
+        for name, field, kind in (("credits", "credits_used", int), ("dlc_credits", "dlc_credits_used", int)):
+            v = _num(j.get(field))
+            if v is not None:
+                t[name] = (t[name] or 0) + v
+        m = j.get("minutes_used")
+        if m is not None:
+            t["minutes"] = (t["minutes"] or Decimal(0)) + Decimal(str(m)).quantize(Decimal("0.001"))
+    return dict(truth)
+
+
+def warehouse_grain(uri: str, dates) -> dict[tuple, dict]:
+    import psycopg
+
+    with psycopg.connect(uri) as con:
+        rows = con.execute(
+            """select f.date::text, o.analytics_id::text, p.analytics_id::text, u.analytics_id::text, r.resource_class,
+                      r.operating_system::text, r.executor::text, s.subscription_id, f.project_visibility::text,
+                      f.outcome::text, f.dlc, f.jobs_ran, f.credits_used, f.dlc_credits_used, f.minutes_used
+               from dw.job_ran_fact f
+               join dw.organization_dim o on o.id = f.organization_id
+               join dw.project_dim p on p.id = f.project_id
+               join dw.user_dim u on u.id = f.user_id
+               join dw.resource_dim r on r.id = f.resource_id
+               left join dw.subscription_dim s on s.id = f.subscription_id
+               where f.date = any(%s)""",
+            (list(dates),),
+        ).fetchall()
+    out: dict[tuple, dict] = {}
+    for *key, jobs, credits, dlc_credits, minutes in rows:
+        assert tuple(key) not in out, key  # one fact row per grain
+        out[tuple(key)] = {"jobs": jobs, "credits": credits, "dlc_credits": dlc_credits, "minutes": minutes}
+    return out
+
+
+def reconcile_dimensions(db, uri: str) -> None:
+    """Every organization, project and user in MongoDB has exactly one dimension row whose
+    attributes are its latest document's (Python over the documents, not the platform's SQL)."""
+    import psycopg
+
+    def latest(coll, fields):
+        out = {}
+        for d in db[coll].find({}):
+            aid = str(d["analytics_id"]).lower()
+            if aid not in out or d["updated_at"] > out[aid]["updated_at"]:
+                out[aid] = {"updated_at": d["updated_at"], **{f: d.get(f) for f in fields}}
+        return {k: tuple(None if v[f] is None else str(v[f]).lower() if f.endswith("analytics_id") else v[f]
+                         for f in fields) for k, v in out.items()}
+
+    checks = {
+        "organization_dim": ["name", "vcs_type", "plan_tier"],
+        "project_dim": ["organization_analytics_id", "name", "visibility"],
+        "user_dim": ["login"],
+    }
+    with psycopg.connect(uri) as con:
+        for table, fields in checks.items():
+            coll = table.replace("_dim", "s")
+            truth = latest(coll, fields)
+            cols = ", ".join(f"{f}::text" for f in fields)
+            got = {aid: tuple(rest) for aid, *rest in con.execute(
+                f"select analytics_id::text, {cols} from dw.{table} where analytics_id <> %s", (UNKNOWN,))}
+            assert len(truth) > 3 and got == truth, (table, sorted(set(got.items()) ^ set(truth.items()))[:4])
+
+
 def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse, mongo_app, monkeypatch):
     from devstack import generate
 
@@ -145,6 +240,13 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
     assert set(got) == set(truth), (sorted(set(got) - set(truth))[:5], sorted(set(truth) - set(got))[:5])
     for key, t in truth.items():
         assert got[key] == t, key
+    # and at the fact's full grain, every key by its natural value, and every dimension attribute
+    grain_truth, grain_got = mongo_grain_truth(mongo_app, [D1, D2]), warehouse_grain(warehouse, [D1, D2])
+    assert len(grain_truth) > 100 and set(grain_got) == set(grain_truth), (
+        sorted(set(grain_got) - set(grain_truth), key=str)[:3], sorted(set(grain_truth) - set(grain_got), key=str)[:3])
+    for key, t in grain_truth.items():
+        assert grain_got[key] == t, (key, grain_got[key], t)
+    reconcile_dimensions(mongo_app, warehouse)
 
     # a clean warehouse loaded in the reverse order is identical
     wh_b = new_warehouse(stack, monkeypatch)

@@ -184,13 +184,13 @@ def test_missing_optional_field_is_null(lake, mongo_app):
 @pytest.mark.parametrize(
     "field,value,shown",
     [
-        ("credits_used", "twelve", "'twelve' is not an int64"),
-        ("credits_used", 1.5, "1.5 is not an int64"),
-        ("outcome", {"a": 1}, "{'a': 1} is not a string"),
-        ("minutes_used", 1.2345, "1.2345 is not exactly representable as decimal(18,3)"),
-        ("organization_analytics_id", "not-a-uuid", "'not-a-uuid' is not a canonical UUID string"),
-        ("dlc", 2, "2 is not a bool"),
-        ("started_at", "yesterday", "'yesterday' is not an ISO-8601 timestamp"),
+        ("credits_used", "twelve", "a value of type str is not an int64"),
+        ("credits_used", 1.5, "a value of type float is not an int64"),
+        ("outcome", {"a": 1}, "a value of type dict is not a string"),
+        ("minutes_used", 1.2345, "a value of type float is not exactly representable as decimal(18,3)"),
+        ("organization_analytics_id", "not-a-uuid", "a value of type str is not a canonical UUID string"),
+        ("dlc", 2, "a value of type int is not a bool"),
+        ("started_at", "yesterday", "a value of type str is not an ISO-8601 timestamp"),
     ],
 )
 def test_unconvertible_value_fails_and_lake_is_unchanged(lake, mongo_app, field, value, shown):
@@ -208,7 +208,7 @@ def test_unconvertible_value_fails_and_lake_is_unchanged(lake, mongo_app, field,
 
     msg = str(ei.value)
     assert msg.startswith(f"mongo.jobs dt={DS}: document {bad['_id']}: field {field}: "), msg
-    assert shown in msg
+    assert shown in msg and repr(value) not in msg.split(f"field {field}: ")[1].split(" (nothing")[0]  # never the value
     assert read_object(lake, part.key) == old
     assert objects(lake, "raw/mongo/") == [part.key]
 
@@ -219,7 +219,7 @@ def test_unconvertible_value_on_first_run_lands_nothing(lake, mongo_app):
     mongo_app.jobs.insert_one(job(credits_used="x" * 500))
     with pytest.raises(AirflowFailException) as ei:
         run("jobs")
-    assert "credits_used" in str(ei.value) and len(str(ei.value)) < 300  # the value is truncated
+    assert "credits_used" in str(ei.value) and "xxx" not in str(ei.value)  # the value is never shown
     assert objects(lake, "raw/") == []
 
 
@@ -358,13 +358,13 @@ def test_type_mapping_clean_and_messy_values(mongo_app, tmp_path):
     [
         ("ref", "xyz", "is not an ObjectId"),
         ("uid", "1234", "is not a canonical UUID string"),
-        ("s", 12, "12 is not a string"),
-        ("ts", 1700000000, "1700000000 is not a timestamp"),
-        ("b", "yes", "'yes' is not a bool"),
-        ("i", True, "True is not an int64"),
-        ("i", "1.0", "'1.0' is not an int64"),
+        ("s", 12, "a value of type int is not a string"),
+        ("ts", 1700000000, "a value of type int is not a timestamp"),
+        ("b", "yes", "a value of type str is not a bool"),
+        ("i", True, "a value of type bool is not an int64"),
+        ("i", "1.0", "a value of type str is not an int64"),
         ("i", 2.0**70, "is out of the int64 range"),
-        ("f", "ten", "'ten' is not a float64"),
+        ("f", "ten", "a value of type str is not a float64"),
         ("f", 2**60 + 1, "too large for a float64"),
         ("d", "1.234", "is not exactly representable as decimal(10,2)"),
         ("d", 123456789.5, "does not fit decimal(10,2)"),

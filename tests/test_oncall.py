@@ -184,7 +184,13 @@ def test_lake_ready_fails_an_empty_partition_naming_the_source(lake):
     assert parquet_rows(lake, lake.bucket, part.key) == 3
     assert sensor.poke(ctx()) is True
     # a source whose empty day is valid
-    _put_parquet(lake, RawPartition("stripe", "invoices", D.isoformat()).key, 0)
+    from dw.sources.http import json_key
+
+    stripe_key = RawPartition("stripe", "invoices", D.isoformat()).key
+    _put_parquet(lake, stripe_key, 0)
+    # a vendor day is two objects (docs/decisions/0040): without its raw JSON it has not landed
+    assert lake_sensor_task(task_id="i", source="stripe", entity="invoices").poke(ctx()) is False
+    lake.put_object(Bucket=lake.bucket, Key=json_key(stripe_key), Body=b"")
     assert lake_sensor_task(task_id="i", source="stripe", entity="invoices").poke(ctx()) is True
 
 

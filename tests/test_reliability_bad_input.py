@@ -115,7 +115,7 @@ def test_an_executor_the_warehouse_does_not_know_fails_the_load_naming_table_dat
     before = warehouse_fingerprint(migrated, with_audit=True)
     with pytest.raises(AirflowFailException, match=r"(?s)dw\.resource_dim dt=2024-01-15 file s3://.*/extracts/resource_dim/"
                                                    r"dt=2024-01-15/.*\.csv: line \d+ \(data row \d+\), column executor: "
-                                                   r"invalid input value for enum dw\.executor_type: \"gpu_cluster\".*"
+                                                   r"invalid input value for enum dw\.executor_type: \"…\"\. "
                                                    r"Nothing was loaded"):
         extract_and_load("resource_dim")
     assert warehouse_fingerprint(migrated, with_audit=True) == before

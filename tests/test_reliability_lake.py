@@ -209,3 +209,100 @@ def test_readers_see_the_previous_partition_until_the_new_one_is_complete(lake, 
     after = lake_fingerprint(lake, lake.bucket, DS)
     assert list(after) == list(before) and after != before
     assert duckdb_rows("raw_mongo_jobs", DS) == 40
+
+
+def test_a_vendor_pair_cut_between_its_uploads_is_not_landed_until_its_retry(lake, vendor_standins, proxy):
+    """A vendor day is raw JSON then Parquet (docs/decisions/0040). A re-landing whose Parquet upload
+    dies part-way, after its JSON went through, leaves the new JSON beside the old Parquet: the
+    warehouse's lake_ready sensor does not take that day (the two objects' landing ids differ) and
+    waits; the task's retry lands both, and the sensor takes the day."""
+    from devstack import vendors
+    from dw.dag_factory import vendor_task
+    from dw.operators.lake_sensor import LakePartitionSensor
+    from dw.sources.http import LANDING_META, pair_landed
+
+    def land():
+        return vendor_task(task_id="customers", source="stripe", entity="customers",
+                           overrides={"page_size": 50}).execute(ctx(D))
+
+    sensor = LakePartitionSensor(task_id="lake_ready", source="stripe", entity="customers", bucket=lake.bucket,
+                                 raw_prefix="raw")
+    parquet, raw_json = (f"raw/stripe/customers/dt={DS}/part-00000.parquet",
+                         f"raw/stripe/customers_json/dt={DS}/part-00000.jsonl.gz")
+    land()
+    assert sensor.poke(ctx(D)) is True
+    first = {k: lake.head_object(Bucket=lake.bucket, Key=k) for k in (parquet, raw_json)}
+    assert first[parquet]["Metadata"][LANDING_META] == first[raw_json]["Metadata"][LANDING_META]
+
+    vendors.configure(vendor_standins["stripe"]["url"], seed=4242)  # the vendor now serves other objects
+    proxy.fault = {"key": "raw/stripe/customers/", "mode": "fail"}  # the Parquet only, not customers_json/
+    with pytest.raises(Exception):
+        land()
+    cut = {k: lake.head_object(Bucket=lake.bucket, Key=k) for k in (parquet, raw_json)}
+    assert cut[parquet]["ETag"] == first[parquet]["ETag"]  # the old Parquet, whole
+    assert cut[raw_json]["ETag"] != first[raw_json]["ETag"]  # the new JSON went through
+    landed, why = pair_landed(lake, lake.bucket, parquet)
+    assert not landed and "different landings" in why
+    assert sensor.poke(ctx(D)) is False  # the warehouse waits: no extract reads a half-landed day
+
+    proxy.fault = None
+    land()  # Airflow's retry
+    assert pair_landed(lake, lake.bucket, parquet) == (True, "")
+    assert sensor.poke(ctx(D)) is True
+
+
+def test_a_multipart_upload_cut_part_way_leaves_no_pending_upload_and_the_old_object(lake, proxy, tmp_path):
+    """Above boto3's multipart threshold (8 MiB) a partition is uploaded in parts; every part's
+    request dies half-way. The upload fails, is aborted (no multipart upload left pending, so no
+    parts billed or visible), and the object under the key is the previous one."""
+    from dw.hooks.lake import s3_client
+    from dw.lake import upload_args
+
+    key = f"raw/mongo/jobs/dt={DS}/part-00000.parquet"
+    lake.put_object(Bucket=lake.bucket, Key=key, Body=b"the previous partition")
+    big = tmp_path / "part.parquet"
+    big.write_bytes(os.urandom(9 << 20))
+    proxy.fault = {"key": "raw/mongo/jobs/", "mode": "fail"}  # every PUT of a part (the path quotes '=')
+    with pytest.raises(Exception):
+        s3_client().upload_file(str(big), lake.bucket, key, ExtraArgs=upload_args("application/vnd.apache.parquet"))
+    assert any("uploadId" in b or "partNumber" in b for b in map(str, proxy.broken)), proxy.broken  # a real multipart upload
+    assert lake.list_multipart_uploads(Bucket=lake.bucket).get("Uploads", []) == []
+    assert lake.get_object(Bucket=lake.bucket, Key=key)["Body"].read() == b"the previous partition"
+
+
+def test_athena_lake_state_survives_the_deferral_and_a_missing_state_fails_closed(stack, lake, mongo_app, monkeypatch):
+    """On Athena (moto's API) the extract defers: the lake state it listed before the query travels in
+    the deferral's kwargs to execute_complete and into its XCom. The load refuses that extract once the
+    lake moved, and refuses an XCom without a state at all (fail closed) — before reading anything."""
+    from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
+    from dw.dag_factory import lake_query_task, load_task
+    from dw.hooks.lake import s3_client
+    from dw.lake_sql import lake_state
+    from tests.reliability import RunTI
+
+    mongo_app.organizations.insert_one({"_id": ObjectId(), "analytics_id": str(uuid.uuid4()), "name": "a",
+                                        "vcs_type": "github", "plan_tier": "free",
+                                        "created_at": dt.datetime(2024, 1, 1), "updated_at": dt.datetime(2024, 1, 15, 3)})
+    from dw.dag_factory import mongo_task
+
+    mongo_task(task_id="organizations", collection="organizations").execute(ctx(D))
+    conn = json.loads(os.environ["AIRFLOW_CONN_AWS_LAKE"])
+    conn["extra"].pop("lake_engine")
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_LAKE", json.dumps(conn))
+    op = lake_query_task(task_id="extract", table="organization_dim", poll_interval=1, max_polls=5)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(ctx(D))
+    kwargs = deferred.value.kwargs
+    query_id = deferred.value.trigger.serialize()[1]["query_execution_id"]
+    out = op.execute_complete(ctx(D), event={"status": "success", "value": query_id}, **kwargs)
+    state = lake_state(s3_client(), lake.bucket, op.lake_tables)
+    assert out["lake_state"] == state and state and all(state.values())
+
+    load = load_task(task_id="load", table="organization_dim", extract_task_id="extract")
+    mongo_task(task_id="organizations", collection="organizations").execute(ctx(D + dt.timedelta(days=1)))
+    with pytest.raises(AirflowFailException, match="the lake changed since extract wrote"):
+        load.execute(ctx(D, RunTI({"extract": out}, "load", "manual__x")))
+    lost = {k: v for k, v in out.items() if k != "lake_state"}  # a deferral that dropped the state
+    with pytest.raises(AirflowFailException, match="recorded no lake state"):
+        load.execute(ctx(D, RunTI({"extract": lost}, "load", "manual__x")))

@@ -49,7 +49,7 @@ def test_requirements_are_pinned_and_duckdb_extension_matches():
 
 def test_compose_matches_the_code_connections():
     from dw.config import mongo_source, vendor_source
-    from dw.hooks.connections import LAKE_CONN_ID, MONGO_CONN_ID, WAREHOUSE_CONN_ID
+    from dw.hooks.connections import LAKE_CONN_ID, MIGRATE_CONN_ID, MONGO_CONN_ID, WAREHOUSE_CONN_ID
 
     compose = yaml.safe_load((REPO / "docker-compose.yaml").read_text())
     services = compose["services"]
@@ -61,7 +61,8 @@ def test_compose_matches_the_code_connections():
     conn_ids = {k[len("AIRFLOW_CONN_"):].lower() for k in env if k.startswith("AIRFLOW_CONN_")}
     src = mongo_source()
     vendor_conns = {vendor_source(v).conn_id for v in ("stripe", "amplitude", "chargify")}
-    assert conn_ids == {LAKE_CONN_ID, WAREHOUSE_CONN_ID, MONGO_CONN_ID, src.conn_id, src.pii_key_conn_id} | vendor_conns
+    assert conn_ids == {LAKE_CONN_ID, WAREHOUSE_CONN_ID, MIGRATE_CONN_ID, MONGO_CONN_ID, src.conn_id,
+                        src.pii_key_conn_id} | vendor_conns
     assert "vendor-standins" in services
     for k in env:
         if k.startswith("AIRFLOW_CONN_"):

@@ -72,7 +72,7 @@ def test_migrate_creates_schema_types_tables_unknown_members_date_dim_roles(ware
         roles = dict(con.execute(
             "select rolname, rolcanlogin from pg_roles where rolname in ('dw_loader', 'dw_analyst')").fetchall())
         assert roles == {"dw_loader": False, "dw_analyst": False}
-        assert con.execute("select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'dw'").fetchone()[0] == "dw_loader"
+        assert con.execute("select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'dw'").fetchone()[0] == "dw_owner"
 
         # every dimension has exactly its unknown member, with the configured values
         for name, cfg in dw_tables.items():
@@ -171,12 +171,67 @@ def test_analyst_reads_but_cannot_write_or_see_email_hash(warehouse, dw_tables):
                 con.execute(stmt)
         con.execute("reset role")
 
-    # the loader writes
+    # the loader writes rows, and nothing else
     with psycopg.connect(warehouse) as con:
         con.execute("set role dw_loader")
         con.execute("update dw.organization_dim set name = name")
         con.execute("insert into dw.job_ran_fact select * from dw.job_ran_fact")
+        con.execute("create temp table stage (x int) on commit drop")  # a load's stage
         con.rollback()
+
+
+LOADER_DENIED = [
+    "drop table dw.job_ran_fact", "alter table dw.organization_dim add column x int", "truncate dw.resource_dim",
+    "create table dw.mine (x int)", "drop schema dw cascade", "alter type dw.executor_type add value 'x'",
+    "alter table dw.user_dim owner to dw_loader", "delete from dw.alembic_version", "create table public.mine (x int)",
+    "create index on dw.job_ran_fact (date)",
+]
+
+
+@pytest.mark.parametrize("stmt", LOADER_DENIED)
+def test_the_loader_owns_nothing_and_writes_rows_only(warehouse, dw_tables, stmt):
+    """dw_owner owns schema dw and everything in it (the migrate task's login, postgres_dw_migrate);
+    dw_loader, the loading login's role, can neither DROP, ALTER, TRUNCATE, CREATE nor grant."""
+    run_migrate(warehouse, dw_tables)
+    with psycopg.connect(warehouse) as con:
+        owners = {r[0] for r in con.execute(
+            "select pg_get_userbyid(relowner) from pg_class where relnamespace = 'dw'::regnamespace "
+            "and relkind in ('r', 'p', 'S', 'v', 'm') union select pg_get_userbyid(typowner) from pg_type "
+            "where typnamespace = 'dw'::regnamespace and typtype = 'e'")}
+        assert owners == {"dw_owner"}
+        assert not con.execute("select pg_has_role('dw_loader', 'dw_owner', 'member')").fetchone()[0]
+        con.execute("set role dw_loader")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute(stmt)
+
+
+def test_grants_are_explicit_and_sessions_pin_their_search_path(warehouse, dw_tables, monkeypatch):
+    """No default privilege gives anyone a future table of dw (a table created outside migrate is
+    readable by no analyst); CREATE on public is revoked; every session the platform opens (the
+    hook's conninfo: loads, migrate, the Warehouse view) resolves names in pg_catalog, pg_temp."""
+    from dw.hooks.warehouse import WarehouseHook
+
+    run_migrate(warehouse, dw_tables)
+    with psycopg.connect(warehouse, autocommit=True) as con:
+        assert con.execute("select count(*) from pg_default_acl d join pg_namespace n on n.oid = d.defaclnamespace "
+                           "where n.nspname = 'dw'").fetchone() == (0,)
+        con.execute("create table dw.later_pii (email text)")  # as the owner would, without a grant
+        assert not con.execute("select has_table_privilege('dw_analyst', 'dw.later_pii', 'select')").fetchone()[0]
+        assert not con.execute("select has_table_privilege('dw_loader', 'dw.later_pii', 'select')").fetchone()[0]
+        assert not con.execute("select has_schema_privilege('public', 'public', 'create')").fetchone()[0]
+    with WarehouseHook().connect() as con:
+        assert con.execute("show search_path").fetchone()[0].replace(" ", "") == "pg_catalog,pg_temp"
+
+
+def test_vendor_pii_columns_are_hidden_from_the_analyst_like_mongos():
+    from dw.config import warehouse_tables
+    from dw.warehouse.migrate import analyst_hidden_columns, pii_lake_columns
+
+    assert {"email_hash"} <= pii_lake_columns()
+    sub = warehouse_tables()["subscription_dim"]
+    cols = [*sub.columns, sub.columns[-1].model_copy(update={"name": "email_hash", "nullable": True})]
+    vendor_table = sub.model_copy(update={"columns": cols})
+    assert vendor_table.source != "mongo" and "email_hash" in analyst_hidden_columns(vendor_table)
 
 
 def test_config_identifiers_are_validated():

@@ -62,6 +62,16 @@ class LakeConfig(_Model):
     extracts_prefix: Identifier = "extracts"
     athena_database: Identifier = "dw_lake"
     athena_workgroup: str = "primary"
+    # Server-side encryption of every object the platform uploads (dw.lake.upload_args);
+    # kms_key_id (or DW_LAKE_KMS_KEY_ID) with aws:kms: the key's id, ARN or alias.
+    server_side_encryption: Literal["AES256", "aws:kms"] = "AES256"
+    kms_key_id: str | None = None
+
+    @model_validator(mode="after")
+    def _kms_key_needs_kms(self) -> "LakeConfig":
+        if self.kms_key_id and self.server_side_encryption != "aws:kms":
+            raise ValueError("kms_key_id needs server_side_encryption: aws:kms")
+        return self
 
 
 # --------------------------------------------------------------------------- sources

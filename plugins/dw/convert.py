@@ -10,7 +10,7 @@ and scale, ``json``), whether it is required and whether it is PII. ``mongo_spec
 
 Conversion is strict and lossless (docs/decisions/0003-mongo-type-mapping.md): a value that
 does not convert raises ``ConversionError`` naming the label, the document (or object) id and
-the field, never the value of a PII field. Each column takes a fast path (one ``pa.array`` call)
+the field and the value's type, never a value (any field may hold personal data). Each column takes a fast path (one ``pa.array`` call)
 when the Python types in the batch allow it, and falls back to a per-value converter otherwise.
 ``pii: keyed_hash`` fields are hashed (HMAC-SHA256, hex) during conversion; the clear value is
 never written, logged or put in an error message.
@@ -526,10 +526,6 @@ class BatchConverter:
         doc_id = doc.get("_id")
         shown_id = str(doc_id) if isinstance(doc_id, (ObjectId, str)) else _show(doc_id)
         value = doc.get(f.name)
-        if value is None:
-            what = reason
-        elif f.pii:
-            what = "value withheld (personal data) " + reason
-        else:
-            what = f"{_show(value)} {reason}"
+        # never the value itself (any field may hold personal data): its type, then the reason
+        what = reason if value is None else f"a value of type {type(value).__name__} {reason}"
         return ConversionError(f"{self.label}: {self.noun} {shown_id}: field {f.name}: {what}")

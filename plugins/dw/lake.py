@@ -9,6 +9,8 @@ so a re-run replaces the date's partition in a single atomic step and a reader n
 sees half of it; see docs/decisions/0002-one-object-per-partition.md.
 
 The "date" of a run is the UTC date of its data interval's start (``run_date``).
+
+Every upload is encrypted server-side as ``include/config/lake.yaml`` says (``upload_args``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ from dw.config import lake_config
 from dw.sources import RawTable
 
 PART_NAME = "part-00000.parquet"
+
+
+def upload_args(content_type: str) -> dict[str, str]:
+    """``ExtraArgs`` of every upload to the lake: the content type and server-side encryption
+    (``server_side_encryption``; with ``aws:kms``, the key ``DW_LAKE_KMS_KEY_ID`` or
+    ``kms_key_id``, else the bucket's default KMS key)."""
+    import os
+
+    cfg = lake_config()
+    args = {"ContentType": content_type, "ServerSideEncryption": cfg.server_side_encryption}
+    key = os.environ.get("DW_LAKE_KMS_KEY_ID") or cfg.kms_key_id
+    if cfg.server_side_encryption == "aws:kms" and key:
+        args["SSEKMSKeyId"] = key
+    return args
 _DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -51,17 +51,20 @@ def api(live_airflow):
 
 @contextlib.contextmanager
 def postgres_dw_at(stack, database: str):
-    """Point this process's ``postgres_dw`` (AIRFLOW_CONN_POSTGRES_DW) at ``database`` for a while."""
-    conn = json.loads(stack.connections()["postgres_dw"])
-    saved = os.environ.get("AIRFLOW_CONN_POSTGRES_DW")
-    os.environ["AIRFLOW_CONN_POSTGRES_DW"] = json.dumps({**conn, "schema": database})
+    """Point this process's ``postgres_dw`` and ``postgres_dw_migrate`` (AIRFLOW_CONN_*) at
+    ``database`` for a while."""
+    names = ("AIRFLOW_CONN_POSTGRES_DW", "AIRFLOW_CONN_POSTGRES_DW_MIGRATE")
+    saved = {n: os.environ.get(n) for n in names}
+    for n, conn_id in zip(names, ("postgres_dw", "postgres_dw_migrate")):
+        os.environ[n] = json.dumps({**json.loads(stack.connections()[conn_id]), "schema": database})
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop("AIRFLOW_CONN_POSTGRES_DW", None)
-        else:
-            os.environ["AIRFLOW_CONN_POSTGRES_DW"] = saved
+        for n, v in saved.items():
+            if v is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = v
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Connection ids of the platform and the small lookups on them.
 
 - ``aws_lake``: S3 and the lake engine (``dw.hooks.lake``).
-- ``postgres_dw``: the warehouse (``dw.hooks.warehouse.WarehouseHook``).
+- ``postgres_dw``: the warehouse as the loader (``dw.hooks.warehouse.WarehouseHook``);
+  ``postgres_dw_migrate``: as the owner, for migrations only.
 - ``mongo_app``: the production MongoDB, through the mongo provider's MongoHook.
 - ``dw_pii_key``: its password is the key of the keyed email hash.
 
@@ -11,7 +12,8 @@ Heavy imports stay inside the functions: operators import this module at parse t
 from __future__ import annotations
 
 LAKE_CONN_ID = "aws_lake"
-WAREHOUSE_CONN_ID = "postgres_dw"
+WAREHOUSE_CONN_ID = "postgres_dw"  # the loader (dw_loader; the Warehouse view as dw_analyst)
+MIGRATE_CONN_ID = "postgres_dw_migrate"  # the migrator (dw_owner): the warehouse DAG's migrate task
 MONGO_CONN_ID = "mongo_app"
 
 

@@ -77,6 +77,8 @@ class DuckDBEngine(BaseHook, LakeEngine):
 
     def start(self, sql: str, *, bucket: str, prefix: str, database: str, workgroup: str, label: str = "",
               poll_interval: int = 15, max_polls: int = 480) -> Finished:
+        from dw.lake import upload_args
+
         query_id = f"duckdb-{uuid.uuid4()}"
         key = f"{prefix}{query_id}.csv"
         fd, path = tempfile.mkstemp(prefix="dw-extract-", suffix=".csv")
@@ -86,7 +88,7 @@ class DuckDBEngine(BaseHook, LakeEngine):
             with DuckDBLake(self.get_conn(), bucket, self.aws_conn_id) as lake:
                 rows = lake.extract_to_csv(sql, path)
             t_query = time.monotonic() - t0
-            s3_client(self.aws_conn_id).upload_file(path, bucket, key, ExtraArgs={"ContentType": "text/csv"})
+            s3_client(self.aws_conn_id).upload_file(path, bucket, key, ExtraArgs=upload_args("text/csv"))
         finally:
             os.unlink(path)
         uri = f"s3://{bucket}/{key}"

@@ -4,6 +4,12 @@ psycopg.sql).
     hook = WarehouseHook("postgres_dw")
     with hook.connect() as conn: ...
 
+Two connections: ``postgres_dw`` (``WAREHOUSE_CONN_ID``), a login in ``dw_loader`` that loads
+rows (and, as a member of ``dw_analyst``, serves the Warehouse view), and
+``postgres_dw_migrate`` (``MIGRATE_CONN_ID``), a login in ``dw_owner`` that the migrate task
+uses to create and alter tables (docs/decisions/0041). Every session pins ``search_path`` to
+``pg_catalog, pg_temp`` (libpq ``options``).
+
 A connection whose settings are wrong (unknown database or role, bad password) fails the task
 with ``AirflowFailException``: retrying will not mend it. The message names the connection and
 where it points, never its password. Anything else (refused, timed out: the server may be
@@ -26,6 +32,9 @@ _PG_MISCONFIGURED = re.compile(
     r'|no pg_hba\.conf entry|permission denied for database)'
     r'|fe_sendauth: no password supplied'
 )
+
+
+PIN_SEARCH_PATH_OPTION = "-c search_path=pg_catalog,pg_temp"
 
 
 class WarehouseHook(BaseHook):
@@ -52,9 +61,12 @@ class WarehouseHook(BaseHook):
             "dbname": c.schema or extra.get("dbname") or None,
             "application_name": "dw-etl",
         }
-        for k in ("sslmode", "sslrootcert", "connect_timeout", "options"):
+        for k in ("sslmode", "sslrootcert", "connect_timeout"):
             if k in extra:
                 kwargs[k] = extra[k]
+        # every session (loads, migrate, the Warehouse view) resolves names in pg_catalog and its
+        # own temp tables only; the connection's own ``options`` come first, this wins
+        kwargs["options"] = " ".join(o for o in (extra.get("options"), PIN_SEARCH_PATH_OPTION) if o)
         return make_conninfo("", **{k: v for k, v in kwargs.items() if v is not None})
 
     def get_conn(self, **kwargs):

@@ -3,6 +3,9 @@
 The provider's S3KeySensor would do for the waiting, but importing it imports boto3 at DAG parse
 time; this sensor imports the S3 hook only when it pokes, and names the source to look at.
 
+A vendor day is two objects (raw JSON, Parquet): it counts as landed only when both carry
+the same landing id (``dw.sources.http.pair_landed``, decision 0040); until then the sensor waits.
+
 Freshness (``min_rows``, from the source's config): once the partition object exists, its row
 count is read from the Parquet footer (two ranged GETs, not the file). A partition with fewer
 rows than the source promises a day fails the task at once (no retries, no more waiting): the
@@ -111,6 +114,14 @@ class LakePartitionSensor(BaseSensorOperator):
             self.log.info("not yet in the lake: %s — waiting for ingest_%s (task %s) to land date %s",
                           part.uri, self.source, self.entity, part.ds)
             return False
+        if self.source != "mongo":  # a vendor day is two objects: landed only as a pair (decision 0040)
+            from dw.sources.http import pair_landed
+
+            landed, why = pair_landed(hook.get_conn(), part.bucket, part.key)
+            if not landed:
+                self.log.warning("%s not landed yet: %s — waiting for ingest_%s (task %s) to land date %s whole "
+                                 "(its retry lands both objects)", part.uri, why, self.source, self.entity, part.ds)
+                return False
         rows = parquet_rows(hook.get_conn(), part.bucket, part.key)
         self.log.info("%s: %d rows (this source promises at least %d a day)", part.uri, rows, self.min_rows)
         if rows < self.min_rows:

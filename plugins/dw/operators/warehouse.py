@@ -11,7 +11,8 @@ config of the dimensions a fact looks up), logs ``COPY n / DELETE n / INSERT n /
 returns the counts (XCom). ``loaded_at`` is the run's ``data_interval_end``, so a re-run writes
 the same values.
 
-An extract whose lake changed since its query started is refused (the lake digest the extract
+A URI outside the lake bucket's ``extracts/<table>/`` is refused. An extract whose lake changed
+since its query started, or that recorded no lake state (fail closed), is refused (the lake digest the extract
 task returned differs from the lake's now: docs/decisions/0015-stale-extracts.md). A problem in
 the data or the config (no extract, wrong header, a row PostgreSQL rejects) fails the task
 without retries (``AirflowFailException``): the error names the table, the date, the file and
@@ -29,17 +30,18 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from dw.hooks.connections import LAKE_CONN_ID, WAREHOUSE_CONN_ID
+from dw.hooks.connections import LAKE_CONN_ID, MIGRATE_CONN_ID, WAREHOUSE_CONN_ID
 
 
 class MigrateWarehouseOperator(BaseOperator):
     """Alembic ``upgrade head`` plus the config-declared tables, unknown members and grants
-    (``dw.warehouse.migrate.migrate``), under an advisory lock. Idempotent."""
+    (``dw.warehouse.migrate.migrate``), under an advisory lock, as the owner (connection
+    ``postgres_dw_migrate``, a login in ``dw_owner``). Idempotent."""
 
     template_fields = ()
     ui_color = "#c9daf8"
 
-    def __init__(self, *, conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> None:
+    def __init__(self, *, conn_id: str = MIGRATE_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
 
@@ -116,6 +118,7 @@ class WarehouseLoadOperator(BaseOperator):
                 f"dw.{self.table} dt={ds}: task {self.extract_task_id} returned no extract URI for this run "
                 f"(got {pulled!r}); clear the extract task with its downstream tasks"
             )
+        self._refuse_foreign(ds, uri)
         self.log.info("loading dw.%s dt=%s from %s (loaded_at %s)", self.table, ds, uri, loaded_at.isoformat())
         s3 = s3_client(self.aws_conn_id)
         self._refuse_stale(cfg, ds, uri, pulled, s3)
@@ -142,6 +145,22 @@ class WarehouseLoadOperator(BaseOperator):
         )
         return stats.as_dict()
 
+    def _refuse_foreign(self, ds: str, uri: str) -> None:
+        """Fail (no retries) unless ``uri`` is in the lake bucket under this table's extract
+        prefix (``extracts/<table>/``): an XCom is data, and the load must not be pointed at raw
+        vendor JSON or another table's extract."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from dw.lake import extract_prefix, split_s3_uri
+
+        bucket, key = split_s3_uri(uri)
+        prefix = extract_prefix(self.table, ds).rsplit("dt=", 1)[0]
+        if bucket != self.bucket or not key.startswith(prefix) or "/../" in f"/{key}/" or "//" in key:
+            raise AirflowFailException(
+                f"dw.{self.table} dt={ds}: refusing {uri}: a load reads only extracts under "
+                f"s3://{self.bucket}/{prefix}. Nothing was loaded; clear the extract task with its downstream tasks."
+            )
+
     def _refuse_stale(self, cfg, ds: str, uri: str, pulled: Any, s3) -> None:
         """Fail (no retries) if a raw table the extract read changed since its query started: the
         extract may hold older data than the lake, and loading it could undo a later run's
@@ -152,9 +171,12 @@ class WarehouseLoadOperator(BaseOperator):
         from dw.lake_sql import lake_state
 
         expected = pulled.get("lake_state") if isinstance(pulled, dict) else None
-        if expected is None:
-            self.log.warning("dw.%s dt=%s: the extract recorded no lake state; not checked for staleness", self.table, ds)
-            return
+        if not isinstance(expected, dict):  # fail closed: an extract that cannot be checked is not loaded
+            raise AirflowFailException(
+                f"dw.{self.table} dt={ds}: {self.extract_task_id} recorded no lake state with {uri} (an older "
+                "XCom, or a deferral that lost it), so the extract cannot be checked for staleness. Nothing was "
+                "loaded. Clear the extract task with its downstream tasks."
+            )
         now = lake_state(s3, self.bucket, list(expected))
         changed = sorted(t for t in expected if now.get(t) != expected[t])
         if changed:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dw.sources.http import PartitionSink, VendorClient, VendorFatalError, check_in_window, parse_time
+from dw.sources.http import PartitionSink, VendorClient, VendorFatalError, check_in_window, json_kind, parse_time
 
 MAX_PAGES = 100_000
 MAX_PAGE_SIZE = 200  # Chargify's per_page limit
@@ -59,12 +59,12 @@ def _read(client: VendorClient, entity, sink: PartitionSink, start, end, n: int)
         what = f"read {n}, page {page}"
         body = client.get_json(entity.endpoint, dict(base, page=page), what=what)
         if not isinstance(body, list):
-            raise VendorFatalError(f"{sink.label}: {what}: expected a JSON array, got {str(body)[:200]}")
+            raise VendorFatalError(f"{sink.label}: {what}: expected a JSON array, got a JSON {json_kind(body)}")
         objs = []
-        for item in body:
+        for i, item in enumerate(body, 1):
             if not (isinstance(item, dict) and isinstance(item.get(entity.root), dict)):
-                raise VendorFatalError(f"{sink.label}: {what}: an item that is not {{{entity.root!r}: {{...}}}}: "
-                                       f"{str(item)[:200]}")
+                raise VendorFatalError(f"{sink.label}: {what}: item {i} is not {{{entity.root!r}: {{...}}}} "
+                                       f"(a JSON {json_kind(item)}; its values are not shown)")
             obj = item[entity.root]
             check_in_window(sink, obj, parse_time(obj.get(entity.time_field)), start, end)
             objs.append(obj)

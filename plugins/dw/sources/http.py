@@ -4,17 +4,19 @@
 - ``VendorClient``: GET requests with the retry rules every vendor documents: 429 and 5xx,
   timeouts, dropped connections and truncated bodies are retried with exponential backoff
   (jittered), honouring ``Retry-After``; 401, 403 and any other 4xx fail at once
-  (``VendorFatalError``: retrying cannot help). Errors name the vendor, the entity, the date
-  and the request (path, parameters, page), never a credential: credentials travel only in
-  the session's auth, never in a URL.
+  (``VendorFatalError``: retrying cannot help), and so does a redirect (never followed). Errors
+  name the vendor, the entity, the date and the request (path, parameters, page), never a
+  credential nor a value of an object (ids only): credentials travel only in the session's
+  auth, never in a URL, and only over HTTPS (``check_base_url``; plain HTTP to loopback only).
 - ``PartitionSink``: the objects of one entity and day, written as they arrive to two local
   files — raw JSON lines (gzip) and Parquet of the configured fields (converted strictly by
   ``dw.convert``, PII fields replaced by their keyed hash) — each object
   once (de-duplicated by its id), then uploaded as two objects, each in one PUT:
   ``raw/<vendor>/<entity>_json/dt=D/part-00000.jsonl.gz`` first, then
-  ``raw/<vendor>/<entity>/dt=D/part-00000.parquet`` (docs/decisions/0010-vendor-landing.md).
-  Nothing is uploaded unless the whole day was read, so a failure leaves the previous
-  partition as it was.
+  ``raw/<vendor>/<entity>/dt=D/part-00000.parquet`` (docs/decisions/0010-vendor-landing.md),
+  both carrying the same ``dw-landing`` id: a reader takes the day as landed only when the
+  two ids agree (``pair_landed``; decision 0040), so a landing cut between the uploads is not
+  landed until its retry. Nothing is uploaded unless the whole day was read.
 
 The per-vendor auth, paging and windows live in ``dw.sources.stripe``, ``dw.sources.chargify``
 and ``dw.sources.amplitude``; ``land_partition`` runs one of them into a sink and uploads.
@@ -89,6 +91,12 @@ def _retry_after(headers) -> float | None:
             return None
 
 
+def json_kind(v: Any) -> str:
+    """The JSON type of a parsed value (``object``, ``array``, ...): what errors say instead of the value."""
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
+            type(None): "null"}.get(type(v), type(v).__name__)
+
+
 def vendor_message(resp) -> str:
     """The vendor's own error text (Stripe error.message, Chargify errors[], plain text), shortened."""
     text = ""
@@ -99,8 +107,8 @@ def vendor_message(resp) -> str:
             text = " ".join(str(e[k]) for k in ("type", "code", "message") if e.get(k))
         elif isinstance(body, dict) and body.get("errors"):
             text = "; ".join(map(str, body["errors"]))
-        else:
-            text = json.dumps(body)
+        else:  # not an error object: it may hold records, so only its shape is named
+            text = f"(a JSON {json_kind(body)} body)"
     except ValueError:
         text = resp.text or ""
     text = " ".join(text.split())
@@ -143,7 +151,8 @@ class VendorClient:
         for attempt in range(1, s.max_attempts + 1):
             self.stats.requests += 1
             try:
-                with self.session.get(self.base_url + path, params=params, timeout=s.timeout_seconds, stream=True) as resp:
+                with self.session.get(self.base_url + path, params=params, timeout=s.timeout_seconds, stream=True,
+                                      allow_redirects=False) as resp:
                     status = resp.status_code
                     self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
                     if status in ok_statuses:
@@ -151,6 +160,9 @@ class VendorClient:
                     msg = f"{self.label}: {what}: {desc}: HTTP {status}: {vendor_message(resp)}"
                     if status == 429 or status >= 500:
                         raise Transient(msg, _retry_after(resp.headers))
+                    if 300 <= status < 400:  # a redirect would carry the credentials elsewhere
+                        raise VendorFatalError(f"{self.label}: {what}: {desc}: HTTP {status}: redirect refused "
+                                               "(check the connection's URL); not retried")
                     hint = " (check the connection's credentials)" if status in (401, 403) else ""
                     raise VendorFatalError(msg + hint + "; not retried")
             except Transient as e:
@@ -180,6 +192,25 @@ class VendorClient:
         return self.request(path, params, what=what, read=read)
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def check_base_url(url: str, conn_id: str) -> None:
+    """A vendor's API keys travel only over HTTPS: a base URL with another scheme fails
+    (``VendorFatalError``) unless its host is loopback (a local stand-in)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and (host in LOOPBACK_HOSTS or host.startswith("127.")):
+        return
+    raise VendorFatalError(
+        f"connection {conn_id}: the vendor's URL must be https:// (set the connection's schema to https), "
+        f"got scheme {parts.scheme or 'none'!r} for host {host or 'none'!r}; credentials are never sent in clear")
+
+
 def vendor_client(source, *, label: str) -> VendorClient:
     """A ``VendorClient`` for ``source``'s connection (a ``dw.config.VendorSource``): the http
     provider's HttpHook session and base URL, with the vendor's auth (``dw.sources.<vendor>.auth``)."""
@@ -189,6 +220,8 @@ def vendor_client(source, *, label: str) -> VendorClient:
 
     hook = HttpHook(method="GET", http_conn_id=source.conn_id)
     session = hook.get_conn()
+    check_base_url(hook.base_url, source.conn_id)
+    session.max_redirects = 0  # requests are sent with allow_redirects=False; this is the backstop
     conn = hook.get_connection(source.conn_id)
     if not conn.password:
         raise ValueError(f"connection {source.conn_id} has no password: it holds the {source.source} secret")
@@ -258,8 +291,9 @@ class PartitionSink:
     def object_id(self, obj: dict):
         oid = resolve(obj, self.entity.id_field)
         if oid is None or isinstance(oid, (dict, list)):
-            raise VendorFatalError(f"{self.label}: an object without a usable {self.entity.id_field!r}: "
-                                   f"{json.dumps(obj)[:200]}")
+            got = "none" if oid is None else f"a JSON {json_kind(oid)}"
+            raise VendorFatalError(f"{self.label}: an object without a usable {self.entity.id_field!r} "
+                                   f"(got {got}; the object's values are not shown: they may be personal data)")
         return oid
 
     def _row(self, obj: dict, oid) -> dict:
@@ -286,7 +320,7 @@ class PartitionSink:
         lines = []
         for obj in objects:
             if not isinstance(obj, dict):
-                raise VendorFatalError(f"{self.label}: expected a JSON object, got {json.dumps(obj)[:100]}")
+                raise VendorFatalError(f"{self.label}: expected a JSON object, got a JSON {json_kind(obj)}")
             oid = self.object_id(obj)
             if oid in self.ids:
                 self.duplicates += 1
@@ -356,19 +390,63 @@ def json_key(parquet_key: str) -> str:
     return f"{head}_json/dt={tail.replace('.parquet', '.jsonl.gz')}"
 
 
+LANDING_META = "dw-landing"  # S3 user metadata (x-amz-meta-dw-landing) on both objects of a vendor day
+
+
+def landing_id(*paths: str) -> str:
+    """The id of one landing of a vendor day: a digest of both local files, written on both objects."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def pair_landed(s3_client, bucket: str, key: str) -> tuple[bool, str]:
+    """Whether the vendor day whose Parquet is ``key`` has landed *as a pair*: both objects
+    exist and carry the same ``dw-landing`` id (or, landed before the id existed, neither has
+    one). A landing cut between its two uploads leaves a new raw JSON beside the old Parquet:
+    their ids differ, and readers treat the day as not landed until a retry lands both
+    (docs/decisions/0040-the-vendor-object-pair.md). Returns (landed, why not)."""
+    from botocore.exceptions import ClientError
+
+    ids = []
+    for k in (json_key(key), key):
+        try:
+            ids.append(s3_client.head_object(Bucket=bucket, Key=k).get("Metadata", {}).get(LANDING_META))
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return False, f"s3://{bucket}/{k} is missing"
+            raise
+    if ids[0] != ids[1]:
+        return False, (f"the raw JSON and the Parquet of s3://{bucket}/{key} are from different landings "
+                       f"({ids[0] or 'none'} / {ids[1] or 'none'}): a landing was cut between its two uploads")
+    return True, ""
+
+
 def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *, ds: str,
                    pii_key: bytes | None, s3_client, bucket: str, key: str, tmp_dir: str | None = None,
                    client: VendorClient | None = None, raw_members: bool = False) -> LandStats:
     """Run ``fetch(sink)`` (the vendor's paging; returns the pages it read), then upload the
-    raw JSON and the Parquet object. Nothing is uploaded if ``fetch`` raises."""
+    raw JSON and the Parquet object, both tagged with the landing's id (``pair_landed``).
+    Nothing is uploaded if ``fetch`` raises."""
     t0 = time.monotonic()
     sink = PartitionSink(vendor, entity, ds=ds, pii_key=pii_key, tmp_dir=tmp_dir, raw_members=raw_members)
     try:
         pages = fetch(sink)
         sink.close()
         jkey = json_key(key)
-        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs={"ContentType": "application/gzip"})
-        s3_client.upload_file(sink.parquet_path, bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"})
+        from dw.lake import upload_args
+
+        landing = landing_id(sink.json_path, sink.parquet_path)
+        meta = {"Metadata": {LANDING_META: landing}}
+        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs={**upload_args("application/gzip"), **meta})
+        s3_client.upload_file(sink.parquet_path, bucket, key,
+                              ExtraArgs={**upload_args("application/vnd.apache.parquet"), **meta})
         st = client.stats if client else RequestStats()
         return LandStats(rows=sink.rows, duplicates=sink.duplicates, requests=st.requests, retries=st.retries,
                          pages=pages, parquet_bytes=os.path.getsize(sink.parquet_path),
@@ -382,8 +460,9 @@ def check_in_window(sink: PartitionSink, obj: dict, value: dt.datetime | None, s
                     end: dt.datetime) -> None:
     """An object the vendor returned for a window must be in it (else the filter was ignored)."""
     if value is None or not start <= value < end:
+        what = "is missing or unreadable" if value is None else "is outside"
         raise VendorFatalError(
-            f"{sink.label}: object {sink.object_id(obj)}: {sink.entity.time_field}={value} is outside the "
+            f"{sink.label}: object {sink.object_id(obj)}: {sink.entity.time_field} {what} the "
             f"requested window [{start.isoformat()}, {end.isoformat()})")
 
 

@@ -214,7 +214,9 @@ def land_partition(
     try:
         stats = extract_to_parquet(collection, coll, query=query, batch_size=batch_size, pii_key=pii_key,
                                    path=path, label=label)
-        s3_client.upload_file(path, bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"})
+        from dw.lake import upload_args
+
+        s3_client.upload_file(path, bucket, key, ExtraArgs=upload_args("application/vnd.apache.parquet"))
         return stats
     finally:
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dw.sources.http import PartitionSink, VendorClient, VendorFatalError, check_in_window, parse_time
+from dw.sources.http import PartitionSink, VendorClient, VendorFatalError, check_in_window, json_kind, parse_time
 
 MAX_STALLS = 3
 MAX_PAGE_SIZE = 100  # Stripe's limit
@@ -70,14 +70,15 @@ def fetch(client: VendorClient, entity, sink: PartitionSink, start: dt.datetime,
         body = client.get_json(entity.endpoint, params, what=what)
         pages += 1
         if not (isinstance(body, dict) and isinstance(body.get("data"), list) and isinstance(body.get("has_more"), bool)):
-            raise VendorFatalError(f"{sink.label}: {what}: not a Stripe list object: {str(body)[:200]}")
+            raise VendorFatalError(f"{sink.label}: {what}: not a Stripe list object (a JSON {json_kind(body)}; "
+                                   "its values are not shown)")
         data = body["data"]
         for obj in data:
             created = parse_time(obj.get("created")) if isinstance(obj, dict) else None
             if entity.mode == "window":
                 check_in_window(sink, obj, created, start, end)
             elif created is None or created >= end:
-                raise VendorFatalError(f"{sink.label}: object {sink.object_id(obj)}: created={created} is not "
+                raise VendorFatalError(f"{sink.label}: object {sink.object_id(obj)}: created is missing or not "
                                        f"before the snapshot's bound {end.isoformat()}")
         new = sink.add(data)
         if not data:

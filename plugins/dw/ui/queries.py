@@ -41,7 +41,7 @@ def analyst(conn):
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SET TRANSACTION READ ONLY")
         cur.execute("SET LOCAL ROLE dw_analyst")
-        cur.execute("SELECT set_config('statement_timeout', %s, true)", (str(STATEMENT_TIMEOUT_MS),))
+        cur.execute("SELECT pg_catalog.set_config('statement_timeout', %s, true)", (str(STATEMENT_TIMEOUT_MS),))
         yield cur
 
 
@@ -165,7 +165,7 @@ SELECT f.id, f.table_name, f.date, f.dag_id, f.run_id, f.task_id, f.try_number, 
   EXISTS (SELECT 1 FROM dw.load_audit AS s WHERE s.table_name = f.table_name AND s.date = f.date
           AND s.outcome = 'success' AND s.id > f.id) AS resolved
 FROM dw.load_audit AS f
-WHERE f.outcome = 'failed' AND f.started_at >= now() - make_interval(days => %(days)s)
+WHERE f.outcome = 'failed' AND f.started_at >= pg_catalog.now() - pg_catalog.make_interval(days => %(days)s)
 ORDER BY f.started_at DESC LIMIT 200
 """
 

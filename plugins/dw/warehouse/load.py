@@ -2,7 +2,8 @@
 
 One transaction per table and run:
 
-1. ``pg_advisory_xact_lock(hashtext('dw.<table>'))``: loads of the same table serialize
+1. ``SET LOCAL ROLE dw_loader`` (rows only: it owns nothing, cannot DROP or ALTER), then
+   ``pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('dw.<table>'))``: loads of the same table serialize
    (backfills with several runs in flight never deadlock or interleave).
 2. The extract is streamed from S3 into ``CREATE TEMP TABLE stage (...) ON COMMIT DROP`` with
    ``COPY ... FROM STDIN (FORMAT csv, HEADER true)``, chunk by chunk (never the whole file in
@@ -24,7 +25,8 @@ A fact extract must hold complete dates: every date it contains is replaced as a
 ``loaded_at`` (the run's ``data_interval_end``) stamps ``dw_created_at``/``dw_updated_at``: a
 re-run writes the same values. Errors in the data (a missing extract, a wrong header, a row
 PostgreSQL rejects) raise ``LoadError`` naming the table, the date, the file and the line and
-column; the transaction rolls back and the warehouse is as it was.
+column, never a value of the extract (it may be personal data); the transaction rolls back
+and the warehouse is as it was.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ CHUNK_BYTES = 1 << 20
 LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
+
+
+LOADER_ROLE_SQL = "SET LOCAL ROLE dw_loader"
 
 
 class LoadError(Exception):
@@ -88,7 +93,7 @@ INSERT INTO dw.load_audit (table_name, date, dag_id, run_id, task_id, try_number
   started_at, ended_at, outcome, error)
 VALUES (%(table)s, %(date)s, %(dag_id)s, %(run_id)s, %(task_id)s, %(try_number)s, %(uri)s, %(query_id)s,
   %(copied)s, %(deleted)s, %(inserted)s, %(updated)s, %(unknown)s, %(dates)s::date[],
-  %(started_at)s, clock_timestamp(), %(outcome)s, %(error)s)
+  %(started_at)s, pg_catalog.clock_timestamp(), %(outcome)s, %(error)s)
 """
 
 
@@ -151,6 +156,17 @@ def load_table(
     reconnect = (conn.info.dsn, conn.info.password)  # read now: a broken connection may not tell
     try:
         return _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx, started_at, label)
+    except psycopg.Error as e:
+        # a data (22) or constraint (23) error of the merge: its text may quote a row (DETAIL:
+        # "Failing row contains ..."), so only its redacted primary message goes on
+        if (e.sqlstate or "")[:2] not in ("22", "23"):
+            _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None,
+                                               f"{type(e).__name__}: {redacted_message(e, cfg)}"), reconnect)
+            raise
+        err = LoadError(f"{label}: {type(e).__name__} (SQLSTATE {e.sqlstate}): {redacted_message(e, cfg)}. "
+                        "Nothing was loaded.")
+        _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None, str(err)), reconnect)
+        raise err from None
     except Exception as e:
         _audit_failure(conn, _audit_params(cfg, run_date, extract_uri, ctx, started_at, None, str(e)[:4000] or type(e).__name__),
                        reconnect)
@@ -170,9 +186,10 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
     with conn.transaction(), conn.cursor() as cur:
         for stmt in session_settings():
             cur.execute(stmt)
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"dw.{cfg.table}",))
+        cur.execute(LOADER_ROLE_SQL)  # the loader's rights only, whatever else the login may do
+        cur.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(%s))", (f"dw.{cfg.table}",))
         # the stage, the lookups and the grain aggregation sort and hash in memory (docs/decisions/0012)
-        cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
+        cur.execute("SELECT pg_catalog.set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
         t_lock = time.monotonic()
 
         body = _open_extract(s3, bucket, key, label)
@@ -275,16 +292,26 @@ def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
         # terminated or a connection lost mid-COPY carries the COPY context too: retryable as it is
         if m is None or (e.sqlstate or "")[:2] not in ("22", "23"):
             raise
-        line, column, data = m.group(1), m.group(2) or e.diag.column_name, (m.group(3) or "").strip()
+        line, column = m.group(1), m.group(2) or e.diag.column_name
         where = f"line {line} (data row {int(line) - 1})"
         if column:
             where += f", column {column}"
-        msg = e.diag.message_primary or str(e)
-        # the context quotes either the offending value (when it names a column) or the line
-        what = "value" if m.group(2) else "row"
-        row = f"; {what}: {data[:300]}{'…' if len(data) > 300 else ''}" if data else ""
-        raise LoadError(f"{label}: {where}: {msg}{row}. Nothing was loaded.") from None
+        # the context quotes the offending value or line: never repeated (it may be personal data)
+        raise LoadError(f"{label}: {where}: {redacted_message(e, cfg)}. Nothing was loaded.") from None
     return cur.rowcount
+
+
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+
+
+def redacted_message(e, cfg: TableConfig) -> str:
+    """PostgreSQL's primary message of ``e`` with every quoted token that is not one of the
+    table's column names (or the stage) replaced by ``"…"``: it may quote a record's value
+    (``invalid input syntax for type integer: "…"``); DETAIL and CONTEXT, which quote rows,
+    are left out."""
+    names = set(cfg.column_names) | {"stage", "resolved", cfg.table}
+    msg = getattr(getattr(e, "diag", None), "message_primary", None) or type(e).__name__
+    return _QUOTED.sub(lambda m: m.group(0) if m.group(1) in names else '"…"', msg)
 
 
 # --------------------------------------------------------------------------- merges

@@ -4,15 +4,17 @@
    (backfill runs, two DAG runs) serialize; the second finds nothing to do.
 2. One transaction on a second connection:
    - ``alembic upgrade head`` (``include/sql/postgres/migrations``; version table
-     ``dw.alembic_version``): roles, schema, enum types, ``dw.date_dim``, default privileges,
-     and every later versioned change;
+     ``dw.alembic_version``): roles, schema, enum types, ``dw.date_dim``, and every later
+     versioned change (0008: the owner role apart from the loader);
    - every config-declared table (``include/config/warehouse/*.yaml``) that does not exist yet
      is created from its ``TableConfig`` (``CREATE TABLE IF NOT EXISTS``, owner ``dw_loader``);
      one that exists must still have the columns its config declares, else migrate fails and
      says that the change needs an Alembic migration (docs/decisions/0006-tables-from-config.md);
    - the dimensions' unknown members (``ON CONFLICT DO NOTHING``);
-   - grants: ``dw_loader`` everything, ``dw_analyst`` SELECT — column by column on tables
-     with personal-data columns (``dw.user_dim.email_hash`` is never readable by the analyst).
+   - ownership and grants, explicit per table (no default privileges): ``dw_owner`` owns it,
+     ``dw_loader`` SELECT/INSERT/UPDATE/DELETE, ``dw_analyst`` SELECT — column by column where a
+     column holds a ``pii:`` field's keyed hash from any source (``dw.user_dim.email_hash``).
+   Both connections pin ``search_path`` to ``pg_catalog, pg_temp``.
 3. Commit, unlock.
 
 Idempotent: a second run executes the same statements and changes nothing (existing tables
@@ -31,10 +33,16 @@ log = logging.getLogger(__name__)
 
 # One bigint key, above the int4 range of the loads' hashtext() keys, so it cannot collide.
 MIGRATE_LOCK_KEY = 0x64775F6D69677261  # "dw_migra"
+OWNER_ROLE = "dw_owner"
 LOADER_ROLE = "dw_loader"
 ANALYST_ROLE = "dw_analyst"
 # Columns the analyst must not read, besides the keyed hashes of ``pii:`` source fields.
 ANALYST_HIDDEN_COLUMNS: dict[str, set[str]] = {"user_dim": {"email_hash"}}
+
+
+# Every session the platform opens resolves names in pg_catalog, then its own temp tables only:
+# nothing planted in public (or any schema a login can create in) can shadow a function it calls.
+PIN_SEARCH_PATH = "SET search_path = pg_catalog, pg_temp"
 
 
 class MigrationError(RuntimeError):
@@ -96,14 +104,16 @@ def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None) -> dict
 
     tables = warehouse_tables() if tables is None else tables
     with psycopg.connect(conninfo, autocommit=True) as lock_conn:
-        lock_conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK_KEY,))
+        lock_conn.execute(PIN_SEARCH_PATH)
+        lock_conn.execute("SELECT pg_catalog.pg_advisory_lock(%s)", (MIGRATE_LOCK_KEY,))
         try:
             engine = _engine(conninfo)
             try:
                 with engine.connect() as sa_conn:
                     with sa_conn.begin():
-                        command.upgrade(alembic_config(sa_conn), "head")
                         pg = sa_conn.connection.dbapi_connection
+                        pg.execute(PIN_SEARCH_PATH)  # session-wide: Alembic's and our statements alike
+                        command.upgrade(alembic_config(sa_conn), "head")
                         created = ensure_tables(pg, tables)
                         revision = pg.execute(
                             "SELECT version_num FROM dw.alembic_version"
@@ -111,7 +121,7 @@ def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None) -> dict
             finally:
                 engine.dispose()
         finally:
-            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
+            lock_conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
     return {"revision": revision, "created": created, "tables": list(tables)}
 
 
@@ -154,7 +164,7 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
 
 
 def _own(cur, table: str) -> None:
-    """Hand the table to dw_loader, only if it is not its owner yet (ALTER ... OWNER takes an
+    """Hand the table to dw_owner, only if it is not its owner yet (ALTER ... OWNER takes an
     ACCESS EXCLUSIVE lock, which would wait for a running load)."""
     from psycopg import sql
 
@@ -162,9 +172,9 @@ def _own(cur, table: str) -> None:
         "SELECT tableowner FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s",
         (WAREHOUSE_SCHEMA, table),
     ).fetchone()
-    if row and row[0] != LOADER_ROLE:
+    if row and row[0] != OWNER_ROLE:
         cur.execute(
-            sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(WAREHOUSE_SCHEMA, table), sql.Identifier(LOADER_ROLE))
+            sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(WAREHOUSE_SCHEMA, table), sql.Identifier(OWNER_ROLE))
         )
 
 
@@ -200,16 +210,23 @@ def _check_columns(cur, cfg: TableConfig) -> None:
 
 
 def analyst_hidden_columns(cfg: TableConfig) -> set[str]:
-    """Columns of ``cfg`` the analyst may not read: the configured ones and every column that
-    holds the keyed hash of a ``pii:`` field of the table's source."""
-    hidden = set(ANALYST_HIDDEN_COLUMNS.get(cfg.table, set()))
-    if cfg.source == "mongo":
-        src = mongo_source()
-        for coll in src.collections.values():
-            for name, field in coll.fields.items():
-                if field.pii:
-                    hidden.add(coll.lake_column(name))
-    return hidden & set(_table_column_names(cfg))
+    """Columns of ``cfg`` the analyst may not read: the configured ones and every column named
+    like the keyed hash of a ``pii:`` field of any source."""
+    return (set(ANALYST_HIDDEN_COLUMNS.get(cfg.table, set())) | pii_lake_columns()) & set(_table_column_names(cfg))
+
+
+def pii_lake_columns() -> set[str]:
+    """The lake columns of every ``pii:`` field of every source (MongoDB and the vendors): a
+    warehouse column of that name is hidden from the analyst whatever table or source it is in."""
+    from dw.config import VENDORS, vendor_source
+
+    cols: set[str] = set()
+    for coll in mongo_source().collections.values():
+        cols |= {coll.lake_column(name) for name, f in coll.fields.items() if f.pii}
+    for vendor in VENDORS:
+        for ent in vendor_source(vendor).entities.values():
+            cols |= {name for name, f in ent.fields.items() if f.pii}
+    return cols
 
 
 def _table_column_names(cfg: TableConfig) -> list[str]:
@@ -225,7 +242,9 @@ def _grant(cur, cfg: TableConfig) -> None:
 
     t = table_ident(cfg)
     loader, analyst = sql.Identifier(LOADER_ROLE), sql.Identifier(ANALYST_ROLE)
-    cur.execute(sql.SQL("GRANT ALL ON {} TO {}").format(t, loader))
+    # The loader writes rows, nothing else (no TRUNCATE, REFERENCES, TRIGGER; it owns nothing).
+    cur.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(t, loader))
+    cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(t, loader))
     # The analyst reads, nothing else: reset its table privileges, then grant SELECT.
     cur.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(t, analyst))
     hidden = analyst_hidden_columns(cfg)

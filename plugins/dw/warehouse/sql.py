@@ -51,8 +51,11 @@ def unknown() -> sql.Composed:
 
 def session_settings() -> list[sql.Composed]:
     """Run at the start of every warehouse transaction: keys and ``::text`` renderings of
-    dates and timestamps must not depend on the login's settings."""
+    dates and timestamps must not depend on the login's settings, and names resolve in
+    ``pg_catalog`` and the session's temp tables only (nothing planted in another schema can
+    shadow a function the statements call)."""
     return [
+        sql.SQL("SET LOCAL search_path = pg_catalog, pg_temp"),
         sql.SQL("SET LOCAL timezone = {}").format(sql.Literal("UTC")),
         sql.SQL("SET LOCAL datestyle = {}").format(sql.Literal("ISO, YMD")),
     ]

@@ -1,4 +1,6 @@
 -- @@ session_settings
+SET LOCAL search_path = pg_catalog, pg_temp
+;
 SET LOCAL timezone = 'UTC'
 ;
 SET LOCAL datestyle = 'ISO, YMD'
