@@ -166,8 +166,9 @@ def put_extract(conn, s3, cfg, select: tuple[dict[str, str], str], name: str) ->
 
 
 def load(uri: str, cfg, extract_uri: str, s3, tables) -> tuple[float, object]:
-    """``load_table`` on a new connection (closed before returning, so its table statistics are
-    flushed); returns (seconds, LoadStats)."""
+    """``load_table`` on a new connection; returns (seconds, LoadStats). Its table statistics are
+    flushed before it returns (``pg_stat_force_next_flush``, then one more round trip), so
+    ``tuple_counts`` read next sees the load's writes."""
     import psycopg
 
     from dw.warehouse.load import load_table
@@ -176,6 +177,10 @@ def load(uri: str, cfg, extract_uri: str, s3, tables) -> tuple[float, object]:
         t0 = time.perf_counter()
         stats = load_table(conn, cfg, extract_uri, "2024-01-15", LOADED_AT, s3, tables=tables)
         secs = time.perf_counter() - t0
+        conn.execute("SELECT pg_catalog.pg_stat_force_next_flush()")
+        conn.commit()
+        conn.execute("SELECT 1")  # the backend flushed when it went idle before this query
+        conn.commit()
     return secs, stats
 
 
