@@ -229,7 +229,7 @@ def test_no_secret_in_any_task_log_and_no_email_in_clear_in_the_lake_or_the_ware
 
     # every user's email, as generated: not in any lake object, not in any warehouse column
     users = generate.base_users(generate.SEED, SCALE) + [
-        u for back in range((D - min(D - dt.timedelta(days=7), generate.VENDOR_FIRST_DAY)).days + 1)
+        u for back in range((D - min(D - dt.timedelta(days=7), generate.vendor_first_day(D))).days + 1)
         for u in generate.new_users(generate.SEED, SCALE, D - dt.timedelta(days=back))]
     emails = {generate.email_of(u) for u in users} | {generate.email_of(u).lower() for u in users}
     assert {d["email"] for d in mongo_app.users.find({}, {"email": 1})} <= emails  # what MongoDB holds

@@ -38,7 +38,7 @@ from devstack.generate.common import (
     SEED,
     UTC,
     VCS,
-    VENDOR_FIRST_DAY,
+    vendor_first_day,
     Org,
     Project,
     Sizes,
@@ -308,12 +308,12 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
     # whether or not those days were seeded); present documents are never overwritten.
     arrival = start + dt.timedelta(hours=1)
     n_orgs = n_projects = n_users = 0
-    # So are the newcomers of every day since VENDOR_FIRST_DAY: the vendors bill those
+    # So are the newcomers of every day since vendor_first_day(day): the vendors bill those
     # organizations and Amplitude records those users, and each of them exists in MongoDB.
     # (once: when the day before was seeded, they are in already).
     first = day - dt.timedelta(days=7)
-    if VENDOR_FIRST_DAY < first and not _logged(db, f"day:{prev.isoformat()}", seed, scale):
-        first = VENDOR_FIRST_DAY
+    if vendor_first_day(day) < first and not _logged(db, f"day:{prev.isoformat()}", seed, scale):
+        first = vendor_first_day(day)
     for back in range((day - first).days, -1, -1):
         d = day - dt.timedelta(days=back)
         days_orgs = new_orgs(seed, scale, d)

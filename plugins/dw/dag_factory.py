@@ -20,13 +20,20 @@ import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
 from dw import notify, runbooks
+from dw.lake import check_epoch
 from dw.config import lake_config, mongo_source, vendor_source, warehouse_tables
 from dw.sources import RawTable, source_module
 
 OWNER = "data-platform"
-START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 # The run's date (D) as a Jinja expression, for templated fields of provider operators.
 RUN_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
+
+
+def start_date() -> pendulum.DateTime:
+    """Every DAG's start_date: the first run processes the lake's ``history_start`` (it fires,
+    and has its logical date, one day later: docs/decisions/0001-run-date.md)."""
+    d = lake_config().history_start + dt.timedelta(days=1)
+    return pendulum.datetime(d.year, d.month, d.day, tz="UTC")
 
 
 def default_args(**extra) -> dict:
@@ -40,6 +47,9 @@ def default_args(**extra) -> dict:
         # one compact message (DAG, task, date, error, log and runbook links) in the task's log,
         # and on Slack when the connection slack_alerts exists (dw.notify)
         "on_failure_callback": notify.task_failed,
+        # a day before the lake's history_start fails at once, naming the setting (a backfill
+        # creates task instances before the DAG's start_date too)
+        "pre_execute": check_epoch,
     }
     args.update(extra)
     return args
@@ -144,7 +154,7 @@ def build_ingest_mongo_dag() -> DAG:
         dag_id="ingest_mongo",
         description="MongoDB collections of the app database into the S3 lake (Parquet, dt= partitions)",
         schedule=daily(),
-        start_date=START_DATE,
+        start_date=start_date(),
         catchup=False,
         max_active_runs=4,
         default_args=default_args(),
@@ -169,7 +179,7 @@ def build_ingest_vendor_dag(source: str) -> DAG:
     raw_prefix = lake_config().raw_prefix
     reads = source_module(source).RUNBOOK_READS
     docs = []
-    settings = dict(schedule=daily(), start_date=START_DATE, catchup=False, max_active_runs=4, default_args=default_args())
+    settings = dict(schedule=daily(), start_date=start_date(), catchup=False, max_active_runs=4, default_args=default_args())
     if src.history_start:
         from airflow.sdk import Param
 
@@ -209,7 +219,7 @@ def build_warehouse_dag() -> DAG:
         dag_id="warehouse",
         description="Lake → Athena extracts → PostgreSQL star schema (dw.*), dimensions before facts",
         schedule=daily(),
-        start_date=START_DATE,
+        start_date=start_date(),
         catchup=False,
         max_active_runs=1,
         default_args=default_args(),

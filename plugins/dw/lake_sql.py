@@ -10,7 +10,8 @@ Both kinds are Jinja templates rendered with ``StrictUndefined``:
   the unknown-member ledger, validated; empty for a dimension);
 - DDL files see ``database``, ``bucket``, ``raw_prefix``, ``location`` (the raw table's
   ``s3://`` prefix) and ``dt_partitioned_parquet`` (the PARTITIONED BY ... TBLPROPERTIES tail
-  every raw table shares: daily ``dt`` partitions found by partition projection).
+  every raw table shares: daily ``dt`` partitions found by partition projection, from the lake's
+  ``history_start`` on).
 
 The extract files are written in Athena's dialect (Trino). On Athena they run as they are,
 with the raw tables of the Glue database; the DuckDB engine (``dw.hooks.duckdb``) transpiles
@@ -46,7 +47,7 @@ TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
   'projection.dt.format' = 'yyyy-MM-dd',
-  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.range' = '{history_start},NOW',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
   'storage.location.template' = '{location}dt=${{dt}}/',
@@ -119,7 +120,8 @@ def render_ddl(raw_table_name: str) -> str:
     location = table.uri(cfg.bucket, cfg.raw_prefix)
     return _render(path.read_text(), str(path), database=cfg.athena_database, bucket=cfg.bucket,
                    raw_prefix=cfg.raw_prefix, location=location,
-                   dt_partitioned_parquet=DT_PARTITIONED_PARQUET.format(location=location))
+                   dt_partitioned_parquet=DT_PARTITIONED_PARQUET.format(
+                       location=location, history_start=cfg.history_start.isoformat()))
 
 
 def raw_table_prefix(name: str) -> str:
