@@ -65,6 +65,9 @@ class LakeConfig(_Model):
     # The platform's epoch: the first day it loads (DAG start_date, Athena partition projection
     # range, the vendors' full-history windows). A run for an earlier day fails naming it.
     history_start: dt.date = dt.date(2018, 1, 1)
+    # Fact extracts are exact for documents updated up to this many days after their creation
+    # (docs/decisions/0020); each day's extract reads a window of partitions bounded by it.
+    look_back_days: int = Field(default=35, ge=1, le=366)
 
 
 # --------------------------------------------------------------------------- sources

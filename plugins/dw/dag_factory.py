@@ -206,6 +206,7 @@ def build_ingest_vendor_dag(source: str) -> DAG:
 
 def build_warehouse_dag() -> DAG:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
+    from airflow.sdk import Param
 
     from dw.operators.checks import SliceTableCheckOperator
     from dw.operators.warehouse import MigrateWarehouseOperator
@@ -228,6 +229,10 @@ def build_warehouse_dag() -> DAG:
             dimensions=[f"dw.{n}" for n, c in tables.items() if c.kind == "dimension"],
             facts=[f"dw.{n}" for n, c in tables.items() if c.kind == "fact"]),
         tags=["warehouse", "athena", "postgres"],
+        params={"look_back_days": Param(None, type=["null", "integer"], minimum=1, description=(
+            "this run's fact extracts restate documents updated up to this many days after their "
+            f"creation (default: lake.yaml look_back_days, {lake.look_back_days}); to restate the late "
+            "updates an extract reported (docs/decisions/0020)"))},
     ) as dag:
         migrate = MigrateWarehouseOperator(task_id="migrate")
         docs.append((migrate, "migrate.md", {}))

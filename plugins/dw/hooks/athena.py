@@ -49,3 +49,14 @@ class AthenaEngine(AthenaHook, LakeEngine):
         self.log.info("%s: Athena query %s succeeded, %s bytes scanned -> %s",
                       label, query_id, stats.get("DataScannedInBytes"), uri)
         return {"uri": uri, "rows": None, "query_id": query_id, "engine": "athena"}
+
+    def rows(self, sql: str, *, bucket: str, prefix: str, database: str, workgroup: str) -> list[dict]:
+        query_id = self.run_query(query=sql, query_context={"Database": database},
+                                  result_configuration={"OutputLocation": f"s3://{bucket}/{prefix}"},
+                                  workgroup=workgroup)
+        state = self.poll_query_status(query_id, max_polling_attempts=120, sleep_time=5)
+        if state != "SUCCEEDED":
+            raise LakeQueryError(f"Athena query {query_id} ended {state}: {self.get_state_change_reason(query_id)}")
+        result = self.get_query_results(query_id) or {}
+        data = [[c.get("VarCharValue") for c in r.get("Data", [])] for r in result.get("ResultSet", {}).get("Rows", [])]
+        return [dict(zip(data[0], r)) for r in data[1:]] if data else []

@@ -3,7 +3,8 @@
 For deployments without Athena (the local stack, docker-compose's MinIO); it needs
 requirements-duckdb.txt (duckdb and the pinned httpfs extension wheel: DuckDB downloads
 nothing). ``DuckDBLake`` creates one view per raw table a query names, over the table's Parquet
-partitions (hive partitioning on ``dt``, every column cast to the type its DDL declares, missing
+partitions within the query's literal ``dt`` bounds (``dw.lake_sql.dt_bounds``: a partition
+outside them is never opened; hive partitioning on ``dt``, every column cast to the type its DDL declares, missing
 columns NULL, as Athena reads them), transpiles the query with sqlglot and writes the result as
 CSV in Athena's output format: a header line, every value quoted, NULL an empty unquoted field.
 ``DuckDBEngine`` writes that CSV to local disk and uploads it in one PUT as
@@ -25,7 +26,7 @@ from airflow.sdk import BaseHook
 
 from dw.hooks.connections import LAKE_CONN_ID, get_connection
 from dw.hooks.lake import Finished, LakeEngine, s3_client, s3_hook
-from dw.lake_sql import LakeQueryError, raw_table_columns, raw_table_prefix, raw_tables_in, to_duckdb
+from dw.lake_sql import LakeQueryError, dt_bounds, raw_table_columns, raw_table_prefix, to_duckdb
 
 
 class DuckDBEngine(BaseHook, LakeEngine):
@@ -58,6 +59,9 @@ class DuckDBEngine(BaseHook, LakeEngine):
         con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         con.execute(f"LOAD '{ext}'")
         con.execute("SET TimeZone = 'UTC'")
+        # Athena's from_base(text, radix), which DuckDB lacks and sqlglot passes through (the
+        # extracts read a MongoDB ObjectId's creation time: base 16 only)
+        con.execute("CREATE OR REPLACE MACRO from_base(s, b) AS CASE WHEN b = 16 THEN CAST('0x' || s AS BIGINT) END")
         creds = s3_hook(self.aws_conn_id).get_credentials()
         extra = get_connection(self.aws_conn_id).extra_dejson or {}
         region = extra.get("region_name") or "us-east-1"
@@ -94,6 +98,11 @@ class DuckDBEngine(BaseHook, LakeEngine):
         return Finished({"uri": uri, "rows": rows, "query_id": query_id, "engine": "duckdb"})
 
 
+    def rows(self, sql: str, *, bucket: str, prefix: str, database: str, workgroup: str) -> list[dict]:
+        with DuckDBLake(self.get_conn(), bucket, self.aws_conn_id) as lake:
+            return lake.rows(sql)
+
+
 class DuckDBLake:
     """Athena extract SQL on a DuckDB connection over the lake's S3.
 
@@ -123,18 +132,21 @@ class DuckDBLake:
     def __exit__(self, *exc) -> None:
         self.con.close()
 
-    def register(self, raw_table: str) -> int:
-        """Create the view ``raw_table`` over its partitions; returns how many partitions."""
+    def register(self, raw_table: str, bounds: tuple[str, str] | None = None) -> int:
+        """Create the view ``raw_table`` over its partitions (only those with ``dt`` in ``bounds``,
+        inclusive, when given: nothing else is opened); returns how many partition files."""
         ident = _quote(raw_table)
         cols = raw_table_columns(raw_table)
         prefix = raw_table_prefix(raw_table)
         files = self._partition_files(prefix)
+        if bounds:
+            files = [k for k in files if (m := _DT_RE.search(k)) and bounds[0] <= m.group(1) <= bounds[1]]
         if not files:
             select = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {_quote(c.name)}" for c in cols)
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, CAST(NULL AS VARCHAR) AS dt WHERE false")
             return 0
-        glob = f"s3://{self.bucket}/{prefix}dt=*/*.parquet"
-        reader = (f"read_parquet({_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
+        uris = "[" + ", ".join(_literal(f"s3://{self.bucket}/{k}") for k in files) + "]"
+        reader = (f"read_parquet({uris}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
                   f"union_by_name = true)")
         present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
         select = ", ".join(
@@ -152,12 +164,28 @@ class DuckDBLake:
             keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
         return keys
 
+    def rows(self, athena_sql: str) -> list[dict]:
+        """A small query's rows, values as text (``None`` for NULL)."""
+        import duckdb
+
+        for t, bounds in dt_bounds(athena_sql).items():
+            self.register(t, bounds)
+        try:
+            cur = self.con.execute(to_duckdb(athena_sql))
+            names = [d[0] for d in cur.description]
+            return [{n: (None if v is None else str(v)) for n, v in zip(names, r)} for r in cur.fetchall()]
+        except duckdb.Error as e:
+            raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
+
     def extract_to_csv(self, athena_sql: str, path: str) -> int:
         """Run the query and write its result to ``path`` in Athena's CSV format; returns rows."""
         import duckdb
 
-        for t in raw_tables_in(athena_sql):
-            self.register(t)
+        for t, bounds in dt_bounds(athena_sql).items():
+            try:
+                self.register(t, bounds)
+            except duckdb.Error as e:
+                raise LakeQueryError(f"cannot read the partitions of {t}: {e}") from None
         query = to_duckdb(athena_sql)
         try:
             (rows,) = self.con.execute(
@@ -166,6 +194,9 @@ class DuckDBLake:
             return int(rows)
         except duckdb.Error as e:
             raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
+
+
+_DT_RE = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 
 
 def _quote(ident: str) -> str:

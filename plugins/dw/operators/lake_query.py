@@ -74,14 +74,17 @@ class LakeQueryOperator(BaseOperator):
     def _label(self, ds: str) -> str:
         return f"dw.{self.table} extract dt={ds}"
 
-    def _sql(self, ds: str) -> str:
+    def _sql(self, ds: str, look_back: int | None = None) -> str:
         from airflow.sdk.exceptions import AirflowFailException
 
         from dw.lake_sql import LakeQueryError, render_extract
 
         extra = self._unknown_member_dates(ds) if self.restate_unknown_members else []
+        if look_back:
+            self.log.info("%s: look_back_days %s (the run's param)", self._label(ds), look_back)
         try:
-            return render_extract(self.table, ds, self.sql_path, unknown_member_dates=extra, database=self.database)
+            return render_extract(self.table, ds, self.sql_path, unknown_member_dates=extra, database=self.database,
+                                  look_back=look_back)
         except LakeQueryError as e:
             raise AirflowFailException(f"{self._label(ds)}: {e}") from None
 
@@ -106,10 +109,11 @@ class LakeQueryOperator(BaseOperator):
         from dw.lake_sql import LakeQueryError, lake_state
 
         ds = run_date(context)
-        sql = self._sql(ds)
+        sql = self._sql(ds, (context.get("params") or {}).get("look_back_days"))
         engine = lake_engine(self.aws_conn_id)
         self.log.info("%s on %s, SQL %s:\n%s", self._label(ds), engine.name, self.sql_path, sql)
         state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables)
+        late = self._late_documents(engine, sql, ds)
         try:
             started = engine.start(sql, bucket=self.bucket, prefix=extract_prefix(self.table, ds, self.extracts_prefix),
                                    database=self.database, workgroup=self.workgroup, label=self._label(ds),
@@ -122,11 +126,33 @@ class LakeQueryOperator(BaseOperator):
             self.log.info("%s: started %s query %s (results to %s); deferring",
                           self._label(ds), engine.name.capitalize(), started.query_id, started.output)
             self.defer(trigger=started.trigger, method_name="execute_complete",
-                       kwargs={"ds": ds, "lake_state": state})
-        return {**started.result, "lake_state": state}
+                       kwargs={"ds": ds, "lake_state": state, "late_documents": late})
+        return {**started.result, "lake_state": state, **late}
+
+    def _late_documents(self, engine, sql: str, ds: str) -> dict:
+        """``{"late_documents": n, "late_oldest_created": day}`` for an extract built on
+        ``latest_versions``: the day's documents updated more than ``look_back_days`` after their
+        creation, which the extract does not restate (logged as a warning; runbook extract.md
+        says how to restate them, docs/decisions/0020). Empty for another extract."""
+        from dw.lake import extract_prefix
+        from dw.lake_sql import late_documents_sql
+
+        late_sql = late_documents_sql(sql)
+        if late_sql is None:
+            return {}
+        rows = engine.rows(late_sql, bucket=self.bucket, prefix=extract_prefix(f"{self.table}_late", ds, self.extracts_prefix),
+                           database=self.database, workgroup=self.workgroup)
+        n = int((rows[0].get("documents") if rows else 0) or 0)
+        oldest = rows[0].get("oldest_created") if rows else None
+        if n:
+            self.log.warning(
+                "%s: %d document(s) of the day were updated more than look_back_days after their creation "
+                "(oldest created %s): their update is not restated; to restate it, run this day with "
+                "a look_back_days that reaches it (runbook, docs/decisions/0020)", self._label(ds), n, oldest)
+        return {"late_documents": n, "late_oldest_created": oldest}
 
     def execute_complete(self, context, event: dict | None = None, ds: str | None = None,
-                         lake_state: dict[str, str] | None = None) -> dict:
+                         lake_state: dict[str, str] | None = None, late_documents: dict | None = None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
         from dw.hooks.lake import lake_engine
@@ -142,4 +168,4 @@ class LakeQueryOperator(BaseOperator):
             ) from None
         if lake_state is not None:
             out["lake_state"] = lake_state
-        return out
+        return {**out, **(late_documents or {})}

@@ -88,15 +88,17 @@ def record(cur, cfg: TableConfig, tables: dict[str, TableConfig], dates: list, l
 
 
 def open_dates(conn, table: str, run_date: str, heal_days: int = HEAL_DAYS) -> list[str]:
-    """The ledger's dates of ``dw.<table>`` from ``heal_days`` before ``run_date`` on (later dates
-    too: a backfill may run an older day after a newer one), as YYYY-MM-DD. A warehouse that has
-    no ledger yet (not migrated) has none."""
+    """The ledger's dates of ``dw.<table>`` from ``heal_days`` before ``run_date`` to
+    ``heal_days`` after it (later dates too: a backfill may run an older day after a newer one;
+    a bounded set, so the extract's partition window stays bounded), as YYYY-MM-DD. A warehouse
+    that has no ledger yet (not migrated) has none."""
     since = dt.date.fromisoformat(run_date) - dt.timedelta(days=heal_days)
+    until = dt.date.fromisoformat(run_date) + dt.timedelta(days=heal_days)
     with conn.cursor() as cur:
         if cur.execute("SELECT to_regclass(%s) IS NULL", (LEDGER_NAME,)).fetchone()[0]:
             return []
         rows = cur.execute(
-            sql.SQL("SELECT date FROM {} WHERE table_name = %s AND date >= %s ORDER BY date").format(LEDGER),
-            (table, since),
+            sql.SQL("SELECT date FROM {} WHERE table_name = %s AND date BETWEEN %s AND %s ORDER BY date").format(LEDGER),
+            (table, since, until),
         ).fetchall()
     return [r[0].isoformat() for r in rows]
