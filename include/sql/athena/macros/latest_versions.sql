@@ -19,11 +19,12 @@ of a document may be in any partition); ``event`` the SQL expression of a versio
   before D, beyond the contract (their update is not restated: reported by the extract task).
 
 The contract, with L = ``look_back`` (lake.yaml ``look_back_days``): every version of a document
-lands within L days of its creation day (the time in its MongoDB ObjectId, ``created``), and
-carries an event date from the day before its creation to L days after it. Then a touched date
-X is restated from its documents' versions in partitions X-L .. X+L+1 only, the same whichever
-run restates it. Every partition read is within D-2L-1 .. D+2L+1 (literal bounds, so Athena's
-partition projection prunes the rest); the tighter bounds from the day's documents (subqueries)
+lands within L days of its creation day (the time in its MongoDB ObjectId, ``created``), carries
+an event date from the day before its creation to L days after it, and lands no earlier than the
+day before its event date. Then a touched date X is restated from its documents' versions in
+partitions X-L-1 .. X+L+1 only, the same whichever run restates it. Every partition read is
+within D-2L-2 .. D+2L+1 (literal bounds, so Athena's partition projection prunes the rest); the
+tighter bounds from the day's documents (subqueries: their creation days, the touched dates)
 let an engine with dynamic filtering skip what the day does not touch.
 -#}
 {% macro latest_versions(table, event, id='id', updated='updated_at', created=none) -%}
@@ -59,15 +60,15 @@ touched as (
 {%- endfor %}
 ),
 lv_candidates as (
-  -- the documents with a version on a touched date X: created X-L .. X+1, so their versions
-  -- are in X-L .. X+L+1
-  select distinct {{ id }} as lv_id
+  -- the documents with a version on a touched date X, and their creation days: such a version
+  -- lands from the day before X on (an event is not recorded before it happens) to X+L+1
+  select {{ id }} as lv_id, min(coalesce({{ created }}, date(dt))) as lv_created
   from {{ table }}
-  where dt between '{{ shift(run_date, -2 * L - 1) }}' and '{{ shift(run_date, 2 * L + 1) }}'
-    and dt between (select date_format(date_add('day', -{{ L }}, min(date)), '%Y-%m-%d') from touched)
+  where dt between '{{ shift(run_date, -L - 2) }}' and '{{ shift(run_date, 2 * L + 1) }}'
+    and dt between (select date_format(date_add('day', -1, min(date)), '%Y-%m-%d') from touched)
                and (select date_format(date_add('day', {{ L + 1 }}, max(date)), '%Y-%m-%d') from touched)
-    and {{ event }} between (select min(date) from touched) and (select max(date) from touched)
     and {{ event }} in (select date from touched)
+  group by {{ id }}
 ),
 lv_versions as (
   -- every version of the candidates landed within L days of the document's creation, newest
@@ -76,10 +77,10 @@ lv_versions as (
          row_number() over (partition by v.{{ id }} order by v.{{ updated }} desc, v.dt desc) as lv_rank
   from {{ table }} v
   join lv_candidates c on c.lv_id = v.{{ id }}
-  where v.dt between '{{ shift(run_date, -2 * L - 1) }}' and '{{ shift(run_date, 2 * L + 1) }}'
-    and v.dt between (select date_format(date_add('day', -{{ L }}, min(date)), '%Y-%m-%d') from touched)
+  where v.dt between '{{ shift(run_date, -2 * L - 2) }}' and '{{ shift(run_date, 2 * L + 1) }}'
+    and v.dt between (select date_format(min(lv_created), '%Y-%m-%d') from lv_candidates)
                  and (select date_format(date_add('day', {{ L + 1 }}, max(date)), '%Y-%m-%d') from touched)
-    and v.dt <= date_format(date_add('day', {{ L }}, coalesce({{ created }}, date '{{ run_date }}')), '%Y-%m-%d')
+    and v.dt <= date_format(date_add('day', {{ L }}, c.lv_created), '%Y-%m-%d')
 ),
 latest as (
   select *
