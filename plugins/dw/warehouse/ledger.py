@@ -14,8 +14,10 @@ per fact table, the dates whose last load left rows of that kind, so the next ru
   (``unknown_member_dates``): the extract restates those dates too, from the latest versions
   in the lake, and the load re-resolves them against the dimensions as they are now.
 
-Dates older than ``HEAL_DAYS`` before the run's day stay in the ledger (visible, countable) but
-are no longer restated automatically: a dimension row that arrives that late needs a backfill.
+- ``expire`` runs in the same transaction: the table's ledger dates older than ``HEAL_DAYS``
+  before the run's day leave the ledger for ``dw.unknown_member_expired`` (with their counts and
+  the day that expired them, readable by analysts), so the ledger stays bounded and nothing is
+  restated forever: a dimension row that arrives that late needs a backfill of the date.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dw.warehouse.sql import RESOLVED, column_of, lookup_alias
 
 LEDGER = sql.Identifier(WAREHOUSE_SCHEMA, "unknown_member_dates")
 LEDGER_NAME = f"{WAREHOUSE_SCHEMA}.unknown_member_dates"
+EXPIRED = sql.Identifier(WAREHOUSE_SCHEMA, "unknown_member_expired")
 HEAL_DAYS = 7
 
 
@@ -85,6 +88,30 @@ def record(cur, cfg: TableConfig, tables: dict[str, TableConfig], dates: list, l
     return cur.execute(
         sql.SQL("SELECT count(*) FROM {} WHERE table_name = %s AND date = ANY(%s)").format(LEDGER), (cfg.table, dates)
     ).fetchone()[0]
+
+
+def expire(cur, cfg: TableConfig, loaded_at: dt.datetime, heal_days: int = HEAL_DAYS) -> int:
+    """Move ``cfg``'s ledger dates older than ``heal_days`` before the run's day (``loaded_at`` is
+    its data interval's end, D+1) to ``dw.unknown_member_expired``, in the load's transaction;
+    returns how many expired. A date that expires again (restated by a backfill, still open)
+    has its row brought up to date."""
+    if cfg.kind != "fact":
+        return 0
+    run_day = (loaded_at - dt.timedelta(days=1)).date()
+    row = cur.execute(
+        sql.SQL(
+            "WITH gone AS (DELETE FROM {ledger} WHERE table_name = %(table)s AND date < %(before)s\n"
+            "  RETURNING table_name, date, source_rows),\n"
+            "moved AS (INSERT INTO {expired} AS e (table_name, date, source_rows, expired_on, dw_updated_at)\n"
+            "  SELECT table_name, date, source_rows, %(day)s, %(loaded_at)s FROM gone\n"
+            "  ON CONFLICT (table_name, date) DO UPDATE SET source_rows = excluded.source_rows,\n"
+            "    expired_on = excluded.expired_on, dw_updated_at = excluded.dw_updated_at\n"
+            "  RETURNING 1)\n"
+            "SELECT count(*) FROM moved"
+        ).format(ledger=LEDGER, expired=EXPIRED),
+        {"table": cfg.table, "before": run_day - dt.timedelta(days=heal_days), "day": run_day, "loaded_at": loaded_at},
+    ).fetchone()
+    return row[0]
 
 
 def open_dates(conn, table: str, run_date: str, heal_days: int = HEAL_DAYS) -> list[str]:

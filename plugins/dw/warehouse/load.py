@@ -320,6 +320,8 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
         deleted, inserted, updated = cur.execute(fact_sql.fact_merge(cfg) if held else fact_sql.fact_insert(cfg), p).fetchone()
     # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
     ledger.record(cur, cfg, tables, dates, params["loaded_at"])
+    # dates past the heal window leave the ledger, with their counts (dw.unknown_member_expired)
+    ledger.expire(cur, cfg, params["loaded_at"])
     # extract vs warehouse rows and sums per restated date, for the Warehouse view (dw.load_totals)
     totals.record(cur, cfg, dates, params["loaded_at"])
     return LoadStats(
