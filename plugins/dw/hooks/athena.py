@@ -3,8 +3,8 @@
 The query is started with the database, workgroup and output location given; the caller defers
 on the returned trigger, so no worker slot waits for the query. Athena writes
 ``<query id>.csv`` to the output location; ``complete`` reads the location Athena reports (a
-workgroup may enforce its own) and raises ``LakeQueryError`` with Athena's reason if the query
-failed.
+workgroup may enforce its own) and, if the query failed, raises ``LakeQueryError`` with Athena's
+reason, or a plain (retried) error when Athena marks the failure ``AthenaError.Retryable``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ class AthenaEngine(AthenaHook, LakeEngine):
         state = self.check_query_status(query_id)
         if event.get("status") != "success" or state != "SUCCEEDED":
             reason = self.get_state_change_reason(query_id)
-            raise LakeQueryError(f"Athena query {query_id} ended {state}: {reason or event.get('message')}")
+            error = (self.get_query_info(query_id).get("QueryExecution", {}).get("Status", {}).get("AthenaError") or {})
+            msg = f"Athena query {query_id} ended {state}: {reason or event.get('message')}"
+            if error.get("Retryable"):  # throttling, an internal error: the task's retry runs it again
+                raise RuntimeError(f"{msg} (Athena marks it retryable: AthenaError {error.get('ErrorCategory')}"
+                                   f"/{error.get('ErrorType')})")
+            raise LakeQueryError(msg)
         info = self.get_query_info(query_id)
         uri = self.get_output_location(query_id)
         if uri.endswith("/"):  # a location prefix: Athena names the result file after the query

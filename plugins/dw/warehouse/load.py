@@ -42,6 +42,7 @@ from dw.lake import split_s3_uri
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+LOCK_TIMEOUT = "20min"  # the longest a load waits for the table's advisory lock
 LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
@@ -170,7 +171,11 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
     with conn.transaction(), conn.cursor() as cur:
         for stmt in session_settings():
             cur.execute(stmt)
+        # one load per table at a time; a load that waits longer than LOCK_TIMEOUT fails
+        # retryably (SQLSTATE 55P03) instead of holding a worker slot without end
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"dw.{cfg.table}",))
+        cur.execute("SELECT set_config('lock_timeout', '0', true)")
         # the stage, the lookups and the grain aggregation sort and hash in memory (docs/decisions/0012)
         cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
         t_lock = time.monotonic()
