@@ -132,23 +132,32 @@ class DuckDBLake:
     def __exit__(self, *exc) -> None:
         self.con.close()
 
-    def register(self, raw_table: str, bounds: tuple[str, str] | None = None) -> int:
+    def register(self, raw_table: str, bounds: tuple[str, str] | None = None, union_by_name: bool = False) -> int:
         """Create the view ``raw_table`` over its partitions (only those with ``dt`` in ``bounds``,
         inclusive, when given: nothing else is opened); returns how many partition files."""
         ident = _quote(raw_table)
         cols = raw_table_columns(raw_table)
         prefix = raw_table_prefix(raw_table)
-        files = self._partition_files(prefix)
-        if bounds:
-            files = [k for k in files if (m := _DT_RE.search(k)) and bounds[0] <= m.group(1) <= bounds[1]]
+        files = self._partition_files(prefix, bounds)
         if not files:
             select = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {_quote(c.name)}" for c in cols)
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, CAST(NULL AS VARCHAR) AS dt WHERE false")
             return 0
         uris = "[" + ", ".join(_literal(f"s3://{self.bucket}/{k}") for k in files) + "]"
-        reader = (f"read_parquet({uris}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
-                  f"union_by_name = true)")
-        present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+
+        def reader(by_name: bool) -> str:
+            return (f"read_parquet({uris}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
+                    f"union_by_name = {'true' if by_name else 'false'})")
+
+        # Binding reads only the first file's schema, so a partition the query prunes (by dt or
+        # by the day's bounds) is never opened; when the first file lacks a declared column, or
+        # (extract_to_csv) the files' schemas differ, every file's schema is read (union_by_name).
+        by_name = union_by_name or False
+        present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader(by_name)}").fetchall()}
+        if not by_name and not {c.name for c in cols} <= present:
+            by_name = True
+            present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader(True)}").fetchall()}
+        reader = reader(by_name)
         select = ", ".join(
             (f"CAST({_quote(c.name)} AS {c.duckdb_type})" if c.name in present else f"CAST(NULL AS {c.duckdb_type})")
             + f" AS {_quote(c.name)}"
@@ -157,11 +166,19 @@ class DuckDBLake:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, dt FROM {reader}")
         return len(files)
 
-    def _partition_files(self, prefix: str) -> list[str]:
+    def _partition_files(self, prefix: str, bounds: tuple[str, str] | None = None) -> list[str]:
+        """The Parquet objects under ``prefix`` (with ``dt`` in ``bounds``: listed from the first
+        of them on, in key order, so the listing too is bounded by the window)."""
         s3 = s3_client(self.aws_conn_id)
+        kw = {"StartAfter": f"{prefix}dt={bounds[0]}"} if bounds else {}
         keys = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, **kw):
+            for o in page.get("Contents", []):
+                m = _DT_RE.search(o["Key"])
+                if bounds and m and m.group(1) > bounds[1]:
+                    return keys
+                if o["Key"].endswith(".parquet") and (not bounds or (m and bounds[0] <= m.group(1))):
+                    keys.append(o["Key"])
         return keys
 
     def rows(self, athena_sql: str) -> list[dict]:
@@ -181,21 +198,27 @@ class DuckDBLake:
         """Run the query and write its result to ``path`` in Athena's CSV format; returns rows."""
         import duckdb
 
-        for t, bounds in dt_bounds(athena_sql).items():
-            try:
-                self.register(t, bounds)
-            except duckdb.Error as e:
-                raise LakeQueryError(f"cannot read the partitions of {t}: {e}") from None
+        bounds = dt_bounds(athena_sql)
         query = to_duckdb(athena_sql)
-        try:
-            (rows,) = self.con.execute(
-                f"COPY ({query}) TO {_literal(path)} (FORMAT csv, HEADER true, FORCE_QUOTE *, DELIMITER ',')"
-            ).fetchone()
-            return int(rows)
-        except duckdb.Error as e:
-            raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
+        for by_name in (False, True):
+            for t, b in bounds.items():
+                try:
+                    self.register(t, b, union_by_name=by_name)
+                except duckdb.Error as e:
+                    raise LakeQueryError(f"cannot read the partitions of {t}: {e}") from None
+            try:
+                (rows,) = self.con.execute(
+                    f"COPY ({query}) TO {_literal(path)} (FORMAT csv, HEADER true, FORCE_QUOTE *, DELIMITER ',')"
+                ).fetchone()
+                return int(rows)
+            except duckdb.Error as e:
+                if not by_name and _SCHEMA_MISMATCH.search(str(e)):
+                    continue  # partitions of different schemas: read every file's (union_by_name)
+                raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
+        raise AssertionError("unreachable")
 
 
+_SCHEMA_MISMATCH = re.compile(r"schema|union_by_name|column .* not found|mismatch", re.I)
 _DT_RE = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 
 
