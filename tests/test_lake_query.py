@@ -209,22 +209,7 @@ def test_every_extract_runs_on_duckdb_and_yields_its_columns(stack, lake, mongo_
     """Generated source data, landed by the real ingestion operators (MongoDB and the vendor
     stand-ins), then every loaded table's extract on DuckDB: the CSV header is exactly the
     table's configured columns, and every extract has rows."""
-    from dw.config import vendor_source
-    from devstack import generate, vendors
-    from dw.dag_factory import mongo_task
-    from dw.dag_factory import vendor_task
-
-    scale, day = 0.005, dt.date.fromisoformat(D1)
-    generate.seed_base(mongo_app, scale=scale)
-    generate.seed_day(mongo_app, day, scale=scale)
-    for name in mongo_source().collections:
-        mongo_task(task_id=name, collection=name).execute(ctx(D1))
-    vendors.configure_all(stack.vendor_urls(), seed=42, scale=scale,
-                          now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), UTC))
-    for source in ("stripe", "amplitude", "chargify"):
-        for name in vendor_source(source).entities:
-            vendor_task(task_id=name, source=source, entity=name).execute(
-                dict(ctx(D1), params={"full_history": True}))
+    land_generated_day(stack, mongo_app)
     for name, cfg in warehouse_tables().items():
         if not cfg.loaded:
             continue
