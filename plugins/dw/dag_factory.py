@@ -8,8 +8,9 @@ The operators hold resolved arguments: ``mongo_task``, ``vendor_task``, ``lake_s
 ``lake_query_task`` and ``load_task`` look the config up and build one task each (the DAG
 builders and the tests use them).
 
-Every run processes one UTC day, its data interval [D 00:00, D+1 00:00): the run with
-logical date D+1 processes D (Airflow 3 semantics; docs/decisions/0001-run-date.md).
+Every run processes one UTC day, its data interval [D 00:00, D+1 00:00): a scheduled or
+backfill run has logical date D (``CronDataIntervalTimetable``), a manual run with logical
+date D+1 processes D (docs/decisions/0001-run-date.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup
 
 from dw import notify, runbooks
 from dw.lake import check_epoch
@@ -30,9 +31,9 @@ RUN_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
 
 
 def start_date() -> pendulum.DateTime:
-    """Every DAG's start_date: the first run processes the lake's ``history_start`` (it fires,
-    and has its logical date, one day later: docs/decisions/0001-run-date.md)."""
-    d = lake_config().history_start + dt.timedelta(days=1)
+    """Every DAG's start_date: the lake's ``history_start``, the logical date (and the day) of
+    its first scheduled run (docs/decisions/0001-run-date.md)."""
+    d = lake_config().history_start
     return pendulum.datetime(d.year, d.month, d.day, tz="UTC")
 
 
@@ -55,9 +56,11 @@ def default_args(**extra) -> dict:
     return args
 
 
-def daily() -> CronTriggerTimetable:
-    """Runs at 00:00 UTC and processes the day that just ended."""
-    return CronTriggerTimetable("0 0 * * *", timezone="UTC", interval=dt.timedelta(days=1))
+def daily() -> CronDataIntervalTimetable:
+    """Runs at 00:00 UTC and processes the day that just ended; a scheduled or backfill run's
+    logical date is the day it loads (its data interval's start). A manual run with logical
+    date T processes the day before T (docs/decisions/0001-run-date.md)."""
+    return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
 
 
 def raw_asset(source: str, entity: str) -> Asset:
