@@ -311,20 +311,37 @@ def to_duckdb(sql_text: str) -> str:
 # --------------------------------------------------------------------------- the lake an extract read
 
 
-def lake_state(s3, bucket: str, raw_tables: list[str]) -> dict[str, str]:
-    """``{raw table: digest}`` of every object the raw tables hold (key, ETag, size), listed from
-    S3. The extract task records it when it starts its query and the load compares it with the
-    lake it finds: a partition replaced or added in between means the extract may no longer be
-    what a query of the lake returns, and loading it could put older data over newer
-    (docs/decisions/0015-stale-extracts.md)."""
+def lake_state(s3, bucket: str, raw_tables: list[str],
+               bounds: dict[str, list[str] | tuple[str, str] | None] | None = None) -> dict[str, str]:
+    """``{raw table: digest}`` of the objects (key, ETag, size) the raw tables hold within the
+    ``dt`` bounds the extract reads (``bounds``: ``dt_bounds`` of its SQL; a table without bounds:
+    every object), listed from S3. The extract task records it when it starts its query and the
+    load compares it with the lake it finds: a partition the extract could read, replaced or
+    added in between, means the extract may no longer be what a query of the lake returns, and
+    loading it could put older data over newer; a partition outside its bounds (the next day's
+    snapshot of a table a dimension reads for D only) does not
+    (docs/decisions/0015-stale-extracts.md, 0020)."""
     import hashlib
+    import re
 
+    dt_re = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
     out = {}
     for raw_table in sorted(set(raw_tables)):
         prefix = raw_table_prefix(raw_table)
+        b = (bounds or {}).get(raw_table)
+        kw = {"StartAfter": f"{prefix}dt={b[0]}"} if b else {}
         h = hashlib.sha256()
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        done = False
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **kw):
             for o in page.get("Contents", []):  # listed in key order
+                m = dt_re.search(o["Key"])
+                if b and m and m.group(1) > b[1]:
+                    done = True
+                    break
+                if b and not (m and m.group(1) >= b[0]):
+                    continue
                 h.update(f"{o['Key']}\t{o['ETag']}\t{o['Size']}\n".encode())
+            if done:
+                break
         out[raw_table] = h.hexdigest()
     return out

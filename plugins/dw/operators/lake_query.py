@@ -8,11 +8,11 @@
 for day D (``dw.lake.run_date``) and has the ``aws_conn_id`` connection's lake engine
 (``dw.hooks.lake``) write the result to a new object under
 ``s3://<bucket>/<extracts_prefix>/<table>/dt=D/``; it returns (XCom)
-``{"uri", "rows", "query_id", "engine", "lake_state"}``, and the table's load task reads exactly
+``{"uri", "rows", "query_id", "engine", "lake_state", "lake_bounds"}``, and the table's load task reads exactly
 that ``uri``. Every attempt writes a new object named after its query id, so a load never reads a
 stale or half-written extract (docs/decisions/0002-one-object-per-partition.md). ``lake_state`` is
-a digest of ``lake_tables`` taken before the query starts: the load refuses the extract if the
-lake changed since (docs/decisions/0015-stale-extracts.md). With ``restate_unknown_members`` (a
+a digest of the partitions of ``lake_tables`` the query can read (``lake_bounds``: its literal
+``dt`` bounds) taken before the query starts: the load refuses the extract if they changed since (docs/decisions/0015-stale-extracts.md). With ``restate_unknown_members`` (a
 fact) the extract also restates the fact's open dates in the unknown-member ledger, read from
 the warehouse (docs/decisions/0014-unknown-member-ledger.md).
 
@@ -106,13 +106,15 @@ class LakeQueryOperator(BaseOperator):
 
         from dw.hooks.lake import Deferred, lake_engine, s3_client
         from dw.lake import extract_prefix, run_date
-        from dw.lake_sql import LakeQueryError, lake_state
+        from dw.lake_sql import LakeQueryError, dt_bounds, lake_state
 
         ds = run_date(context)
         sql = self._sql(ds, (context.get("params") or {}).get("look_back_days"))
         engine = lake_engine(self.aws_conn_id)
         self.log.info("%s on %s, SQL %s:\n%s", self._label(ds), engine.name, self.sql_path, sql)
-        state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables)
+        # the partitions this query can read: the load refuses the extract if one of them changes
+        bounds = {t: (list(b) if b else None) for t, b in dt_bounds(sql).items()}
+        state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables, bounds)
         late = self._late_documents(engine, sql, ds)
         try:
             started = engine.start(sql, bucket=self.bucket, prefix=extract_prefix(self.table, ds, self.extracts_prefix),
@@ -126,8 +128,8 @@ class LakeQueryOperator(BaseOperator):
             self.log.info("%s: started %s query %s (results to %s); deferring",
                           self._label(ds), engine.name.capitalize(), started.query_id, started.output)
             self.defer(trigger=started.trigger, method_name="execute_complete",
-                       kwargs={"ds": ds, "lake_state": state, "late_documents": late})
-        return {**started.result, "lake_state": state, **late}
+                       kwargs={"ds": ds, "lake_state": state, "lake_bounds": bounds, "late_documents": late})
+        return {**started.result, "lake_state": state, "lake_bounds": bounds, **late}
 
     def _late_documents(self, engine, sql: str, ds: str) -> dict:
         """``{"late_documents": n, "late_oldest_created": day}`` for an extract built on
@@ -152,7 +154,8 @@ class LakeQueryOperator(BaseOperator):
         return {"late_documents": n, "late_oldest_created": oldest}
 
     def execute_complete(self, context, event: dict | None = None, ds: str | None = None,
-                         lake_state: dict[str, str] | None = None, late_documents: dict | None = None) -> dict:
+                         lake_state: dict[str, str] | None = None, late_documents: dict | None = None,
+                         lake_bounds: dict | None = None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
         from dw.hooks.lake import lake_engine
@@ -168,4 +171,5 @@ class LakeQueryOperator(BaseOperator):
             ) from None
         if lake_state is not None:
             out["lake_state"] = lake_state
+            out["lake_bounds"] = lake_bounds
         return {**out, **(late_documents or {})}

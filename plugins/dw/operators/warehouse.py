@@ -155,7 +155,7 @@ class WarehouseLoadOperator(BaseOperator):
         if expected is None:
             self.log.warning("dw.%s dt=%s: the extract recorded no lake state; not checked for staleness", self.table, ds)
             return
-        now = lake_state(s3, self.bucket, list(expected))
+        now = lake_state(s3, self.bucket, list(expected), pulled.get("lake_bounds"))
         changed = sorted(t for t in expected if now.get(t) != expected[t])
         if changed:
             raise AirflowFailException(
