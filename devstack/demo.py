@@ -66,6 +66,10 @@ def dags_test(dag_id: str, day: dt.date, env: dict[str, str], logs: Path) -> flo
         r = subprocess.run([binary("airflow"), "dags", "test", dag_id, logical], env=env, stdout=f, stderr=subprocess.STDOUT)
     secs = time.monotonic() - t0
     text = log.read_text(errors="replace")
+    if r.returncode == 0 and not task_times(Path(env["AIRFLOW_HOME"]).parent, dag_id, day):
+        from dw.lake import no_tasks_error
+
+        raise SystemExit(f"{no_tasks_error(dag_id, day.isoformat())} (log: {log})")
     failed = r.returncode != 0 or re.search(r"DagRun Finished: .*state=failed", text)
     if failed:
         tail = "\n".join(text.splitlines()[-60:])
@@ -212,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     from devstack import generate
 
     days = [a.date - dt.timedelta(days=i) for i in range(a.days - 1, -1, -1)]
+    from dw.lake import epoch_error
+
+    if epoch_error(days[0].isoformat()):
+        raise SystemExit(f"make demo: {epoch_error(days[0].isoformat())}")
     client = pymongo.MongoClient(stack.info["mongo_uri"])
     db = client[mongo_source().database]
     t0 = time.monotonic()

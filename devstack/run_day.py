@@ -4,7 +4,8 @@
 
 Each DAG is built from the DAG files' own factory (the same code the dag-processor parses) and
 run for the day (logical date D+1, data interval D, docs/decisions/0001-run-date.md), one after
-the other; a run that does not end in ``success`` stops the runner with exit status 1. One
+the other; a run that does not end in ``success``, or has no task instance (a day before the
+lake's history_start), stops the runner with exit status 1. One
 process pays Airflow's start-up once for all of them. The environment (AIRFLOW_HOME,
 AIRFLOW_CONN_*, PYTHONPATH, ...) must be set before the start: ``devstack.demo`` passes it.
 
@@ -64,6 +65,10 @@ def run(dag_id: str, day: dt.date) -> float:
     logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(days=1)
     dr = dag.test(logical_date=logical)
     state = str(getattr(dr.state, "value", dr.state))
+    if not dr.get_task_instances():
+        from dw.lake import no_tasks_error
+
+        raise RuntimeError(no_tasks_error(dag_id, day.isoformat()))
     if state != "success":
         failed = [ti.task_id for ti in dr.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"]
         raise RuntimeError(f"{dag_id} for {day}: DagRun Finished: state={state}; failed tasks {failed}")

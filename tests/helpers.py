@@ -57,12 +57,19 @@ INGEST_DAGS = ("ingest_mongo", "ingest_stripe", "ingest_amplitude", "ingest_char
 
 
 def run_dag(dag_id: str, day: dt.date, *, expect: str = "success", dag=None, conf: dict | None = None):
-    """Run ``dag_id`` for ``day`` (the run whose data interval is that day) with dag.test()."""
+    """Run ``dag_id`` for ``day`` (the run whose data interval is that day) with dag.test().
+    A run with no task instance fails (unless ``expect="no task instances"``)."""
     ensure_airflow_db()
     dag = dag or build_dag(dag_id)
     logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(days=1)
     dr = dag.test(logical_date=logical, run_conf=conf)
     state = str(getattr(dr.state, "value", dr.state))
+    if not dr.get_task_instances():  # a run with no task instance did nothing: never a success
+        from dw.lake import no_tasks_error
+
+        state = "no task instances"
+        if expect != state:
+            raise AssertionError(no_tasks_error(dag_id, day.isoformat()))
     if state != expect:
         failed = [ti.task_id for ti in dr.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"]
         raise AssertionError(f"{dag_id} for {day}: run {state}, expected {expect}; failed tasks {failed}")

@@ -103,13 +103,33 @@ def test_ingest_mongo_emits_one_asset_per_collection(dagbag):
 
 
 def test_schedule_processes_the_previous_day(dagbag):
+    """Scheduled and backfill runs: the logical date is the day loaded (a backfill of 2024-01-01 …
+    2024-01-31 loads January), fired when the day has ended; a manual run with logical date
+    2024-01-16 loads 2024-01-15 (docs/decisions/0001-run-date.md)."""
     import pendulum
     from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
 
+    jan1, jan31 = pendulum.datetime(2024, 1, 1, tz="UTC"), pendulum.datetime(2024, 1, 31, tz="UTC")
     for dag in dagbag.dags.values():
-        interval = coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=pendulum.datetime(2024, 1, 16, tz="UTC"))
+        tt = coerce_to_core_timetable(dag.timetable)
+        interval = tt.infer_manual_data_interval(run_after=pendulum.datetime(2024, 1, 16, tz="UTC"))
         assert interval.start == pendulum.datetime(2024, 1, 15, tz="UTC")
         assert interval.end == pendulum.datetime(2024, 1, 16, tz="UTC")
+        first = tt.next_dagrun_info(last_automated_data_interval=None,
+                                    restriction=TimeRestriction(earliest=jan1, latest=None, catchup=True))
+        assert (first.logical_date, first.data_interval.start, first.run_after) == (jan1, jan1, jan1.add(days=1))
+        # what a backfill of 2024-01-01 … 2024-01-31 creates: one run per January day, logical date = day
+        infos, last = [], None
+        while True:
+            info = tt.next_dagrun_info(last_automated_data_interval=last,
+                                       restriction=TimeRestriction(earliest=jan1, latest=jan31, catchup=True))
+            if info is None:
+                break
+            infos.append(info)
+            last = info.data_interval
+        assert [i.data_interval.start for i in infos] == [jan1.add(days=n) for n in range(31)]
+        assert all(i.logical_date == i.data_interval.start for i in infos)
 
 
 def test_parsing_imports_no_heavy_library():
@@ -177,3 +197,43 @@ def test_dag_files_import_the_airflow_modules_their_tasks_use():
     missing = json.loads(r.stdout.strip().splitlines()[-1])
     assert len(missing) == len(list((REPO / "dags").glob("*.py")))
     assert all(v == [] for v in missing.values()), f"task classes from modules the DAG file does not import: {missing}"
+
+
+def test_every_dag_starts_at_the_lakes_history_start(dagbag):
+    """history_start (include/config/lake.yaml) is the epoch: the first scheduled run of every DAG
+    processes it, and every task fails a day before it at once (a backfill creates task
+    instances whatever the start_date) with a message naming the setting."""
+    import datetime as dt
+
+    import pendulum
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from dw.config import lake_config
+    from dw.lake import check_epoch
+
+    start = lake_config().history_start
+    first = pendulum.datetime(start.year, start.month, start.day, tz="UTC")
+    before = {"data_interval_start": pendulum.datetime(start.year, start.month, start.day, tz="UTC").subtract(days=1)}
+    at = {"data_interval_start": pendulum.datetime(start.year, start.month, start.day, tz="UTC")}
+    for dag in dagbag.dags.values():
+        assert dag.start_date == first, dag.dag_id
+        for t in dag.tasks:
+            assert t._pre_execute_hook is check_epoch, f"{dag.dag_id}.{t.task_id}"
+    check_epoch(at)  # the epoch itself loads
+    with pytest.raises(AirflowFailException, match=rf"before the platform's history_start {start}.*lake.yaml history_start"):
+        check_epoch(before)
+    assert (start - dt.timedelta(days=1)).isoformat() in str(pytest.raises(AirflowFailException, check_epoch, before).value)
+
+
+def test_a_run_before_the_epoch_is_never_a_success():
+    """A manual run before the DAGs' start_date gets no task instance (Airflow calls it a success):
+    the runners (tests.helpers.run_dag, devstack.run_day, the demo) fail it, naming history_start."""
+    import datetime as dt
+
+    from dw.config import lake_config
+    from tests.helpers import run_dag
+
+    day = lake_config().history_start - dt.timedelta(days=3)
+    with pytest.raises(AssertionError, match=r"no task instances.*history_start"):
+        run_dag("ingest_chargify", day)
+    run_dag("ingest_chargify", day, expect="no task instances")

@@ -25,7 +25,7 @@ def test_a_project_has_one_organization_whichever_day_generates_it():
 
 
 def test_a_seeded_day_is_the_same_whether_or_not_the_day_before_was_seeded(stack):
-    """The first seeded day of a run also inserts every newcomer since VENDOR_FIRST_DAY (and the
+    """The first seeded day of a run also inserts every newcomer since vendor_first_day(day) (and the
     last week's newcomers arrive that day, by design); the day's plan changes, drawn from the
     day's organizations, must not depend on that."""
     import pymongo

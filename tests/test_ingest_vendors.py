@@ -138,7 +138,9 @@ def test_a_window_entitys_first_day_lands_its_whole_history(lake, vendor_standin
 
 def test_empty_day_lands_empty_partitions(lake, vendor_standins):
     v = vendor_standins
-    old = dt.date(2022, 6, 1)  # before any organization existed
+    from devstack import generate
+
+    old = generate.EPOCH.date() - dt.timedelta(days=30)  # before any organization existed
     for source, entity in (("stripe", "invoices"), ("stripe", "customers"), ("chargify", "subscriptions")):
         out = land(source, entity, old)
         assert out["rows"] == 0

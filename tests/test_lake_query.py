@@ -141,26 +141,75 @@ def test_render_rejects_bad_dates_and_unknown_variables(tmp_path):
 # --------------------------------------------------------------------------- every extract on DuckDB
 
 
-def test_every_extract_runs_on_duckdb_and_yields_its_columns(stack, lake, mongo_app, vendor_standins):
-    """Generated source data, landed by the real ingestion operators (MongoDB and the vendor
-    stand-ins), then every loaded table's extract on DuckDB: the CSV header is exactly the
-    table's configured columns, and every extract has rows."""
+def land_generated_day(stack, mongo_app, ds: str = D1, scale: float = 0.005) -> None:
+    """Generated source data for day ``ds``, landed by the real ingestion operators (MongoDB and
+    the vendor stand-ins)."""
     from dw.config import vendor_source
     from devstack import generate, vendors
     from dw.dag_factory import mongo_task
     from dw.dag_factory import vendor_task
 
-    scale, day = 0.005, dt.date.fromisoformat(D1)
+    day = dt.date.fromisoformat(ds)
     generate.seed_base(mongo_app, scale=scale)
     generate.seed_day(mongo_app, day, scale=scale)
     for name in mongo_source().collections:
-        mongo_task(task_id=name, collection=name).execute(ctx(D1))
+        mongo_task(task_id=name, collection=name).execute(ctx(ds))
     vendors.configure_all(stack.vendor_urls(), seed=42, scale=scale,
                           now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), UTC))
     for source in ("stripe", "amplitude", "chargify"):
         for name in vendor_source(source).entities:
             vendor_task(task_id=name, source=source, entity=name).execute(
-                dict(ctx(D1), params={"full_history": True}))
+                dict(ctx(ds), params={"full_history": True}))
+
+
+# Extracts that still read every partition of a raw table (docs/decisions/0020: the SCD2
+# dimension rebuilds each touched subscription's whole history).
+UNBOUNDED = {"subscription_dim"}
+
+
+def test_partitions_outside_an_extracts_bounds_are_never_read(stack, lake, mongo_app, vendor_standins):
+    """Every extract reads a bounded set of dt partitions (its literal bounds, dw.lake_sql.dt_bounds,
+    whatever the lake's length): with unreadable garbage in the partitions just outside the
+    bounds and a year before them, each extract still succeeds with the same rows; garbage
+    inside the bounds fails it (the check can fail)."""
+    from dw.lake_sql import dt_bounds, raw_table_prefix, render_extract, shift
+
+    land_generated_day(stack, mongo_app)
+    checked = []
+    for name, cfg in warehouse_tables().items():
+        if not cfg.loaded:
+            continue
+        bounds = dt_bounds(render_extract(name, D1, unknown_member_dates=[shift(D1, -7), shift(D1, 7)], database="x"))
+        if name in UNBOUNDED:
+            assert None in bounds.values(), f"{name} is bounded now: drop it from UNBOUNDED"
+            continue
+        assert None not in bounds.values(), (name, bounds)
+        _, before = run_extract(name, D1)
+        garbage = [f"{raw_table_prefix(t)}dt={d}/part-00000.parquet"
+                   for t, (lo, hi) in bounds.items() for d in (shift(lo, -1), shift(hi, 1), shift(lo, -365))]
+        for key in garbage:
+            lake.put_object(Bucket=lake.bucket, Key=key, Body=b"PAR1 not a parquet file")
+        try:
+            _, after = run_extract(name, D1)
+        finally:
+            lake.delete_objects(Bucket=lake.bucket, Delete={"Objects": [{"Key": k} for k in garbage]})
+        assert sorted(map(str, after)) == sorted(map(str, before)), name
+        checked.append(name)
+    assert "job_ran_fact" in checked and "activity_fact" in checked and len(checked) == 7
+    # garbage inside job_ran_fact's bounds (a partition it may read) does fail the extract
+    from airflow.sdk.exceptions import AirflowFailException
+
+    lake.put_object(Bucket=lake.bucket, Key=f"{raw_table_prefix('raw_mongo_jobs')}dt={shift(D1, -1)}/part-00000.parquet",
+                    Body=b"PAR1 not a parquet file")
+    with pytest.raises(AirflowFailException):
+        run_extract("job_ran_fact", D1)
+
+
+def test_every_extract_runs_on_duckdb_and_yields_its_columns(stack, lake, mongo_app, vendor_standins):
+    """Generated source data, landed by the real ingestion operators (MongoDB and the vendor
+    stand-ins), then every loaded table's extract on DuckDB: the CSV header is exactly the
+    table's configured columns, and every extract has rows."""
+    land_generated_day(stack, mongo_app)
     for name, cfg in warehouse_tables().items():
         if not cfg.loaded:
             continue
@@ -220,9 +269,12 @@ def test_job_ran_fact_restates_touched_dates_from_latest_versions(stack, lake):
         ("2024-03-05", "public", "success", "false", "1", "5", "1.500"),
         ("2024-03-05", "public", "unknown", "false", "1", "10", "1.500"),
     ]
-    # D1's own extract, run after D2 landed, also reads the latest versions: the same D1 slice
+    # D1's own extract, run after D2 landed, touches D1 only (its documents' versions up to D1)
+    # and reads the latest versions within D1's window: the same D1 slice
     _, rows_d1 = run_extract("job_ran_fact", D1)
-    assert sorted(r["date"] for r in rows_d1) == ["2024-03-04", "2024-03-04", "2024-03-05", "2024-03-05"]
+    got_d1 = sorted((r["date"], r["project_visibility"], r["outcome"], r["dlc"], r["jobs_ran"], r["credits_used"],
+                     r["minutes_used"]) for r in rows_d1)
+    assert got_d1 == [g for g in got if g[0] == "2024-03-04"]
     # a day with no job documents touches nothing: an empty extract (header only)
     land(lake, "jobs", D3, [])
     out, rows_d3 = run_extract("job_ran_fact", D3)
@@ -322,3 +374,49 @@ def test_athena_path_starts_the_query_and_defers(stack, lake, monkeypatch):
     athena.stop_query_execution(QueryExecutionId=query_id)
     with pytest.raises(AirflowFailException, match=rf"Athena query {query_id} ended CANCELLED"):
         op.execute_complete(ctx(D1), event={"status": "error", "value": query_id, "message": "waiter failed"}, ds=D1)
+
+
+def oid_on(ds: str, n: int) -> str:
+    """A MongoDB ObjectId created at noon UTC on ``ds`` (its first 4 bytes: the creation time)."""
+    d = dt.date.fromisoformat(ds)
+    ts = int(dt.datetime(d.year, d.month, d.day, 12, tzinfo=UTC).timestamp())
+    return f"{ts:08x}{n:016x}"
+
+
+def test_job_ran_fact_updates_inside_and_beyond_the_look_back(stack, lake):
+    """lake.yaml look_back_days (35): a correction 33 days after a job's creation restates its date
+    whole (from a bounded window); a job moved to another day leaves its old date; an update 40
+    days after creation is not restated but reported (late_documents), and reaches the fact when
+    the day runs with a look_back_days that covers it (the run's param). The slice of a date is
+    the same whichever run restates it."""
+    from dw.dag_factory import lake_query_task
+    from dw.lake_sql import shift
+
+    d0 = "2024-01-10"
+    e, f, g, h = (oid_on(d0, i) for i in (1, 2, 3, 4))
+    land(lake, "projects", d0, [project(PROJ, "private", t(d0, 0))])
+    land(lake, "jobs", d0, [job(e, t(d0, 9), t(d0, 9, 30), credits_used=10), job(f, t(d0, 10), t(d0, 10, 30), credits_used=1),
+                            job(g, t(d0, 11), t(d0, 11, 30), credits_used=100), job(h, t(d0, 12), t(d0, 12, 30), credits_used=1000)])
+    d1, d2, d33, d40 = shift(d0, 1), shift(d0, 2), shift(d0, 33), shift(d0, 40)
+    land(lake, "projects", d1, [project(PROJ, "private", t(d0, 0))])
+    land(lake, "jobs", d2, [job(g, t(d1, 11), t(d2, 8), credits_used=100)])  # g moves to d1
+    land(lake, "jobs", d33, [job(e, t(d0, 9), t(d33, 8), credits_used=20)])  # a billing-cycle correction
+    land(lake, "jobs", d40, [job(h, t(d0, 12), t(d40, 8), credits_used=2000)])  # beyond the look-back
+
+    def slice_of(ds: str, params: dict | None = None) -> tuple[dict, dict]:
+        out = lake_query_task(task_id="extract", table="job_ran_fact").execute(dict(ctx(ds), params=params or {}))
+        per_date: dict = {}
+        for r in read_csv(out["uri"]):
+            per_date.setdefault(r["date"], []).append((r["jobs_ran"], r["credits_used"]))
+        return out, {k: sorted(v) for k, v in per_date.items()}
+
+    _, on_d2 = slice_of(d2)  # g left d0 for d1 (and d0 already counts e's later correction)
+    assert on_d2 == {d0: [("3", "1021")], d1: [("1", "100")]}
+    out, on_d33 = slice_of(d33)  # e's correction restates d0 whole: f and h read from d0's partition
+    assert on_d33 == {d0: [("3", "1021")]} and out["late_documents"] == 0
+    out, on_d40 = slice_of(d40)  # h's update is 40 days after its creation: reported, not restated
+    assert on_d40 == {} and (out["late_documents"], out["late_oldest_created"]) == (1, d0)
+    _, on_d0 = slice_of(d0)  # d0's own run, after everything landed: the same slice as the d33 run
+    assert on_d0 == {d0: [("3", "1021")]}
+    out, wider = slice_of(d40, {"look_back_days": 45})  # the documented path for a late update
+    assert wider == {d0: [("3", "2021")]} and out["late_documents"] == 0

@@ -48,7 +48,8 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
 
     MigrateWarehouseOperator(task_id="migrate").execute(ctx(D))
     hashed = {"user_dim"}  # readable column by column, never its email_hash
-    published = sorted(f"dw.{t}" for t in [*warehouse_tables(), "date_dim", "load_audit", "load_totals", "unknown_member_dates"]
+    published = sorted(f"dw.{t}" for t in [*warehouse_tables(), "date_dim", "load_audit", "load_totals", "unknown_member_dates",
+                                                       "unknown_member_expired"]
                        if t not in hashed)
     key = f"extracts/organization_dim/dt={D}/q.csv"
     lake.put_object(Bucket=lake.bucket, Key=key, Body=csv_bytes(
@@ -303,7 +304,7 @@ def test_no_secret_in_any_task_log_and_no_email_in_clear_in_the_lake_or_the_ware
 
     # every user's email, as generated: not in any lake object, not in any warehouse column
     users = generate.base_users(generate.SEED, SCALE) + [
-        u for back in range((D - min(D - dt.timedelta(days=7), generate.VENDOR_FIRST_DAY)).days + 1)
+        u for back in range((D - min(D - dt.timedelta(days=7), generate.vendor_first_day(D))).days + 1)
         for u in generate.new_users(generate.SEED, SCALE, D - dt.timedelta(days=back))]
     emails = {generate.email_of(u) for u in users} | {generate.email_of(u).lower() for u in users}
     assert {d["email"] for d in mongo_app.users.find({}, {"email": 1})} <= emails  # what MongoDB holds

@@ -157,7 +157,9 @@ def test_an_empty_day_from_every_source(migrated, lake, mongo_app, vendor_standi
     from dw.dag_factory import mongo_task
     from tests.reliability import RunTI
 
-    day = dt.date(2022, 6, 1)  # before the vendors' first organization; MongoDB is empty
+    from devstack import generate
+
+    day = generate.EPOCH.date() - dt.timedelta(days=30)  # before the vendors' first organization; MongoDB is empty
     vendors.inject(vendor_standins["amplitude"]["url"], {"kind": "status", "status": 404, "count": 24})
     landed = {}
     for name in mongo_source().collections:

@@ -570,3 +570,24 @@ def test_operator_module_is_light_at_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_load_waits_for_its_tables_lock_at_most_lock_timeout(wh, lake, dw_tables, monkeypatch):
+    """One load per table at a time (the advisory lock), but never waiting without end: past
+    LOCK_TIMEOUT the load fails with lock_not_available (55P03, not a data error: the task's
+    retries run it again) and the warehouse is as it was."""
+    import psycopg
+
+    from dw.warehouse import load as load_mod
+
+    seed_dims(wh, lake, dw_tables)
+    uri = put(lake, "job_ran_fact", D1, dw_tables["job_ran_fact"].column_names, [job(date=D1, credits=1)])
+    before = warehouse_fingerprint(wh)
+    monkeypatch.setattr(load_mod, "LOCK_TIMEOUT", "300ms")
+    with psycopg.connect(wh) as holder:
+        holder.execute("select pg_advisory_xact_lock(hashtext('dw.job_ran_fact'))")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            load(wh, lake, dw_tables, "job_ran_fact", uri, D1)
+        holder.rollback()
+    assert warehouse_fingerprint(wh) == before
+    assert load(wh, lake, dw_tables, "job_ran_fact", uri, D1).inserted == 1

@@ -299,3 +299,30 @@ def test_migrate_does_not_wait_for_a_running_load(warehouse, dw_tables):
         result = run_migrate(warehouse + "?options=-c%20lock_timeout%3D5000", dw_tables)
         assert result["created"] == []
         load_tx.rollback()
+
+
+def test_ledger_dates_expire_after_the_heal_window_with_their_counts(warehouse, dw_tables):
+    """A fact load of day D moves its table's ledger dates older than D-7 to
+    dw.unknown_member_expired (counts, the day that expired them), readable by analysts; the
+    others stay; another table's dates are not touched; a second expiry changes nothing."""
+    import datetime as dt
+
+    from dw.warehouse import ledger
+
+    run_migrate(warehouse, dw_tables)
+    d = dt.date(2024, 3, 20)
+    loaded_at = dt.datetime(2024, 3, 21, tzinfo=dt.timezone.utc)
+    with psycopg.connect(warehouse) as con:
+        con.execute("insert into dw.unknown_member_dates values ('job_ran_fact', %s, 5, now()), "
+                    "('job_ran_fact', %s, 3, now()), ('activity_fact', %s, 9, now())",
+                    (d - dt.timedelta(days=8), d - dt.timedelta(days=7), d - dt.timedelta(days=30)))
+        with con.cursor() as cur:
+            assert ledger.expire(cur, dw_tables["job_ran_fact"], loaded_at) == 1
+            assert ledger.expire(cur, dw_tables["job_ran_fact"], loaded_at) == 0
+        con.commit()
+        assert con.execute("select table_name, date, source_rows from dw.unknown_member_dates order by 1, 2").fetchall() == [
+            ("activity_fact", d - dt.timedelta(days=30), 9), ("job_ran_fact", d - dt.timedelta(days=7), 3)]
+    with psycopg.connect(warehouse) as con:
+        con.execute("set role dw_analyst")
+        assert con.execute("select table_name, date, source_rows, expired_on from dw.unknown_member_expired").fetchall() == [
+            ("job_ran_fact", d - dt.timedelta(days=8), 5, d)]

@@ -13,10 +13,28 @@ from dataclasses import dataclass
 
 UTC = dt.timezone.utc
 SEED = 42
-# Calendar of the base population: all of it exists before this day.
-EPOCH = dt.datetime(2023, 1, 1, tzinfo=UTC)
-BASE_DAY = dt.date(2023, 12, 31)
-VENDOR_FIRST_DAY = BASE_DAY + dt.timedelta(days=1)  # new organizations exist from this day on
+
+
+def _history_start() -> dt.date:
+    from dw.config import lake_config
+
+    return lake_config().history_start
+
+
+# The platform's epoch (include/config/lake.yaml history_start): the base population is created
+# in the year before it (from EPOCH on) and all of it exists by BASE_DAY, the day before.
+HISTORY_START = _history_start()
+EPOCH = dt.datetime.combine(HISTORY_START - dt.timedelta(days=365), dt.time(), UTC)
+BASE_DAY = HISTORY_START - dt.timedelta(days=1)
+
+
+def vendor_first_day(day: dt.date) -> dt.date:
+    """The first day whose new organizations the vendors still know on ``day``: January 1 of
+    its year (or the epoch, if later). Newcomers of earlier years closed their vendor accounts;
+    this keeps a stack seeded years after the epoch as small as one seeded near it."""
+    return max(HISTORY_START, dt.date(day.year, 1, 1))
+
+
 # Chargify subscription ids: organization i (base) has subscription FIRST_SUBSCRIPTION_ID + i.
 FIRST_SUBSCRIPTION_ID = 6_100_000
 VCS = ["github", "bitbucket", "gitlab"]

@@ -38,7 +38,7 @@ from devstack.generate.common import (
     SEED,
     UTC,
     VCS,
-    VENDOR_FIRST_DAY,
+    vendor_first_day,
     Org,
     Project,
     Sizes,
@@ -290,8 +290,11 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
       the previous day's late projects and users;
     - the day's jobs, as they stand at the end of the day;
     - the previous day's over-midnight jobs finish (``updated_at`` in this day);
-    - corrections: ~0.5% of the previous day's jobs get their credits recomputed and ~0.1%
-      of the jobs two days back are re-classified (outcome changed);
+    - corrections: ~0.5% of the previous day's jobs get their credits recomputed, ~0.1% of the
+      jobs two days back are re-classified (outcome changed), ~0.1% of the previous day's jobs
+      move to the day (started_at + 1 day), and billing-cycle credit corrections reach the jobs
+      of 30 (0.4%) and 35 (0.2%) days back, and 40 days back (0.1%: beyond the platform's
+      ``look_back_days``, reported by the extract, not restated);
     - some organizations change plan and some users change login (``updated_at`` in this day).
     """
     key = f"day:{day.isoformat()}"
@@ -308,12 +311,12 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
     # whether or not those days were seeded); present documents are never overwritten.
     arrival = start + dt.timedelta(hours=1)
     n_orgs = n_projects = n_users = 0
-    # So are the newcomers of every day since VENDOR_FIRST_DAY: the vendors bill those
+    # So are the newcomers of every day since vendor_first_day(day): the vendors bill those
     # organizations and Amplitude records those users, and each of them exists in MongoDB.
     # (once: when the day before was seeded, they are in already).
     first = day - dt.timedelta(days=7)
-    if VENDOR_FIRST_DAY < first and not _logged(db, f"day:{prev.isoformat()}", seed, scale):
-        first = VENDOR_FIRST_DAY
+    if vendor_first_day(day) < first and not _logged(db, f"day:{prev.isoformat()}", seed, scale):
+        first = vendor_first_day(day)
     for back in range((day - first).days, -1, -1):
         d = day - dt.timedelta(days=back)
         days_orgs = new_orgs(seed, scale, d)
@@ -354,11 +357,15 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
         db.jobs.replace_one({"_id": current["_id"]}, current)
         finished += 1
 
-    # corrections of earlier jobs (MongoDB keeps only the latest version)
+    # corrections of earlier jobs (MongoDB keeps only the latest version): credits recomputed the
+    # next day, outcomes re-classified two days later, a job's start moved to the next day (it
+    # leaves its date), billing-cycle credit corrections 30 and 35 days later (within the
+    # platform's look_back_days) and a few 40 days later (beyond it: reported, not restated)
     corrected = 0
-    for back, share, what in ((1, 0.005, "credits"), (2, 0.001, "outcome")):
+    for back, share, what in ((1, 0.005, "credits"), (2, 0.001, "outcome"), (1, 0.001, "move"),
+                              (30, 0.004, "credits"), (35, 0.002, "credits"), (40, 0.001, "credits")):
         d = day - dt.timedelta(days=back)
-        cr = rng(seed, scale, "corrections", day, back)
+        cr = rng(seed, scale, "corrections", day, back, *(() if (back, what) in ((1, "credits"), (2, "outcome")) else (what,)))
         lo, hi = day_start(d), day_start(d) + dt.timedelta(days=1)
         ids = [x["_id"] for x in db.jobs.find({"started_at": {"$gte": _naive(lo), "$lt": _naive(hi)},
                                                "outcome": {"$ne": "running"}}, {"_id": 1})]
@@ -369,6 +376,15 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
                 doc = db.jobs.find_one({"_id": oid})
                 credits = int(Decimal(str(doc.get("credits_used") or 0))) + cr.randrange(1, 20)
                 upd = {"credits_used": credits, "updated_at": _naive(when)}
+            elif what == "move":  # the whole document (the stand-in keeps a $set datetime as text)
+                doc = db.jobs.find_one({"_id": oid})
+                doc["started_at"] = doc["started_at"] + dt.timedelta(days=1)
+                if doc.get("stopped_at"):
+                    doc["stopped_at"] = doc["stopped_at"] + dt.timedelta(days=1)
+                doc["updated_at"] = _naive(when)
+                db.jobs.replace_one({"_id": oid}, doc)
+                corrected += 1
+                continue
             else:
                 upd = {"outcome": cr.choice(["failed", "infrastructure_fail", "canceled"]), "updated_at": _naive(when)}
             db.jobs.update_one({"_id": oid}, {"$set": upd})

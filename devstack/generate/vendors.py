@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from devstack.generate.common import (
     UTC,
     VCS,
-    VENDOR_FIRST_DAY,
+    HISTORY_START,
+    vendor_first_day,
     Org,
     Project,
     Sizes,
@@ -79,9 +80,9 @@ def vendor_id(seed: int, prefix: str, *key, n: int = 14) -> str:
 
 def vendor_orgs(seed: int, scale: float, through: dt.date) -> list[Org]:
     """Every organization that exists by the end of ``through``: the base population and the
-    new organizations of each day from VENDOR_FIRST_DAY through ``through``."""
+    new organizations of each day from ``vendor_first_day(through)`` through ``through``."""
     orgs = list(base_orgs(seed, scale))
-    d = VENDOR_FIRST_DAY
+    d = vendor_first_day(through)
     while d <= through:
         orgs += new_orgs(seed, scale, d)
         d += dt.timedelta(days=1)
@@ -106,8 +107,10 @@ def plan_history(seed: int, scale: float, o: Org, until: dt.datetime) -> list[Pl
     handles = list(CHARGIFY_PRODUCTS)
     handle = r.choices(handles, [0.55, 0.30, 0.10, 0.05])[0]
     state = "active" if handle == "free" else "trialing"
-    out = [PlanVersion(o.created_at, handle, state)] if o.created_at <= until else []
-    t = o.created_at
+    # a subscription's history starts at the epoch at the earliest (what Chargify holds: every
+    # subscription has an update from the lake's history_start on)
+    t = max(o.created_at, dt.datetime.combine(HISTORY_START, dt.time(), UTC))
+    out = [PlanVersion(t, handle, state)] if t <= until else []
     if state == "trialing":
         t = t + dt.timedelta(days=14)
         state = "active"

@@ -74,7 +74,7 @@ class StripeVendor(Vendor):
                     continue
                 out.append(g.stripe_customer(seed, o) if entity == "customers" else g.stripe_subscription(seed, scale, o, now))
         else:
-            first = g.VENDOR_FIRST_DAY
+            first = g.vendor_first_day(now.date())
             if lo is not None:
                 first = max(first, dt.datetime.fromtimestamp(lo, g.UTC).date())
             last = now.date()

@@ -62,6 +62,12 @@ class LakeConfig(_Model):
     extracts_prefix: Identifier = "extracts"
     athena_database: Identifier = "dw_lake"
     athena_workgroup: str = "primary"
+    # The platform's epoch: the first day it loads (DAG start_date, Athena partition projection
+    # range, the vendors' full-history windows). A run for an earlier day fails naming it.
+    history_start: dt.date = dt.date(2018, 1, 1)
+    # Fact extracts are exact for documents updated up to this many days after their creation
+    # (docs/decisions/0020); each day's extract reads a window of partitions bounded by it.
+    look_back_days: int = Field(default=35, ge=1, le=366)
     # Server-side encryption of every object the platform uploads (dw.lake.upload_args);
     # kms_key_id (or DW_LAKE_KMS_KEY_ID) with aws:kms: the key's id, ARN or alias.
     server_side_encryption: Literal["AES256", "aws:kms"] = "AES256"
@@ -219,13 +225,19 @@ class VendorSource(_Model):
     max_backoff_seconds: float = Field(default=120.0, ge=0)  # also caps a Retry-After
     max_passes: int = Field(default=4, ge=2, le=10)  # page-numbered paging: reads until two agree
     available_after_hours: float = Field(default=0, ge=0)  # Amplitude: an hour is exportable this long after it ends
-    # Chargify: a run with the DAG param full_history reads every window entity from this day on
-    # (the first load of a deployment: every subscription, not only those changed on day D)
-    history_start: dt.date | None = None
+    # Chargify: a run with the DAG param full_history (or the entity's first day in the lake)
+    # reads every window entity from the lake's history_start on (every subscription, not only
+    # those changed on day D)
+    full_history: bool = False
     headers: dict[str, str] = Field(default_factory=dict)  # e.g. Stripe-Version
     entities: dict[str, VendorEntity]
 
     _names = model_validator(mode="before")(classmethod(lambda cls, data: _keyed(data, "entities")))
+
+    @property
+    def history_start(self) -> dt.date | None:
+        """Where a full-history read starts: the lake's ``history_start`` (None without ``full_history``)."""
+        return lake_config().history_start if self.full_history else None
 
     @model_validator(mode="after")
     def _vendor_rules(self) -> "VendorSource":

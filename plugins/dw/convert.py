@@ -89,7 +89,7 @@ def arrow_type(field: FieldSpec) -> pa.DataType:
     if t in ("object_id", "uuid", "string", "json"):
         return pa.string()
     if t == "timestamp":
-        return pa.timestamp("us", tz="UTC")
+        return pa.timestamp("ms", tz="UTC")  # what Athena reads from Hive Parquet tables: timestamp(3)
     if t == "bool":
         return pa.bool_()
     if t == "int64":

@@ -8,8 +8,9 @@ The operators hold resolved arguments: ``mongo_task``, ``vendor_task``, ``lake_s
 ``lake_query_task`` and ``load_task`` look the config up and build one task each (the DAG
 builders and the tests use them).
 
-Every run processes one UTC day, its data interval [D 00:00, D+1 00:00): the run with
-logical date D+1 processes D (Airflow 3 semantics; docs/decisions/0001-run-date.md).
+Every run processes one UTC day, its data interval [D 00:00, D+1 00:00): a scheduled or
+backfill run has logical date D (``CronDataIntervalTimetable``), a manual run with logical
+date D+1 processes D (docs/decisions/0001-run-date.md).
 """
 
 from __future__ import annotations
@@ -17,16 +18,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup
 
 from dw import notify, runbooks
+from dw.lake import check_epoch
 from dw.config import lake_config, mongo_source, vendor_source, warehouse_tables
 from dw.sources import RawTable, source_module
 
 OWNER = "data-platform"
-START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 # The run's date (D) as a Jinja expression, for templated fields of provider operators.
 RUN_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
+
+
+def start_date() -> pendulum.DateTime:
+    """Every DAG's start_date: the lake's ``history_start``, the logical date (and the day) of
+    its first scheduled run (docs/decisions/0001-run-date.md)."""
+    d = lake_config().history_start
+    return pendulum.datetime(d.year, d.month, d.day, tz="UTC")
 
 
 def default_args(**extra) -> dict:
@@ -40,14 +48,19 @@ def default_args(**extra) -> dict:
         # one compact message (DAG, task, date, error, log and runbook links) in the task's log,
         # and on Slack when the connection slack_alerts exists (dw.notify)
         "on_failure_callback": notify.task_failed,
+        # a day before the lake's history_start fails at once, naming the setting (a backfill
+        # creates task instances before the DAG's start_date too)
+        "pre_execute": check_epoch,
     }
     args.update(extra)
     return args
 
 
-def daily() -> CronTriggerTimetable:
-    """Runs at 00:00 UTC and processes the day that just ended."""
-    return CronTriggerTimetable("0 0 * * *", timezone="UTC", interval=dt.timedelta(days=1))
+def daily() -> CronDataIntervalTimetable:
+    """Runs at 00:00 UTC and processes the day that just ended; a scheduled or backfill run's
+    logical date is the day it loads (its data interval's start). A manual run with logical
+    date T processes the day before T (docs/decisions/0001-run-date.md)."""
+    return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
 
 
 def raw_asset(source: str, entity: str) -> Asset:
@@ -144,7 +157,7 @@ def build_ingest_mongo_dag() -> DAG:
         dag_id="ingest_mongo",
         description="MongoDB collections of the app database into the S3 lake (Parquet, dt= partitions)",
         schedule=daily(),
-        start_date=START_DATE,
+        start_date=start_date(),
         catchup=False,
         max_active_runs=4,
         default_args=default_args(),
@@ -169,7 +182,7 @@ def build_ingest_vendor_dag(source: str) -> DAG:
     raw_prefix = lake_config().raw_prefix
     reads = source_module(source).RUNBOOK_READS
     docs = []
-    settings = dict(schedule=daily(), start_date=START_DATE, catchup=False, max_active_runs=4, default_args=default_args())
+    settings = dict(schedule=daily(), start_date=start_date(), catchup=False, max_active_runs=4, default_args=default_args())
     if src.history_start:
         from airflow.sdk import Param
 
@@ -196,6 +209,7 @@ def build_ingest_vendor_dag(source: str) -> DAG:
 
 def build_warehouse_dag() -> DAG:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
+    from airflow.sdk import Param
 
     from dw.operators.checks import SliceTableCheckOperator
     from dw.operators.warehouse import MigrateWarehouseOperator
@@ -209,7 +223,7 @@ def build_warehouse_dag() -> DAG:
         dag_id="warehouse",
         description="Lake → Athena extracts → PostgreSQL star schema (dw.*), dimensions before facts",
         schedule=daily(),
-        start_date=START_DATE,
+        start_date=start_date(),
         catchup=False,
         max_active_runs=1,
         default_args=default_args(),
@@ -218,6 +232,10 @@ def build_warehouse_dag() -> DAG:
             dimensions=[f"dw.{n}" for n, c in tables.items() if c.kind == "dimension"],
             facts=[f"dw.{n}" for n, c in tables.items() if c.kind == "fact"]),
         tags=["warehouse", "athena", "postgres"],
+        params={"look_back_days": Param(None, type=["null", "integer"], minimum=1, description=(
+            "this run's fact extracts restate documents updated up to this many days after their "
+            f"creation (default: lake.yaml look_back_days, {lake.look_back_days}); to restate the late "
+            "updates an extract reported (docs/decisions/0020)"))},
     ) as dag:
         migrate = MigrateWarehouseOperator(task_id="migrate")
         docs.append((migrate, "migrate.md", {}))

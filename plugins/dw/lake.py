@@ -57,6 +57,33 @@ def run_date(context) -> str:
     return start.astimezone(dt.timezone.utc).date().isoformat()
 
 
+def epoch_error(ds: str) -> str | None:
+    """Why day ``ds`` cannot be loaded, if it is before the platform's epoch (None otherwise)."""
+    start = lake_config().history_start
+    if dt.date.fromisoformat(ds) < start:
+        return (f"date {ds} is before the platform's history_start {start.isoformat()} "
+                "(include/config/lake.yaml history_start): nothing before it is loaded")
+    return None
+
+
+def check_epoch(context) -> None:
+    """Every task's ``pre_execute`` (``dw.dag_factory.default_args``): fail at once, without
+    retries, a run whose day is before ``history_start`` (a backfill creates every task
+    instance whatever the DAG's start_date)."""
+    msg = epoch_error(run_date(context))
+    if msg:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(msg)
+
+
+def no_tasks_error(dag_id: str, ds: str) -> str:
+    """The message of a runner that finds a DAG run for day ``ds`` with no task instance (a
+    manual run before the DAG's start_date: Airflow creates none and calls it a success)."""
+    return f"{dag_id} for {ds}: the DAG run has no task instances: " + (
+        epoch_error(ds) or "its logical date is before the DAG's start_date")
+
+
 @dataclass(frozen=True)
 class RawPartition:
     """A raw table's partition of day ``ds``; ``bucket`` and ``raw_prefix`` default to the lake

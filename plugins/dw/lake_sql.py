@@ -6,11 +6,15 @@
 Both kinds are Jinja templates rendered with ``StrictUndefined``:
 
 - extract files see ``run_date`` (the run's day, ``YYYY-MM-DD``, validated), ``next_date``
-  (D+1), ``database`` (the Athena database) and ``unknown_member_dates`` (a fact's open dates in
-  the unknown-member ledger, validated; empty for a dimension);
+  (D+1), ``database`` (the Athena database), ``unknown_member_dates`` (a fact's open dates in
+  the unknown-member ledger, validated; empty for a dimension), ``look_back`` (the lake's
+  ``look_back_days``) and ``shift(ds, days)`` (a date moved by days, for literal ``dt`` bounds);
+  they import the shared macros of include/sql/athena/macros/ (``latest_versions``: the latest
+  version of each document of the dates a day touches, docs/decisions/0020);
 - DDL files see ``database``, ``bucket``, ``raw_prefix``, ``location`` (the raw table's
   ``s3://`` prefix) and ``dt_partitioned_parquet`` (the PARTITIONED BY ... TBLPROPERTIES tail
-  every raw table shares: daily ``dt`` partitions found by partition projection).
+  every raw table shares: daily ``dt`` partitions found by partition projection, from the lake's
+  ``history_start`` on).
 
 The extract files are written in Athena's dialect (Trino). On Athena they run as they are,
 with the raw tables of the Glue database; the DuckDB engine (``dw.hooks.duckdb``) transpiles
@@ -34,6 +38,7 @@ from dw.lake import check_ds
 from dw.sources import RAW_TABLE_RE, RawTable
 
 ATHENA_DIALECT = "athena"
+_DS_LIKE = __import__("re").compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # The tail of every raw table's DDL: one partition per day under <location>dt=YYYY-MM-DD/, found
@@ -46,7 +51,7 @@ TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
   'projection.dt.format' = 'yyyy-MM-dd',
-  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.range' = '{history_start},NOW',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
   'storage.location.template' = '{location}dt=${{dt}}/',
@@ -77,26 +82,38 @@ def parse_raw_table(name: str) -> RawTable:
         raise LakeQueryError(str(e)) from None
 
 
+def shift(ds: str, days: int) -> str:
+    """``ds`` (YYYY-MM-DD) moved by ``days`` days, as YYYY-MM-DD (extract files: literal bounds)."""
+    return (dt.date.fromisoformat(ds) + dt.timedelta(days=days)).isoformat()
+
+
 def _render(text: str, where: str, **values) -> str:
     import jinja2
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    # the macros under include/sql/athena/ (``{% from 'macros/...' import ... %}``) see the
+    # same values as the file
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                             loader=jinja2.FileSystemLoader(str(paths.sql_dir() / "athena")))
+    env.globals.update(values)
     try:
-        return env.from_string(text).render(**values)
+        return env.from_string(text).render()
     except jinja2.TemplateError as e:
         raise LakeQueryError(f"{where}: cannot render: {e}") from None
 
 
 def render_extract(table: str, run_date: str, sql_file: Path | None = None,
-                   unknown_member_dates: list[str] | tuple[str, ...] = (), database: str | None = None) -> str:
+                   unknown_member_dates: list[str] | tuple[str, ...] = (), database: str | None = None,
+                   look_back: int | None = None) -> str:
     """The extract SQL of ``dw.<table>`` for day ``run_date`` (Athena dialect).
     ``unknown_member_dates``: the fact's open dates in the unknown-member ledger, which a fact
     extract restates as well (dw.warehouse.ledger; each one validated as a date). ``database``
-    defaults to the lake config's Athena database."""
-    if database is None:
-        from dw.config import lake_config
+    defaults to the lake config's Athena database, ``look_back`` to its ``look_back_days``."""
+    from dw.config import lake_config
 
+    if database is None:
         database = lake_config().athena_database
+    if look_back is None:
+        look_back = lake_config().look_back_days
     check_ds(run_date)
     extra = [check_ds(d) for d in unknown_member_dates]
     path = sql_file or extract_dir() / f"{table}.sql"
@@ -104,7 +121,7 @@ def render_extract(table: str, run_date: str, sql_file: Path | None = None,
         raise LakeQueryError(f"dw.{table}: extract SQL {path} does not exist")
     nxt = (dt.date.fromisoformat(run_date) + dt.timedelta(days=1)).isoformat()
     return _render(path.read_text(), str(path), run_date=run_date, next_date=nxt, database=database,
-                   unknown_member_dates=extra)
+                   unknown_member_dates=extra, look_back=int(look_back), shift=shift)
 
 
 def render_ddl(raw_table_name: str) -> str:
@@ -119,7 +136,8 @@ def render_ddl(raw_table_name: str) -> str:
     location = table.uri(cfg.bucket, cfg.raw_prefix)
     return _render(path.read_text(), str(path), database=cfg.athena_database, bucket=cfg.bucket,
                    raw_prefix=cfg.raw_prefix, location=location,
-                   dt_partitioned_parquet=DT_PARTITIONED_PARQUET.format(location=location))
+                   dt_partitioned_parquet=DT_PARTITIONED_PARQUET.format(
+                       location=location, history_start=cfg.history_start.isoformat()))
 
 
 def raw_table_prefix(name: str) -> str:
@@ -186,6 +204,98 @@ def raw_tables_in(sql_text: str) -> list[str]:
     return sorted(n for n in names if RAW_TABLE_RE.match(n))
 
 
+def dt_bounds(sql_text: str) -> dict[str, tuple[str, str] | None]:
+    """Per raw table a query reads, the ``dt`` range ``(lo, hi)`` (YYYY-MM-DD, inclusive) every
+    one of its reads is confined to by literal predicates in its WHERE (``dt = '...'``,
+    ``dt IN (...)``, ``dt BETWEEN '...' AND '...'``, ``>=``/``<=``, and ORs of these), or None
+    when some read of it has no literal bound. The DuckDB engine reads only those partitions,
+    and the stale-extract check covers only them (docs/decisions/0015, 0020)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql_text, read=ATHENA_DIALECT)
+    except sqlglot.errors.ParseError as e:
+        raise LakeQueryError(f"not valid Athena SQL: {e}") from None
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+
+    def lit(e) -> str | None:
+        return e.this if isinstance(e, exp.Literal) and e.is_string and _DS_LIKE.match(e.this) else None
+
+    def is_dt(e, alias: str, single: bool) -> bool:
+        return isinstance(e, exp.Column) and e.name == "dt" and (e.table == alias or (not e.table and single))
+
+    def bound(c, alias: str, single: bool) -> tuple[str | None, str | None] | None:
+        if isinstance(c, exp.Paren):
+            return bound(c.this, alias, single)
+        if isinstance(c, exp.Between) and is_dt(c.this, alias, single):
+            return lit(c.args.get("low")), lit(c.args.get("high"))
+        if isinstance(c, exp.EQ) and is_dt(c.this, alias, single) and lit(c.expression):
+            return lit(c.expression), lit(c.expression)
+        if isinstance(c, (exp.GTE, exp.GT)) and is_dt(c.this, alias, single) and lit(c.expression):
+            return lit(c.expression), None
+        if isinstance(c, (exp.LTE, exp.LT)) and is_dt(c.this, alias, single) and lit(c.expression):
+            return None, lit(c.expression)
+        if isinstance(c, exp.In) and is_dt(c.this, alias, single) and not c.args.get("query"):
+            vals = [lit(v) for v in c.expressions]
+            if vals and all(vals):
+                return min(vals), max(vals)
+        if isinstance(c, exp.Or):
+            a, b = bound(c.left, alias, single), bound(c.right, alias, single)
+            if a and b and None not in a + b:
+                return min(a[0], b[0]), max(a[1], b[1])
+        return None
+
+    out: dict[str, tuple[str, str] | None] = {}
+    for table in tree.find_all(exp.Table):
+        name = table.name
+        if name in ctes or not RAW_TABLE_RE.match(name):
+            continue
+        sel = table.find_ancestor(exp.Select)
+        where = sel.args.get("where") if sel else None
+        lo = hi = None
+        if where is not None:
+            sources = [t for t in sel.find_all(exp.Table) if t.find_ancestor(exp.Select) is sel]
+            single = len(sources) == 1
+            for c in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+                b = bound(c, table.alias_or_name, single)
+                if b:
+                    lo = max(x for x in (lo, b[0]) if x) if b[0] else lo
+                    hi = min(x for x in (hi, b[1]) if x) if b[1] else hi
+        rng = (lo, hi) if lo and hi else None
+        if name not in out:
+            out[name] = rng
+        elif out[name] is not None:
+            out[name] = None if rng is None else (min(out[name][0], rng[0]), max(out[name][1], rng[1]))
+    return dict(sorted(out.items()))
+
+
+def late_documents_sql(sql_text: str) -> str | None:
+    """For an extract built on ``latest_versions`` (it defines the CTE ``lv_late``): the query
+    ``documents, oldest_created`` of the day's documents beyond the look-back (updated more than
+    ``look_back_days`` after their creation: not restated, reported). None for another query."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql_text, read=ATHENA_DIALECT)
+    with_ = tree.args.get("with") or tree.args.get("with_")
+    if with_ is None or "lv_late" not in {c.alias_or_name for c in with_.expressions}:
+        return None
+    q = sqlglot.parse_one("select count(*) as documents, cast(min(lv_created) as varchar) as oldest_created "
+                          "from lv_late", read=ATHENA_DIALECT)
+    ctes = {c.alias_or_name: c for c in with_.expressions}
+    need, todo = set(), ["lv_late"]
+    while todo:  # the CTEs lv_late reads, transitively (the others are left out)
+        name = todo.pop()
+        if name not in need:
+            need.add(name)
+            todo += [t.name for t in ctes[name].this.find_all(exp.Table) if t.name in ctes]
+    w = with_.copy()
+    w.set("expressions", [c.copy() for n, c in ctes.items() if n in need])
+    q.set("with" if "with" in tree.args else "with_", w)
+    return q.sql(dialect=ATHENA_DIALECT)
+
+
 def to_duckdb(sql_text: str) -> str:
     import sqlglot
 
@@ -201,20 +311,37 @@ def to_duckdb(sql_text: str) -> str:
 # --------------------------------------------------------------------------- the lake an extract read
 
 
-def lake_state(s3, bucket: str, raw_tables: list[str]) -> dict[str, str]:
-    """``{raw table: digest}`` of every object the raw tables hold (key, ETag, size), listed from
-    S3. The extract task records it when it starts its query and the load compares it with the
-    lake it finds: a partition replaced or added in between means the extract may no longer be
-    what a query of the lake returns, and loading it could put older data over newer
-    (docs/decisions/0015-stale-extracts.md)."""
+def lake_state(s3, bucket: str, raw_tables: list[str],
+               bounds: dict[str, list[str] | tuple[str, str] | None] | None = None) -> dict[str, str]:
+    """``{raw table: digest}`` of the objects (key, ETag, size) the raw tables hold within the
+    ``dt`` bounds the extract reads (``bounds``: ``dt_bounds`` of its SQL; a table without bounds:
+    every object), listed from S3. The extract task records it when it starts its query and the
+    load compares it with the lake it finds: a partition the extract could read, replaced or
+    added in between, means the extract may no longer be what a query of the lake returns, and
+    loading it could put older data over newer; a partition outside its bounds (the next day's
+    snapshot of a table a dimension reads for D only) does not
+    (docs/decisions/0015-stale-extracts.md, 0020)."""
     import hashlib
+    import re
 
+    dt_re = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
     out = {}
     for raw_table in sorted(set(raw_tables)):
         prefix = raw_table_prefix(raw_table)
+        b = (bounds or {}).get(raw_table)
+        kw = {"StartAfter": f"{prefix}dt={b[0]}"} if b else {}
         h = hashlib.sha256()
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        done = False
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **kw):
             for o in page.get("Contents", []):  # listed in key order
+                m = dt_re.search(o["Key"])
+                if b and m and m.group(1) > b[1]:
+                    done = True
+                    break
+                if b and not (m and m.group(1) >= b[0]):
+                    continue
                 h.update(f"{o['Key']}\t{o['ETag']}\t{o['Size']}\n".encode())
+            if done:
+                break
         out[raw_table] = h.hexdigest()
     return out

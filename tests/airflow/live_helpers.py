@@ -14,9 +14,14 @@ TERMINAL = {"success", "failed"}
 
 
 def logical(day: dt.date) -> str:
-    """When the run that processes ``day`` fires: the backfill dates and a manual run's logical
-    date (docs/decisions/0001-run-date.md)."""
+    """A manual run's logical date for the run that processes ``day``: the day after
+    (docs/decisions/0001-run-date.md)."""
     return f"{day + dt.timedelta(days=1)}T00:00:00Z"
+
+
+def backfill_date(day: dt.date) -> str:
+    """A backfill's date for ``day``: the day itself (its runs' logical dates, CronDataIntervalTimetable)."""
+    return f"{day}T00:00:00Z"
 
 
 # --------------------------------------------------------------------------- REST helpers
@@ -68,11 +73,10 @@ def wait_for_runs(api, dag_id: str, run_ids: list[str], timeout: float = 900.0) 
 
 def backfill(api, dag_id: str, days: list[dt.date], max_active_runs: int) -> list[str]:
     """POST /api/v2/backfills for the runs processing ``days``; their run ids."""
-    bf = api.post("/backfills", {"dag_id": dag_id, "from_date": logical(days[0]), "to_date": logical(days[-1]),
+    bf = api.post("/backfills", {"dag_id": dag_id, "from_date": backfill_date(days[0]), "to_date": backfill_date(days[-1]),
                                  "max_active_runs": max_active_runs, "reprocess_behavior": "none"})
     assert bf["dag_id"] == dag_id and bf["max_active_runs"] == max_active_runs
-    # the form's dates are when the runs fire (run_after, the run id): D+1 for the run of day D,
-    # whose data interval (and, for these runs, logical date) starts at D
+    # the form's dates are the days loaded: each run's logical date and data interval start at D
     wanted = {d.isoformat() for d in days}
     runs = api.get(f"/dags/{dag_id}/dagRuns", run_type="backfill", limit=100)["dag_runs"]
     ids = [r["dag_run_id"] for r in runs if (r["data_interval_start"] or "")[:10] in wanted]

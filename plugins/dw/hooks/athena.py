@@ -3,8 +3,8 @@
 The query is started with the database, workgroup and output location given; the caller defers
 on the returned trigger, so no worker slot waits for the query. Athena writes
 ``<query id>.csv`` to the output location; ``complete`` reads the location Athena reports (a
-workgroup may enforce its own) and raises ``LakeQueryError`` with Athena's reason if the query
-failed.
+workgroup may enforce its own) and, if the query failed, raises ``LakeQueryError`` with Athena's
+reason, or a plain (retried) error when Athena marks the failure ``AthenaError.Retryable``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ class AthenaEngine(AthenaHook, LakeEngine):
         state = self.check_query_status(query_id)
         if event.get("status") != "success" or state != "SUCCEEDED":
             reason = self.get_state_change_reason(query_id)
-            raise LakeQueryError(f"Athena query {query_id} ended {state}: {reason or event.get('message')}")
+            error = (self.get_query_info(query_id).get("QueryExecution", {}).get("Status", {}).get("AthenaError") or {})
+            msg = f"Athena query {query_id} ended {state}: {reason or event.get('message')}"
+            if error.get("Retryable"):  # throttling, an internal error: the task's retry runs it again
+                raise RuntimeError(f"{msg} (Athena marks it retryable: AthenaError {error.get('ErrorCategory')}"
+                                   f"/{error.get('ErrorType')})")
+            raise LakeQueryError(msg)
         info = self.get_query_info(query_id)
         uri = self.get_output_location(query_id)
         if uri.endswith("/"):  # a location prefix: Athena names the result file after the query
@@ -49,3 +54,14 @@ class AthenaEngine(AthenaHook, LakeEngine):
         self.log.info("%s: Athena query %s succeeded, %s bytes scanned -> %s",
                       label, query_id, stats.get("DataScannedInBytes"), uri)
         return {"uri": uri, "rows": None, "query_id": query_id, "engine": "athena"}
+
+    def rows(self, sql: str, *, bucket: str, prefix: str, database: str, workgroup: str) -> list[dict]:
+        query_id = self.run_query(query=sql, query_context={"Database": database},
+                                  result_configuration={"OutputLocation": f"s3://{bucket}/{prefix}"},
+                                  workgroup=workgroup)
+        state = self.poll_query_status(query_id, max_polling_attempts=120, sleep_time=5)
+        if state != "SUCCEEDED":
+            raise LakeQueryError(f"Athena query {query_id} ended {state}: {self.get_state_change_reason(query_id)}")
+        result = self.get_query_results(query_id) or {}
+        data = [[c.get("VarCharValue") for c in r.get("Data", [])] for r in result.get("ResultSet", {}).get("Rows", [])]
+        return [dict(zip(data[0], r)) for r in data[1:]] if data else []

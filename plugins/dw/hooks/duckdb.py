@@ -3,7 +3,8 @@
 For deployments without Athena (the local stack, docker-compose's MinIO); it needs
 requirements-duckdb.txt (duckdb and the pinned httpfs extension wheel: DuckDB downloads
 nothing). ``DuckDBLake`` creates one view per raw table a query names, over the table's Parquet
-partitions (hive partitioning on ``dt``, every column cast to the type its DDL declares, missing
+partitions within the query's literal ``dt`` bounds (``dw.lake_sql.dt_bounds``: a partition
+outside them is never opened; hive partitioning on ``dt``, every column cast to the type its DDL declares, missing
 columns NULL, as Athena reads them), transpiles the query with sqlglot and writes the result as
 CSV in Athena's output format: a header line, every value quoted, NULL an empty unquoted field.
 ``DuckDBEngine`` writes that CSV to local disk and uploads it in one PUT as
@@ -25,7 +26,7 @@ from airflow.sdk import BaseHook
 
 from dw.hooks.connections import LAKE_CONN_ID, get_connection
 from dw.hooks.lake import Finished, LakeEngine, s3_client, s3_hook
-from dw.lake_sql import LakeQueryError, raw_table_columns, raw_table_prefix, raw_tables_in, to_duckdb
+from dw.lake_sql import LakeQueryError, dt_bounds, raw_table_columns, raw_table_prefix, to_duckdb
 
 
 class DuckDBEngine(BaseHook, LakeEngine):
@@ -58,6 +59,9 @@ class DuckDBEngine(BaseHook, LakeEngine):
         con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         con.execute(f"LOAD '{ext}'")
         con.execute("SET TimeZone = 'UTC'")
+        # Athena's from_base(text, radix), which DuckDB lacks and sqlglot passes through (the
+        # extracts read a MongoDB ObjectId's creation time: base 16 only)
+        con.execute("CREATE OR REPLACE MACRO from_base(s, b) AS CASE WHEN b = 16 THEN CAST('0x' || s AS BIGINT) END")
         creds = s3_hook(self.aws_conn_id).get_credentials()
         extra = get_connection(self.aws_conn_id).extra_dejson or {}
         region = extra.get("region_name") or "us-east-1"
@@ -96,6 +100,11 @@ class DuckDBEngine(BaseHook, LakeEngine):
         return Finished({"uri": uri, "rows": rows, "query_id": query_id, "engine": "duckdb"})
 
 
+    def rows(self, sql: str, *, bucket: str, prefix: str, database: str, workgroup: str) -> list[dict]:
+        with DuckDBLake(self.get_conn(), bucket, self.aws_conn_id) as lake:
+            return lake.rows(sql)
+
+
 class DuckDBLake:
     """Athena extract SQL on a DuckDB connection over the lake's S3.
 
@@ -125,20 +134,32 @@ class DuckDBLake:
     def __exit__(self, *exc) -> None:
         self.con.close()
 
-    def register(self, raw_table: str) -> int:
-        """Create the view ``raw_table`` over its partitions; returns how many partitions."""
+    def register(self, raw_table: str, bounds: tuple[str, str] | None = None, union_by_name: bool = False) -> int:
+        """Create the view ``raw_table`` over its partitions (only those with ``dt`` in ``bounds``,
+        inclusive, when given: nothing else is opened); returns how many partition files."""
         ident = _quote(raw_table)
         cols = raw_table_columns(raw_table)
         prefix = raw_table_prefix(raw_table)
-        files = self._partition_files(prefix)
+        files = self._partition_files(prefix, bounds)
         if not files:
             select = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {_quote(c.name)}" for c in cols)
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, CAST(NULL AS VARCHAR) AS dt WHERE false")
             return 0
-        glob = f"s3://{self.bucket}/{prefix}dt=*/*.parquet"
-        reader = (f"read_parquet({_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
-                  f"union_by_name = true)")
-        present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+        uris = "[" + ", ".join(_literal(f"s3://{self.bucket}/{k}") for k in files) + "]"
+
+        def reader(by_name: bool) -> str:
+            return (f"read_parquet({uris}, hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, "
+                    f"union_by_name = {'true' if by_name else 'false'})")
+
+        # Binding reads only the first file's schema, so a partition the query prunes (by dt or
+        # by the day's bounds) is never opened; when the first file lacks a declared column, or
+        # (extract_to_csv) the files' schemas differ, every file's schema is read (union_by_name).
+        by_name = union_by_name or False
+        present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader(by_name)}").fetchall()}
+        if not by_name and not {c.name for c in cols} <= present:
+            by_name = True
+            present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader(True)}").fetchall()}
+        reader = reader(by_name)
         select = ", ".join(
             (f"CAST({_quote(c.name)} AS {c.duckdb_type})" if c.name in present else f"CAST(NULL AS {c.duckdb_type})")
             + f" AS {_quote(c.name)}"
@@ -147,27 +168,60 @@ class DuckDBLake:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ident} AS SELECT {select}, dt FROM {reader}")
         return len(files)
 
-    def _partition_files(self, prefix: str) -> list[str]:
+    def _partition_files(self, prefix: str, bounds: tuple[str, str] | None = None) -> list[str]:
+        """The Parquet objects under ``prefix`` (with ``dt`` in ``bounds``: listed from the first
+        of them on, in key order, so the listing too is bounded by the window)."""
         s3 = s3_client(self.aws_conn_id)
+        kw = {"StartAfter": f"{prefix}dt={bounds[0]}"} if bounds else {}
         keys = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, **kw):
+            for o in page.get("Contents", []):
+                m = _DT_RE.search(o["Key"])
+                if bounds and m and m.group(1) > bounds[1]:
+                    return keys
+                if o["Key"].endswith(".parquet") and (not bounds or (m and bounds[0] <= m.group(1))):
+                    keys.append(o["Key"])
         return keys
+
+    def rows(self, athena_sql: str) -> list[dict]:
+        """A small query's rows, values as text (``None`` for NULL)."""
+        import duckdb
+
+        for t, bounds in dt_bounds(athena_sql).items():
+            self.register(t, bounds)
+        try:
+            cur = self.con.execute(to_duckdb(athena_sql))
+            names = [d[0] for d in cur.description]
+            return [{n: (None if v is None else str(v)) for n, v in zip(names, r)} for r in cur.fetchall()]
+        except duckdb.Error as e:
+            raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
 
     def extract_to_csv(self, athena_sql: str, path: str) -> int:
         """Run the query and write its result to ``path`` in Athena's CSV format; returns rows."""
         import duckdb
 
-        for t in raw_tables_in(athena_sql):
-            self.register(t)
+        bounds = dt_bounds(athena_sql)
         query = to_duckdb(athena_sql)
-        try:
-            (rows,) = self.con.execute(
-                f"COPY ({query}) TO {_literal(path)} (FORMAT csv, HEADER true, FORCE_QUOTE *, DELIMITER ',')"
-            ).fetchone()
-            return int(rows)
-        except duckdb.Error as e:
-            raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
+        for by_name in (False, True):
+            for t, b in bounds.items():
+                try:
+                    self.register(t, b, union_by_name=by_name)
+                except duckdb.Error as e:
+                    raise LakeQueryError(f"cannot read the partitions of {t}: {e}") from None
+            try:
+                (rows,) = self.con.execute(
+                    f"COPY ({query}) TO {_literal(path)} (FORMAT csv, HEADER true, FORCE_QUOTE *, DELIMITER ',')"
+                ).fetchone()
+                return int(rows)
+            except duckdb.Error as e:
+                if not by_name and _SCHEMA_MISMATCH.search(str(e)):
+                    continue  # partitions of different schemas: read every file's (union_by_name)
+                raise LakeQueryError(f"the query failed on DuckDB: {e}") from None
+        raise AssertionError("unreachable")
+
+
+_SCHEMA_MISMATCH = re.compile(r"schema|union_by_name|column .* not found|mismatch", re.I)
+_DT_RE = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 
 
 def _quote(ident: str) -> str:

@@ -91,6 +91,10 @@ class LakeEngine:
         """The result of a deferred query, from its trigger's event."""
         raise NotImplementedError(f"the {self.name} engine does not defer")
 
+    def rows(self, sql: str, *, bucket: str, prefix: str, database: str, workgroup: str) -> list[dict]:
+        """Run a small query (a report: a few rows) to the end and return its rows, values as text."""
+        raise NotImplementedError
+
 
 def lake_engine(conn_id: str = LAKE_CONN_ID) -> LakeEngine:
     """The engine the connection's extra ``lake_engine`` names (its module imported only now)."""

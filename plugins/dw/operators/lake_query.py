@@ -8,11 +8,11 @@
 for day D (``dw.lake.run_date``) and has the ``aws_conn_id`` connection's lake engine
 (``dw.hooks.lake``) write the result to a new object under
 ``s3://<bucket>/<extracts_prefix>/<table>/dt=D/``; it returns (XCom)
-``{"uri", "rows", "query_id", "engine", "lake_state"}``, and the table's load task reads exactly
+``{"uri", "rows", "query_id", "engine", "lake_state", "lake_bounds"}``, and the table's load task reads exactly
 that ``uri``. Every attempt writes a new object named after its query id, so a load never reads a
 stale or half-written extract (docs/decisions/0002-one-object-per-partition.md). ``lake_state`` is
-a digest of ``lake_tables`` taken before the query starts: the load refuses the extract if the
-lake changed since (docs/decisions/0015-stale-extracts.md). With ``restate_unknown_members`` (a
+a digest of the partitions of ``lake_tables`` the query can read (``lake_bounds``: its literal
+``dt`` bounds) taken before the query starts: the load refuses the extract if they changed since (docs/decisions/0015-stale-extracts.md). With ``restate_unknown_members`` (a
 fact) the extract also restates the fact's open dates in the unknown-member ledger, read from
 the warehouse (docs/decisions/0014-unknown-member-ledger.md).
 
@@ -74,14 +74,17 @@ class LakeQueryOperator(BaseOperator):
     def _label(self, ds: str) -> str:
         return f"dw.{self.table} extract dt={ds}"
 
-    def _sql(self, ds: str) -> str:
+    def _sql(self, ds: str, look_back: int | None = None) -> str:
         from airflow.sdk.exceptions import AirflowFailException
 
         from dw.lake_sql import LakeQueryError, render_extract
 
         extra = self._unknown_member_dates(ds) if self.restate_unknown_members else []
+        if look_back:
+            self.log.info("%s: look_back_days %s (the run's param)", self._label(ds), look_back)
         try:
-            return render_extract(self.table, ds, self.sql_path, unknown_member_dates=extra, database=self.database)
+            return render_extract(self.table, ds, self.sql_path, unknown_member_dates=extra, database=self.database,
+                                  look_back=look_back)
         except LakeQueryError as e:
             raise AirflowFailException(f"{self._label(ds)}: {e}") from None
 
@@ -103,13 +106,16 @@ class LakeQueryOperator(BaseOperator):
 
         from dw.hooks.lake import Deferred, lake_engine, s3_client
         from dw.lake import extract_prefix, run_date
-        from dw.lake_sql import LakeQueryError, lake_state
+        from dw.lake_sql import LakeQueryError, dt_bounds, lake_state
 
         ds = run_date(context)
-        sql = self._sql(ds)
+        sql = self._sql(ds, (context.get("params") or {}).get("look_back_days"))
         engine = lake_engine(self.aws_conn_id)
         self.log.info("%s on %s, SQL %s:\n%s", self._label(ds), engine.name, self.sql_path, sql)
-        state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables)
+        # the partitions this query can read: the load refuses the extract if one of them changes
+        bounds = {t: (list(b) if b else None) for t, b in dt_bounds(sql).items()}
+        state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables, bounds)
+        late = self._late_documents(engine, sql, ds)
         try:
             started = engine.start(sql, bucket=self.bucket, prefix=extract_prefix(self.table, ds, self.extracts_prefix),
                                    database=self.database, workgroup=self.workgroup, label=self._label(ds),
@@ -122,11 +128,34 @@ class LakeQueryOperator(BaseOperator):
             self.log.info("%s: started %s query %s (results to %s); deferring",
                           self._label(ds), engine.name.capitalize(), started.query_id, started.output)
             self.defer(trigger=started.trigger, method_name="execute_complete",
-                       kwargs={"ds": ds, "lake_state": state})
-        return {**started.result, "lake_state": state}
+                       kwargs={"ds": ds, "lake_state": state, "lake_bounds": bounds, "late_documents": late})
+        return {**started.result, "lake_state": state, "lake_bounds": bounds, **late}
+
+    def _late_documents(self, engine, sql: str, ds: str) -> dict:
+        """``{"late_documents": n, "late_oldest_created": day}`` for an extract built on
+        ``latest_versions``: the day's documents updated more than ``look_back_days`` after their
+        creation, which the extract does not restate (logged as a warning; runbook extract.md
+        says how to restate them, docs/decisions/0020). Empty for another extract."""
+        from dw.lake import extract_prefix
+        from dw.lake_sql import late_documents_sql
+
+        late_sql = late_documents_sql(sql)
+        if late_sql is None:
+            return {}
+        rows = engine.rows(late_sql, bucket=self.bucket, prefix=extract_prefix(f"{self.table}_late", ds, self.extracts_prefix),
+                           database=self.database, workgroup=self.workgroup)
+        n = int((rows[0].get("documents") if rows else 0) or 0)
+        oldest = rows[0].get("oldest_created") if rows else None
+        if n:
+            self.log.warning(
+                "%s: %d document(s) of the day were updated more than look_back_days after their creation "
+                "(oldest created %s): their update is not restated; to restate it, run this day with "
+                "a look_back_days that reaches it (runbook, docs/decisions/0020)", self._label(ds), n, oldest)
+        return {"late_documents": n, "late_oldest_created": oldest}
 
     def execute_complete(self, context, event: dict | None = None, ds: str | None = None,
-                         lake_state: dict[str, str] | None = None) -> dict:
+                         lake_state: dict[str, str] | None = None, late_documents: dict | None = None,
+                         lake_bounds: dict | None = None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
         from dw.hooks.lake import lake_engine
@@ -142,4 +171,5 @@ class LakeQueryOperator(BaseOperator):
             ) from None
         if lake_state is not None:
             out["lake_state"] = lake_state
-        return out
+            out["lake_bounds"] = lake_bounds
+        return {**out, **(late_documents or {})}

@@ -177,7 +177,7 @@ class WarehouseLoadOperator(BaseOperator):
                 "XCom, or a deferral that lost it), so the extract cannot be checked for staleness. Nothing was "
                 "loaded. Clear the extract task with its downstream tasks."
             )
-        now = lake_state(s3, self.bucket, list(expected))
+        now = lake_state(s3, self.bucket, list(expected), pulled.get("lake_bounds"))
         changed = sorted(t for t in expected if now.get(t) != expected[t])
         if changed:
             raise AirflowFailException(

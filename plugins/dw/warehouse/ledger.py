@@ -14,8 +14,10 @@ per fact table, the dates whose last load left rows of that kind, so the next ru
   (``unknown_member_dates``): the extract restates those dates too, from the latest versions
   in the lake, and the load re-resolves them against the dimensions as they are now.
 
-Dates older than ``HEAL_DAYS`` before the run's day stay in the ledger (visible, countable) but
-are no longer restated automatically: a dimension row that arrives that late needs a backfill.
+- ``expire`` runs in the same transaction: the table's ledger dates older than ``HEAL_DAYS``
+  before the run's day leave the ledger for ``dw.unknown_member_expired`` (with their counts and
+  the day that expired them, readable by analysts), so the ledger stays bounded and nothing is
+  restated forever: a dimension row that arrives that late needs a backfill of the date.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dw.warehouse.sql import RESOLVED, column_of, lookup_alias
 
 LEDGER = sql.Identifier(WAREHOUSE_SCHEMA, "unknown_member_dates")
 LEDGER_NAME = f"{WAREHOUSE_SCHEMA}.unknown_member_dates"
+EXPIRED = sql.Identifier(WAREHOUSE_SCHEMA, "unknown_member_expired")
 HEAL_DAYS = 7
 
 
@@ -87,16 +90,42 @@ def record(cur, cfg: TableConfig, tables: dict[str, TableConfig], dates: list, l
     ).fetchone()[0]
 
 
+def expire(cur, cfg: TableConfig, loaded_at: dt.datetime, heal_days: int = HEAL_DAYS) -> int:
+    """Move ``cfg``'s ledger dates older than ``heal_days`` before the run's day (``loaded_at`` is
+    its data interval's end, D+1) to ``dw.unknown_member_expired``, in the load's transaction;
+    returns how many expired. A date that expires again (restated by a backfill, still open)
+    has its row brought up to date."""
+    if cfg.kind != "fact":
+        return 0
+    run_day = (loaded_at - dt.timedelta(days=1)).date()
+    row = cur.execute(
+        sql.SQL(
+            "WITH gone AS (DELETE FROM {ledger} WHERE table_name = %(table)s AND date < %(before)s\n"
+            "  RETURNING table_name, date, source_rows),\n"
+            "moved AS (INSERT INTO {expired} AS e (table_name, date, source_rows, expired_on, dw_updated_at)\n"
+            "  SELECT table_name, date, source_rows, %(day)s, %(loaded_at)s FROM gone\n"
+            "  ON CONFLICT (table_name, date) DO UPDATE SET source_rows = excluded.source_rows,\n"
+            "    expired_on = excluded.expired_on, dw_updated_at = excluded.dw_updated_at\n"
+            "  RETURNING 1)\n"
+            "SELECT count(*) FROM moved"
+        ).format(ledger=LEDGER, expired=EXPIRED),
+        {"table": cfg.table, "before": run_day - dt.timedelta(days=heal_days), "day": run_day, "loaded_at": loaded_at},
+    ).fetchone()
+    return row[0]
+
+
 def open_dates(conn, table: str, run_date: str, heal_days: int = HEAL_DAYS) -> list[str]:
-    """The ledger's dates of ``dw.<table>`` from ``heal_days`` before ``run_date`` on (later dates
-    too: a backfill may run an older day after a newer one), as YYYY-MM-DD. A warehouse that has
-    no ledger yet (not migrated) has none."""
+    """The ledger's dates of ``dw.<table>`` from ``heal_days`` before ``run_date`` to
+    ``heal_days`` after it (later dates too: a backfill may run an older day after a newer one;
+    a bounded set, so the extract's partition window stays bounded), as YYYY-MM-DD. A warehouse
+    that has no ledger yet (not migrated) has none."""
     since = dt.date.fromisoformat(run_date) - dt.timedelta(days=heal_days)
+    until = dt.date.fromisoformat(run_date) + dt.timedelta(days=heal_days)
     with conn.cursor() as cur:
         if cur.execute("SELECT to_regclass(%s) IS NULL", (LEDGER_NAME,)).fetchone()[0]:
             return []
         rows = cur.execute(
-            sql.SQL("SELECT date FROM {} WHERE table_name = %s AND date >= %s ORDER BY date").format(LEDGER),
-            (table, since),
+            sql.SQL("SELECT date FROM {} WHERE table_name = %s AND date BETWEEN %s AND %s ORDER BY date").format(LEDGER),
+            (table, since, until),
         ).fetchall()
     return [r[0].isoformat() for r in rows]

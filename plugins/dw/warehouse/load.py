@@ -44,6 +44,7 @@ from dw.lake import split_s3_uri
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+LOCK_TIMEOUT = "20min"  # the longest a load waits for the table's advisory lock
 LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
@@ -187,7 +188,11 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
         for stmt in session_settings():
             cur.execute(stmt)
         cur.execute(LOADER_ROLE_SQL)  # the loader's rights only, whatever else the login may do
+        # one load per table at a time; a load that waits longer than LOCK_TIMEOUT fails
+        # retryably (SQLSTATE 55P03) instead of holding a worker slot without end
+        cur.execute("SELECT pg_catalog.set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
         cur.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(%s))", (f"dw.{cfg.table}",))
+        cur.execute("SELECT pg_catalog.set_config('lock_timeout', '0', true)")
         # the stage, the lookups and the grain aggregation sort and hash in memory (docs/decisions/0012)
         cur.execute("SELECT pg_catalog.set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
         t_lock = time.monotonic()
@@ -347,6 +352,8 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
         deleted, inserted, updated = cur.execute(fact_sql.fact_merge(cfg) if held else fact_sql.fact_insert(cfg), p).fetchone()
     # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
     ledger.record(cur, cfg, tables, dates, params["loaded_at"])
+    # dates past the heal window leave the ledger, with their counts (dw.unknown_member_expired)
+    ledger.expire(cur, cfg, params["loaded_at"])
     # extract vs warehouse rows and sums per restated date, for the Warehouse view (dw.load_totals)
     totals.record(cur, cfg, dates, params["loaded_at"])
     return LoadStats(

@@ -4,8 +4,9 @@
 -- dates. An event counts if it was uploaded within 7 days of its date: each touched date X of
 -- D-7 .. D is restated whole from the upload partitions X .. X+7, whichever run restates it, so
 -- the slice of a date does not depend on the order runs happen in (docs/decisions/0008).
--- The dates the unknown-member ledger holds open (from D-7 on: a user or project that had not
+-- The dates the unknown-member ledger holds open (D-7 .. D+7: a user or project that had not
 -- arrived) are restated the same way (docs/decisions/0014). Events are counted once by uuid.
+-- Every partition read is within D-7 .. D+14, whatever the lake's length (0020).
 with touched as (
   select distinct cast(event_time as date) as date
   from raw_amplitude_events
@@ -20,7 +21,7 @@ events as (
   select uuid, cast(event_time as date) as date, organization_analytics_id, project_analytics_id,
          user_id, event_type, session_id
   from raw_amplitude_events
-  where dt >= date_format(date_add('day', -7, date '{{ run_date }}'), '%Y-%m-%d')
+  where dt between '{{ shift(run_date, -7) }}' and '{{ shift(run_date, 14) }}'
     and cast(event_time as date) in (select date from touched)
     and dt between date_format(cast(event_time as date), '%Y-%m-%d')
                and date_format(date_add('day', 7, cast(event_time as date)), '%Y-%m-%d')

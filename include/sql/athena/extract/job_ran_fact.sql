@@ -1,45 +1,27 @@
 -- dw.job_ran_fact extract for day D (Athena / Trino SQL; DuckDB runs it locally).
 --
 -- raw_mongo_jobs dt = D holds every job document whose updated_at fell in D, whatever its
--- event date (a job that ran over midnight, a correction). Those documents touch event dates
--- (the UTC date of started_at) in their current version and in any earlier version in the
--- lake. Each touched date is restated whole, from the latest version in the lake of every job
--- of that date; the load replaces exactly those dates (docs/decisions/0005, 0008). The dates
--- the unknown-member ledger still holds open are restated too, so jobs whose user, project or
--- organization arrived late point at it once it is there (0014). Grains
--- are pre-aggregated here; the load aggregates again after resolving surrogate keys.
-with day_jobs as (
-  select distinct id
-  from raw_mongo_jobs
-  where dt = '{{ run_date }}'
-),
-touched as (
-  select distinct cast(j.started_at as date) as date
-  from raw_mongo_jobs j
-  join day_jobs d on d.id = j.id
-{%- for d in unknown_member_dates %}
-  union
-  select date '{{ d }}'
-{%- endfor %}
-),
-candidates as (
-  select distinct id
-  from raw_mongo_jobs
-  where cast(started_at as date) in (select date from touched)
-),
-versions as (
-  select
-    j.*,
-    row_number() over (partition by j.id order by j.updated_at desc, j.dt desc) as version_rank
-  from raw_mongo_jobs j
-  join candidates c on c.id = j.id
-),
+-- event date (a job that ran over midnight, a correction, a job moved to another day). The
+-- latest_versions pattern (macros/latest_versions.sql, docs/decisions/0020) gives the dates D
+-- touches (``touched``: the jobs' event dates, the UTC date of started_at, in their current and
+-- earlier versions, and the dates the unknown-member ledger holds open, 0014) and the latest
+-- version of every job of those dates (``latest``), reading a bounded window of partitions.
+-- Each touched date is restated whole; the load replaces exactly those dates (0005, 0008).
+-- A project's visibility is the one of its latest document in the snapshots of the event date
+-- and the day after (a project that arrives a day late is known), 'unknown' if in neither.
+-- Grains are pre-aggregated here; the load aggregates again after resolving surrogate keys.
+{% from 'macros/latest_versions.sql' import latest_versions -%}
+with {{ latest_versions('raw_mongo_jobs', 'cast(started_at as date)') }},
 projects as (
-  select
-    analytics_id,
-    visibility,
-    row_number() over (partition by analytics_id order by updated_at desc, dt desc) as version_rank
-  from raw_mongo_projects
+  select t.date, p.analytics_id, p.visibility,
+         row_number() over (partition by t.date, p.analytics_id order by p.dt desc, p.updated_at desc, p.id desc)
+           as version_rank
+  from raw_mongo_projects p
+  join touched t
+    on p.dt between date_format(t.date, '%Y-%m-%d') and date_format(date_add('day', 1, t.date), '%Y-%m-%d')
+  where p.dt between '{{ shift(run_date, -look_back - 1) }}' and '{{ shift(run_date, look_back + 1) }}'
+    and p.dt between (select date_format(min(date), '%Y-%m-%d') from touched)
+                 and (select date_format(date_add('day', 1, max(date)), '%Y-%m-%d') from touched)
 )
 select
   cast(j.started_at as date) as date,
@@ -57,10 +39,9 @@ select
   sum(j.credits_used) as credits_used,
   sum(j.dlc_credits_used) as dlc_credits_used,
   sum(j.minutes_used) as minutes_used
-from versions j
+from latest j
 left join projects p
   on p.analytics_id = j.project_analytics_id
+  and p.date = cast(j.started_at as date)
   and p.version_rank = 1
-where j.version_rank = 1
-  and cast(j.started_at as date) in (select date from touched)
 group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11

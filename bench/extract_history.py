@@ -1,0 +1,159 @@
+"""Benchmark: one day's extract against a lake with +0, +90 and +365 synthetic past days.
+
+The lake holds three generated days (D-2 .. D: every job document version as ingest_mongo lands
+it — the day's jobs, the next day's finished over-midnight jobs and corrections — and the
+projects snapshot of each day) in a fresh bucket; then synthetic past days are added before
+D-2: copies of D-2's partitions with re-minted ObjectIds and timestamps shifted to their day,
+touched by no document of D. Each extract of ``EXTRACTS`` runs for D on the DuckDB engine, and
+its time and the bytes DuckDB fetched from S3 (its HTTP log) are compared with the +0 lake's:
+goal <= 1.2x for +365 (docs/decisions/0020).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+
+from bench.common import SCALE, Report, fresh_bucket, log
+
+D = dt.date(2024, 3, 20)
+EXTRACTS = ["job_ran_fact", "resource_dim", "project_dim"]
+PAST = [0, 90, 365]
+
+
+def _versions(scale: float) -> dict[str, dict[str, list[dict]]]:
+    """{collection: {dt: documents}} for D-2 .. D, as ingest_mongo lands them."""
+    from devstack import generate
+    from devstack.generate import mongo as gm
+
+    seed = generate.SEED
+    days = [D - dt.timedelta(days=i) for i in (2, 1, 0)]
+    jobs: dict[str, list[dict]] = {}
+    prev: list[tuple[dict, dt.datetime | None]] = []
+    for day in days:
+        ds = day.isoformat()
+        today = list(gm.day_jobs(seed, scale, day))
+        out = [doc for doc, _ in today]
+        for doc, stops in prev:  # yesterday's over-midnight jobs finish today
+            if stops is not None:
+                d = dict(doc, outcome="success", stopped_at=stops.replace(tzinfo=None), updated_at=stops.replace(tzinfo=None),
+                         credits_used=1, dlc_credits_used=0, minutes_used=1.0)
+                out.append(d)
+        for doc, _ in prev[::200]:  # corrections of yesterday's jobs
+            out.append(dict(doc, credits_used=7, updated_at=generate.day_start(day).replace(tzinfo=None)))
+        seen: dict = {}
+        for d in out:
+            seen[d["_id"]] = d
+        jobs[ds] = list(seen.values())
+        prev = today
+    _, projects, _ = generate.population(seed, scale, D)
+    snap = [gm.project_doc(seed, p, p.created_at) for p in projects]
+    return {"jobs": jobs, "projects": {day.isoformat(): snap for day in days}}
+
+
+def _write(s3, bucket: str, collection: str, ds: str, docs: list[dict]) -> None:
+    from dw.config import mongo_source
+    from dw.lake import RawPartition
+    from dw.sources.mongo import write_parquet
+
+    fd, path = tempfile.mkstemp(suffix=".parquet")
+    os.close(fd)
+    try:
+        write_parquet([docs], mongo_source().collections[collection], path=path, pii_key=b"k" * 32)
+        s3.upload_file(path, bucket, RawPartition("mongo", collection, ds, bucket).key)
+    finally:
+        os.unlink(path)
+
+
+def _shifted_file(src: str, days: int, dst: str) -> None:
+    """D-2's jobs partition (Parquet at ``src``) moved ``days`` days back into ``dst``: every
+    ObjectId re-minted on its new day (its first 4 bytes minus ``days`` days), every timestamp
+    shifted."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(src)
+    delta = days * 86_400
+    ids = [f"{int(i[:8], 16) - delta:08x}{i[8:]}" for i in t.column("id").to_pylist()]
+    t = t.set_column(t.schema.get_field_index("id"), t.schema.field("id"), pa.array(ids, pa.string()))
+    for name in ("started_at", "stopped_at", "updated_at"):
+        i = t.schema.get_field_index(name)
+        t = t.set_column(i, t.schema.field(name), pc.subtract(t.column(name), pa.scalar(dt.timedelta(days=days))).cast(t.schema.field(name).type))
+    pq.write_table(t, dst, compression="zstd")
+
+
+def _measure(bucket: str, table: str) -> tuple[float, int, int]:
+    """(seconds, bytes fetched from S3, rows) of the extract of ``table`` for D on DuckDB."""
+    from dw.hooks.duckdb import DuckDBLake
+    from dw.lake_sql import render_extract
+
+    sql = render_extract(table, D.isoformat(), database="bench")
+    with DuckDBLake.connect(bucket=bucket) as lake:
+        lake.con.execute("CALL enable_logging('HTTP')")
+        fd, path = tempfile.mkstemp(suffix=".csv")
+        os.close(fd)
+        try:
+            t0 = time.perf_counter()
+            rows = lake.extract_to_csv(sql, path)
+            secs = time.perf_counter() - t0
+        finally:
+            os.unlink(path)
+        got = lake.con.execute(
+            "SELECT coalesce(sum(TRY_CAST(response.headers['Content-Length'] AS BIGINT)), 0) "
+            "FROM duckdb_logs_parsed('HTTP') WHERE request.type = 'GET'").fetchone()[0]
+    return secs, int(got), rows
+
+
+def run(st) -> Report:
+    rep = Report("extract_history")
+    scale = SCALE
+    log(f"generating D-2 .. D at scale {scale}")
+    lake_docs = _versions(scale)
+    with fresh_bucket(st) as s3:
+        os.environ["DW_LAKE_BUCKET"] = s3.bucket
+        from dw.config import lake_config
+
+        lake_config.cache_clear()
+        try:
+            for coll, parts in lake_docs.items():
+                for ds, docs in parts.items():
+                    _write(s3, s3.bucket, coll, ds, docs)
+            base = {t: None for t in EXTRACTS}
+            oldest = D - dt.timedelta(days=2)
+            added = 0
+            rep.fact("jobs_rows_per_day", len(lake_docs["jobs"][oldest.isoformat()]))
+            from dw.lake import RawPartition
+
+            src = tempfile.mkstemp(suffix=".parquet")[1]
+            dst = tempfile.mkstemp(suffix=".parquet")[1]
+            s3.download_file(s3.bucket, RawPartition("mongo", "jobs", oldest.isoformat(), s3.bucket).key, src)
+            proj_key = RawPartition("mongo", "projects", oldest.isoformat(), s3.bucket).key
+            for past in PAST:
+                while added < past:
+                    added += 1
+                    ds = (oldest - dt.timedelta(days=added)).isoformat()
+                    _shifted_file(src, added, dst)
+                    s3.upload_file(dst, s3.bucket, RawPartition("mongo", "jobs", ds, s3.bucket).key)
+                    s3.copy_object(Bucket=s3.bucket, Key=RawPartition("mongo", "projects", ds, s3.bucket).key,
+                                   CopySource={"Bucket": s3.bucket, "Key": proj_key})
+                for table in EXTRACTS:
+                    # best of 3 (the machine is shared)
+                    runs = [_measure(s3.bucket, table) for _ in range(3)]
+                    secs = min(r[0] for r in runs)
+                    nbytes, rows = runs[0][1], runs[0][2]
+                    if past == 0:
+                        base[table] = (secs, nbytes, rows)
+                        rep.fact(f"{table} rows", rows)
+                        continue
+                    assert rows == base[table][2], (table, past, rows, base[table][2])
+                    goal = 1.2 if past == 365 else None
+                    rep.add(f"{table} time, +{past} days", secs, f"+0 days", base[table][0], goal=goal)
+                    rep.add(f"{table} bytes read, +{past} days", nbytes / 1e6, f"+0 days", base[table][1] / 1e6,
+                            unit="MB", goal=goal)
+        finally:
+            os.environ.pop("DW_LAKE_BUCKET", None)
+            lake_config.cache_clear()
+    return rep

@@ -1,0 +1,1 @@
+DROP TABLE dw.unknown_member_expired;
