@@ -300,7 +300,11 @@ def test_athena_lake_state_survives_the_deferral_and_a_missing_state_fails_close
     assert out["lake_state"] == state and state and all(state.values())
 
     load = load_task(task_id="load", table="organization_dim", extract_task_id="extract")
-    mongo_task(task_id="organizations", collection="organizations").execute(ctx(D + dt.timedelta(days=1)))
+    # the day's partition replaced after the query started (the only partition the extract reads)
+    mongo_app.organizations.insert_one({"_id": ObjectId(), "analytics_id": str(uuid.uuid4()), "name": "b",
+                                        "vcs_type": "github", "plan_tier": "free",
+                                        "created_at": dt.datetime(2024, 1, 1), "updated_at": dt.datetime(2024, 1, 15, 4)})
+    mongo_task(task_id="organizations", collection="organizations").execute(ctx(D))
     with pytest.raises(AirflowFailException, match="the lake changed since extract wrote"):
         load.execute(ctx(D, RunTI({"extract": out}, "load", "manual__x")))
     lost = {k: v for k, v in out.items() if k != "lake_state"}  # a deferral that dropped the state
