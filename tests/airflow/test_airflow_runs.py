@@ -68,6 +68,7 @@ def test_a_broken_connection_fails_clearly_and_a_clear_mends_the_run(stack, api,
     from dw.notify import MARK
 
     hook = Webhook()
+    good: dict = {}
     try:
         api.post("/connections", {"connection_id": "slack_alerts", "conn_type": "slackwebhook",
                                   "host": f"http://127.0.0.1:{hook.port}/services", "password": "T000/B000/oncall"})
@@ -75,9 +76,11 @@ def test_a_broken_connection_fails_clearly_and_a_clear_mends_the_run(stack, api,
             run_id = trigger(api, dag_id, BROKEN_DAY)
             _assert_succeeded(api, dag_id, wait_for_runs(api, dag_id, [run_id], timeout=600))
 
-        # an on-call night: someone points postgres_dw at a database that does not exist
-        good = api.get("/connections/postgres_dw")
-        api.patch("/connections/postgres_dw", {**_body(good), "schema": "warehouse_gone"}, update_mask="schema")
+        # an on-call night: someone points the warehouse's connections (the migrator's, which the
+        # first task uses, and the loader's) at a database that does not exist
+        good = {c: api.get(f"/connections/{c}") for c in ("postgres_dw_migrate", "postgres_dw")}
+        for c, conn in good.items():
+            api.patch(f"/connections/{c}", {**_body(conn), "schema": "warehouse_gone"}, update_mask="schema")
         run_id = trigger(api, "warehouse", BROKEN_DAY)
         assert wait_for_runs(api, "warehouse", [run_id], timeout=900) == {run_id: "failed"}
         tis = task_instances(api, "warehouse", run_id)
@@ -87,7 +90,8 @@ def test_a_broken_connection_fails_clearly_and_a_clear_mends_the_run(stack, api,
         assert all(ti["state"] == "upstream_failed" for t, ti in tis.items() if t.endswith(".load"))
 
         log = task_log(api, "warehouse", run_id, "migrate", 1)
-        assert "connection postgres_dw (" in log and 'database "warehouse_gone" does not exist' in log, log[-3000:]
+        assert "connection postgres_dw_migrate (" in log and 'database "warehouse_gone" does not exist' in log, \
+            log[-3000:]
         day = BROKEN_DAY.isoformat()
         assert f"{MARK} warehouse › migrate › date {day} (try 1)" in log
         assert f"runbook: {live_airflow.base_url}/dags/warehouse/tasks/migrate" in log
@@ -97,10 +101,11 @@ def test_a_broken_connection_fails_clearly_and_a_clear_mends_the_run(stack, api,
         assert "does not exist" in posted[0].splitlines()[1]
 
         # mend the connection, clear the failed task with its downstream tasks
-        api.patch("/connections/postgres_dw", _body(good), update_mask="schema")
+        for c, conn in good.items():
+            api.patch(f"/connections/{c}", _body(conn), update_mask="schema")
         cleared = api.post("/dags/warehouse/clearTaskInstances", {
             "dry_run": False, "dag_run_id": run_id, "task_ids": ["migrate"], "include_downstream": True,
-            "only_failed": False, "reset_dag_runs": True, "note": "postgres_dw mended"})
+            "only_failed": False, "reset_dag_runs": True, "note": "warehouse connections mended"})
         cleared_ids = {ti["task_id"] for ti in cleared["task_instances"]}
         assert "migrate" in cleared_ids and {t for t in tis if t.endswith(".load")} <= cleared_ids
         assert not any(t.startswith("lake_ready.") for t in cleared_ids)  # not downstream of migrate
@@ -109,6 +114,8 @@ def test_a_broken_connection_fails_clearly_and_a_clear_mends_the_run(stack, api,
         assert len(hook.received) == 1  # the successful re-run sent nothing
     finally:
         hook.close()
+        for c, conn in good.items():  # mended whatever happened: later tests use these connections
+            api.patch(f"/connections/{c}", _body(conn), update_mask="schema")
 
     # the warehouse equals a clean run of the same four days
     reference.run(BROKEN_DAY)
