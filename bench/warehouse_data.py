@@ -222,14 +222,16 @@ def best_baseline(uri: str, cfg, s3, key: str, runs: int = 2) -> float:
 
 
 def tuple_counts(uri: str, table: str) -> dict[str, int]:
-    """n_tup_ins / n_tup_upd / n_tup_del of ``dw.<table>`` from pg_stat_user_tables."""
+    """n_tup_ins / n_tup_upd / n_tup_del of ``dw.<table>`` and its partitions, from pg_stat_user_tables."""
     import psycopg
 
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_clear_snapshot()")
         row = conn.execute(
-            "SELECT n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables WHERE schemaname = 'dw' AND relname = %s",
-            (table,),
+            "SELECT coalesce(sum(n_tup_ins), 0)::bigint, coalesce(sum(n_tup_upd), 0)::bigint, "
+            "coalesce(sum(n_tup_del), 0)::bigint FROM pg_stat_user_tables WHERE relid = %(t)s::regclass "
+            "OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %(t)s::regclass)",
+            {"t": f"dw.{table}"},
         ).fetchone()
     return {"n_tup_ins": row[0], "n_tup_upd": row[1], "n_tup_del": row[2]}
 

@@ -285,6 +285,22 @@ def test_only_the_extracts_dates_are_touched(wh, lake, dw_tables):
     assert s.dates == [D1, D3] and (s.deleted, s.inserted, s.updated) == (0, 0, 2)
 
 
+def test_restating_dates_of_two_partitions_matches_rows_by_partition_and_ctid(wh, lake, dw_tables):
+    """The fact is partitioned by month: one row on 2024-01-31 and one on 2024-02-01 each sit at
+    ctid (0,1) of their partition. Restating both dates with the January grain gone deletes that
+    row only (a bare ctid would match both) and updates the February row only."""
+    seed_dims(wh, lake, dw_tables)
+    jan, feb = "2024-01-31", "2024-02-01"
+    s = load_jobs(wh, lake, dw_tables, [job(date=jan, credits=1), job(date=feb, credits=2)], ds=feb)
+    assert s.inserted == 2
+    assert q(wh, "select tableoid::regclass::text, ctid::text from dw.job_ran_fact order by 1") == [
+        ("dw.job_ran_fact_p2024_01", "(0,1)"), ("dw.job_ran_fact_p2024_02", "(0,1)")]
+    s = load_jobs(wh, lake, dw_tables, [job(date=jan, outcome="failed", credits=1), job(date=feb, credits=5)],
+                  ds=feb, at=AT2)
+    assert (s.deleted, s.inserted, s.updated) == (1, 1, 1)
+    assert sorted((str(r[0]), r[7], r[10]) for r in facts(wh)) == [("2024-01-31", "failed", 1), ("2024-02-01", "success", 5)]
+
+
 def test_empty_extract_loads_nothing(wh, lake, dw_tables):
     seed_dims(wh, lake, dw_tables)
     load_jobs(wh, lake, dw_tables, [job()])

@@ -12,10 +12,12 @@ One transaction per table and run:
    (insert-only dimensions: inserted only); ``dimension_sql.dimension_upsert``. SCD2: the
    versions of the stage's keys are rebuilt from their observations and merged
    (``dimension_sql.scd2_statements``).
-   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; dates
+   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
+   monthly partitions of its dates are made where missing (``ddl.ensure_partitions``); dates
    the fact holds no row of are inserted, otherwise the restated dates are merged in one
    statement (vanished grains deleted, changed measures updated, new grains inserted;
-   ``fact_sql``); the unknown-member ledger is updated (``ledger.record``).
+   ``fact_sql``); the partitions it wrote to are analyzed; the unknown-member ledger is
+   updated (``ledger.record``).
 4. A ``dw.load_audit`` row, then commit.
 
 A fact extract must hold complete dates: every date it contains is replaced as a whole
@@ -304,7 +306,7 @@ def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
 
 
 def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int) -> LoadStats:
-    from dw.warehouse import fact_sql, ledger, totals
+    from dw.warehouse import ddl, fact_sql, ledger, totals
     from dw.warehouse.sql import RESOLVED, analyze
 
     cur.execute(fact_sql.fact_resolve(cfg, tables))
@@ -313,11 +315,17 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
     dates, unknown = [r[0] for r in per_date], sum(r[1] for r in per_date)
     deleted = inserted = updated = 0
     if dates:
+        # the monthly partitions of the dates, made when missing (docs/decisions/0030-partitioned-facts.md)
+        partitioned = ddl.ensure_partitions(cur, cfg, dates) is not None
         # dates the fact holds nothing of yet are inserted in key order; others compared and merged
         # in one pass (docs/decisions/0017-fact-load-speed.md)
         p = {**params, "dates": dates}
         held = cur.execute(fact_sql.fact_holds_dates(cfg), p).fetchone()[0]
         deleted, inserted, updated = cur.execute(fact_sql.fact_merge(cfg) if held else fact_sql.fact_insert(cfg), p).fetchone()
+        if partitioned and (deleted or inserted or updated):
+            # fresh statistics for what the load changed: the restated dates' partitions only (0030)
+            for stmt in ddl.analyze_partitions(cfg, dates):
+                cur.execute(stmt)
     # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
     ledger.record(cur, cfg, tables, dates, params["loaded_at"])
     # extract vs warehouse rows and sums per restated date, for the Warehouse view (dw.load_totals)

@@ -7,7 +7,9 @@
      ``dw.alembic_version``): roles, schema, enum types, ``dw.date_dim``, default privileges,
      and every later versioned change;
    - every config-declared table (``include/config/warehouse/*.yaml``) that does not exist yet
-     is created from its ``TableConfig`` (``CREATE TABLE IF NOT EXISTS``, owner ``dw_loader``);
+     is created from its ``TableConfig`` (``CREATE TABLE IF NOT EXISTS``, owner ``dw_loader``;
+     a fact partitioned by month, with only the partition of dates before 2000: the loads make
+     the monthly ones, ``dw.warehouse.ddl.ensure_partitions``);
      one that exists must still have the columns its config declares, else migrate fails and
      says that the change needs an Alembic migration (docs/decisions/0006-tables-from-config.md);
    - the dimensions' unknown members (``ON CONFLICT DO NOTHING``);
@@ -26,13 +28,12 @@ from pathlib import Path
 
 from dw import paths
 from dw.config import WAREHOUSE_SCHEMA, TableConfig, mongo_source, warehouse_tables
+from dw.warehouse.sql import ANALYST_ROLE, LOADER_ROLE  # the roles (re-exported here)
 
 log = logging.getLogger(__name__)
 
 # One bigint key, above the int4 range of the loads' hashtext() keys, so it cannot collide.
 MIGRATE_LOCK_KEY = 0x64775F6D69677261  # "dw_migra"
-LOADER_ROLE = "dw_loader"
-ANALYST_ROLE = "dw_analyst"
 # Columns the analyst must not read, besides the keyed hashes of ``pii:`` source fields.
 ANALYST_HIDDEN_COLUMNS: dict[str, set[str]] = {"user_dim": {"email_hash"}}
 
@@ -123,7 +124,7 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
     grant. ``pg``: a psycopg connection inside the migration transaction."""
     from psycopg import sql
 
-    from dw.warehouse.ddl import create_table, unknown_member_insert
+    from dw.warehouse.ddl import before_partition_name, create_table, unknown_member_insert
     from dw.warehouse.sql import session_settings, table_ident
 
     created: list[str] = []
@@ -146,6 +147,8 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
                 created.append(name)
                 log.info("created dw.%s", name)
             _own(cur, name)
+            if cfg.kind == "fact" and not exists:
+                _own(cur, before_partition_name(cfg))
             insert = unknown_member_insert(cfg)
             if insert is not None:
                 cur.execute(insert)
