@@ -36,8 +36,8 @@ def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]
     """One load of ``key`` in one transaction, every statement explained; returns the report."""
     import psycopg
 
-    from dw.warehouse import fact_sql, ledger
-    from dw.warehouse.load import CHUNK_BYTES, LOAD_WORK_MEM, check_header
+    from dw.warehouse import ddl, fact_sql, ledger, totals
+    from dw.warehouse.load import CHUNK_BYTES, FACT_BY_KEY, LOAD_WORK_MEM, check_header
     from dw.warehouse.sql import RESOLVED, STAGE, analyze, copy_stage, create_stage, session_settings
 
     out: list[str] = []
@@ -64,14 +64,20 @@ def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]
             _step(cur, out, "dates + unknown count", fact_sql.fact_dates(cfg))
             dates = [r[0] for r in cur.execute(fact_sql.fact_dates(cfg)).fetchall()]
             p = {**params, "dates": dates}
+            ddl.ensure_partitions(cur, cfg, dates)
+            cur.execute(FACT_BY_KEY)
             held = cur.execute(fact_sql.fact_holds_dates(cfg), p).fetchone()[0]
             if held:
                 _step(cur, out, "merge (fact_merge)", fact_sql.fact_merge(cfg), p)
             else:
                 _step(cur, out, "insert (fact_insert)", fact_sql.fact_insert(cfg), p)
+            for stmt in ddl.analyze_partitions(cfg, dates):
+                _step(cur, out, "ANALYZE partition", stmt, explain=False)
             t0 = time.perf_counter()
             ledger.record(cur, cfg, tables, dates, wd.LOADED_AT)
             out.append(f"##### ledger.record: {time.perf_counter() - t0:.2f} s\n")
+            _step(cur, out, "totals (dw.load_totals)", totals.totals_sql(cfg),
+                  {"table": cfg.table, "dates": dates, "loaded_at": wd.LOADED_AT})
             if not commit:
                 raise psycopg.Rollback(tx)
         out.append(f"##### whole load: {time.perf_counter() - t_all:.2f} s ({'committed' if commit else 'rolled back'})\n")

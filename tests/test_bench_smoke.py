@@ -21,6 +21,7 @@ pytestmark = pytest.mark.bench
 
 EXPECTED = {
     "fact_load": {"fresh load", "unchanged re-run", "10% changed re-run", "insert_rows(replace=True) per row"},
+    "fact_history": {"unchanged re-run, 1,000 dates held", "10% changed re-run, 1,000 dates held"},
     "dim_load": {"SCD1 user_dim fresh", "SCD2 subscription_dim 5% changed"},
     "mongo_extract": {"peak RSS, 1M docs vs 100k", "MongoToS3Operator time, 100k", "MongoToS3Operator peak RSS, 100k"},
     "dag_parse": {f"parse dags/{p.name}" for p in (REPO / "dags").glob("*.py")},
@@ -56,6 +57,7 @@ def test_every_benchmark_produces_its_figures(stack, tmp_path):
     # the property, not a speed: an unchanged re-run writes nothing
     assert facts["unchanged_writes"] == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0}
     assert facts["fresh_writes"]["n_tup_ins"] > 0
+    assert reports["fact_history"]["facts"]["history_unchanged_writes"] == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0}
     assert reports["dim_load"]["facts"]["scd1_unchanged_writes"] == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0}
     assert all(v == [] for v in reports["dag_parse"]["facts"]["heavy_modules_after_parse"].values())
     assert reports["dim_load"]["facts"]["scd2_changed_writes"]["n_tup_ins"] > 0  # versions opened, not rewritten

@@ -13,7 +13,8 @@ One transaction per table and run:
    versions of the stage's keys are rebuilt from their observations and merged
    (``dimension_sql.scd2_statements``).
    Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
-   monthly partitions of its dates are made where missing (``ddl.ensure_partitions``); dates
+   monthly partitions of its dates are made where missing (``ddl.ensure_partitions``); from
+   then on the fact is read by its primary key only (``FACT_BY_KEY``); dates
    the fact holds no row of are inserted, otherwise the restated dates are merged in one
    statement (vanished grains deleted, changed measures updated, new grains inserted;
    ``fact_sql``); the partitions it wrote to are analyzed; the unknown-member ledger is
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
 LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
+# run before a fact load's statements that read the fact (docs/decisions/0030-partitioned-facts.md)
+FACT_BY_KEY = "SELECT set_config('enable_seqscan', 'off', true)"
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
 
@@ -317,6 +320,9 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
     if dates:
         # the monthly partitions of the dates, made when missing (docs/decisions/0030-partitioned-facts.md)
         partitioned = ddl.ensure_partitions(cur, cfg, dates) is not None
+        # From here on the fact is read by its date-leading primary key only: the restated dates
+        # are a slice of their monthly partitions, which a sequential scan would read whole (0030).
+        cur.execute(FACT_BY_KEY)
         # dates the fact holds nothing of yet are inserted in key order; others compared and merged
         # in one pass (docs/decisions/0017-fact-load-speed.md)
         p = {**params, "dates": dates}
