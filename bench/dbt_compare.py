@@ -139,17 +139,14 @@ def run(st) -> Report:
     tables = warehouse_tables()
     cfg = tables["job_ran_fact"]
     rows = scaled(1_000_000, 1000)
-    sizes = {"organization_dim": scaled(20_000, 20), "project_dim": scaled(100_000, 100),
-             "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
+    sizes = wd.fact_dimension_sizes()
     with fresh_database(st) as uri, fresh_bucket(st) as s3, tempfile.TemporaryDirectory(prefix="dw-bench-dbt-") as tmp:
         migrate(uri)
         wd.populate_dimensions(uri, s3, tables, sizes)
         with psycopg.connect(uri) as conn:
-            wd.create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"],
-                                  users=sizes["user_dim"], subscriptions=sizes["subscription_dim"], dates=10,
-                                  unknown_share=0.02)
-            fresh_uri, fresh_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(), "fresh")
-            changed_uri, changed_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(changed_every=10), "changed")
+            x = wd.put_fact_extracts(conn, s3, cfg, rows, sizes, dates=10)
+            fresh_uri, fresh_key, _ = x["fresh"]
+            changed_uri, changed_key, _ = x["changed"]
             sql_text = model_sql(cfg, tables, conn)
             conn.execute("CREATE SCHEMA IF NOT EXISTS dbt")
             conn.commit()

@@ -84,8 +84,7 @@ def run(st) -> Report:
     cfg = tables["job_ran_fact"]
     per_date = scaled(100_000, 100)
     rows = per_date * RESTATED_DATES
-    sizes = {"organization_dim": scaled(20_000, 20), "project_dim": scaled(100_000, 100),
-             "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
+    sizes = wd.fact_dimension_sizes()
     with contextlib.ExitStack() as es:
         s3 = es.enter_context(fresh_bucket(st))
         alone, hist = es.enter_context(fresh_database(st)), es.enter_context(fresh_database(st))
@@ -93,11 +92,9 @@ def run(st) -> Report:
             migrate(uri)
             wd.populate_dimensions(uri, s3, tables, sizes)
         with psycopg.connect(alone) as conn:
-            wd.create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"],
-                                  users=sizes["user_dim"], subscriptions=sizes["subscription_dim"],
-                                  dates=RESTATED_DATES, unknown_share=0.02)
-            fresh_uri, fresh_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(), "fresh")
-            changed_uri, changed_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(changed_every=10), "changed")
+            x = wd.put_fact_extracts(conn, s3, cfg, rows, sizes, dates=RESTATED_DATES)
+            fresh_uri, fresh_key, _ = x["fresh"]
+            changed_uri, changed_key, _ = x["changed"]
         rep.fact("restated_rows", rows)
         t0 = time.perf_counter()
         n = write_history(hist, cfg, per_date)

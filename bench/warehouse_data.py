@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 
-from bench.common import log
+from bench.common import log, scaled
 
 UTC = dt.timezone.utc
 LOADED_AT = dt.datetime(2024, 1, 16, tzinfo=UTC)
@@ -117,6 +117,21 @@ def create_fact_source(conn, rows: int, *, orgs: int, projects: int, users: int,
             FROM generate_series(0, {rows - 1}) AS g
         """)
     conn.commit()
+
+
+def fact_dimension_sizes() -> dict[str, int]:
+    """The dimensions of the fact-load benchmarks (x BENCH_SCALE)."""
+    return {"organization_dim": scaled(20_000, 20), "project_dim": scaled(100_000, 100),
+            "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
+
+
+def put_fact_extracts(conn, s3, cfg, rows: int, sizes: dict[str, int], dates: int = 10) -> dict[str, tuple[str, str, int]]:
+    """``bench_fact_source`` (2% unknown keys) and its two job_ran_fact extracts on S3:
+    ``{"fresh": (uri, key, bytes), "changed": (...)}`` (changed: every 10th row's credits + 1)."""
+    create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"], users=sizes["user_dim"],
+                       subscriptions=sizes["subscription_dim"], dates=dates, unknown_share=0.02)
+    return {"fresh": put_extract(conn, s3, cfg, fact_select(), "fresh"),
+            "changed": put_extract(conn, s3, cfg, fact_select(changed_every=10), "changed")}
 
 
 def fact_select(changed_every: int | None = None) -> tuple[dict[str, str], str]:
