@@ -4,7 +4,7 @@ dimension's unknown member (docs/decisions/0006-tables-from-config.md).
 
 Facts are partitioned by month of their date column (``PARTITION BY RANGE``, no default
 partition; docs/decisions/0030-partitioned-facts.md). The migrate task, as the owner, makes the
-monthly partitions its run's loads can write (``ensure_partitions``, ``run_months``): a new
+monthly partitions its run's loads can write (``ensure_partitions``): a new
 partition is created as a plain table owned by ``dw_owner`` and attached, which takes SHARE
 UPDATE EXCLUSIVE on the parent (readers and running loads go on), not the ACCESS EXCLUSIVE of
 ``CREATE TABLE ... PARTITION OF``. A load only checks that its dates' partitions exist
@@ -155,13 +155,6 @@ def create_partition(cfg: TableConfig, month: dt.date) -> list[sql.Composed]:
 
 def _months(dates) -> list[dt.date]:
     return sorted({month_of(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))) for d in dates})
-
-
-def run_months(run_date: dt.date, look_back_days: int) -> list[dt.date]:
-    """The months a run of ``run_date`` can write: its dates from ``look_back_days`` before it
-    (the ledger's healing window) to the day after it."""
-    first = run_date - dt.timedelta(days=look_back_days)
-    return _months(first + dt.timedelta(days=i) for i in range((run_date - first).days + 2))
 
 
 def _partitions(cur, cfg: TableConfig) -> set[str] | None:

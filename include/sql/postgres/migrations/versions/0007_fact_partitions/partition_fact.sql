@@ -2,7 +2,8 @@
 -- RANGE of the first column of its primary key (the date), one partition per month from 2000-01
 -- that holds rows, named <table>_pYYYY_MM as dw.warehouse.ddl.partition_name names them, and
 -- <table>_p_before for all earlier dates (dw.warehouse.ddl.create_table makes the same). Same columns,
--- defaults, NOT NULLs, CHECKs, primary key name and comments; owner dw_loader; partitions are
+-- defaults, NOT NULLs, CHECKs, primary key name and comments; owner dw_loader (0008, next, hands
+-- everything in dw to dw_owner and grants the loader DML); partitions are
 -- not readable by dw_analyst (the analyst reads the parent; migrate grants it after this step).
 CREATE FUNCTION pg_temp.dw_0007_partition_fact(tbl text) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
