@@ -36,8 +36,8 @@ def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]
     """One load of ``key`` in one transaction, every statement explained; returns the report."""
     import psycopg
 
-    from dw.warehouse import fact_sql, ledger
-    from dw.warehouse.load import CHUNK_BYTES, LOAD_WORK_MEM, check_header
+    from dw.warehouse import ddl, fact_sql, ledger, totals
+    from dw.warehouse.load import CHUNK_BYTES, FACT_BY_KEY, LOAD_WORK_MEM, check_header
     from dw.warehouse.sql import RESOLVED, STAGE, analyze, copy_stage, create_stage, session_settings
 
     out: list[str] = []
@@ -64,14 +64,20 @@ def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]
             _step(cur, out, "dates + unknown count", fact_sql.fact_dates(cfg))
             dates = [r[0] for r in cur.execute(fact_sql.fact_dates(cfg)).fetchall()]
             p = {**params, "dates": dates}
+            assert not ddl.missing_partitions(cur, cfg, dates)  # made by migrate, like the load checks
+            cur.execute(FACT_BY_KEY)
             held = cur.execute(fact_sql.fact_holds_dates(cfg), p).fetchone()[0]
             if held:
                 _step(cur, out, "merge (fact_merge)", fact_sql.fact_merge(cfg), p)
             else:
                 _step(cur, out, "insert (fact_insert)", fact_sql.fact_insert(cfg), p)
+            for stmt in ddl.analyze_partitions(cfg, dates):
+                _step(cur, out, "ANALYZE partition", stmt, explain=False)
             t0 = time.perf_counter()
             ledger.record(cur, cfg, tables, dates, wd.LOADED_AT)
             out.append(f"##### ledger.record: {time.perf_counter() - t0:.2f} s\n")
+            _step(cur, out, "totals (dw.load_totals)", totals.totals_sql(cfg),
+                  {"table": cfg.table, "dates": dates, "loaded_at": wd.LOADED_AT})
             if not commit:
                 raise psycopg.Rollback(tx)
         out.append(f"##### whole load: {time.perf_counter() - t_all:.2f} s ({'committed' if commit else 'rolled back'})\n")
@@ -89,17 +95,14 @@ def main() -> int:
     tables = warehouse_tables()
     cfg = tables["job_ran_fact"]
     rows = scaled(1_000_000, 1000)
-    sizes = {"organization_dim": scaled(20_000, 20), "project_dim": scaled(100_000, 100),
-             "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
+    sizes = wd.fact_dimension_sizes()
     with stack() as st, fresh_database(st) as uri, fresh_bucket(st) as s3:
-        migrate(uri)
+        migrate(uri, dates=wd.FACT_MONTHS)
         wd.populate_dimensions(uri, s3, tables, sizes)
         with psycopg.connect(uri) as conn:
-            wd.create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"],
-                                  users=sizes["user_dim"], subscriptions=sizes["subscription_dim"], dates=10,
-                                  unknown_share=0.02)
-            _, fresh_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(), "fresh")
-            _, changed_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(changed_every=10), "changed")
+            x = wd.put_fact_extracts(conn, s3, cfg, rows, sizes, dates=10)
+            _, fresh_key, _ = x["fresh"]
+            _, changed_key, _ = x["changed"]
         for scenario, key, commit in (("fresh", fresh_key, True), ("unchanged", fresh_key, False),
                                       ("changed", changed_key, False)):
             print(f"== {scenario}", flush=True)

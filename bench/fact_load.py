@@ -35,18 +35,15 @@ def run(st) -> Report:
     tables = warehouse_tables()
     cfg = tables["job_ran_fact"]
     rows = scaled(1_000_000, 1000)
-    sizes = {"organization_dim": scaled(20_000, 20), "project_dim": scaled(100_000, 100),
-             "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
+    sizes = wd.fact_dimension_sizes()
     with fresh_database(st) as uri, fresh_bucket(st) as s3:
-        migrate(uri)
+        migrate(uri, dates=wd.FACT_MONTHS)
         wd.populate_dimensions(uri, s3, tables, sizes)
         with psycopg.connect(uri) as conn:
             t0 = time.perf_counter()
-            wd.create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"],
-                                  users=sizes["user_dim"], subscriptions=sizes["subscription_dim"], dates=10,
-                                  unknown_share=0.02)
-            fresh_uri, fresh_key, size = wd.put_extract(conn, s3, cfg, wd.fact_select(), "fresh")
-            changed_uri, changed_key, _ = wd.put_extract(conn, s3, cfg, wd.fact_select(changed_every=10), "changed")
+            x = wd.put_fact_extracts(conn, s3, cfg, rows, sizes, dates=10)
+            fresh_uri, fresh_key, size = x["fresh"]
+            changed_uri, changed_key, _ = x["changed"]
             log(f"{rows} fact extract rows ({size / 1e6:.1f} MB CSV) generated in {time.perf_counter() - t0:.1f}s")
         rep.fact("rows", rows)
         rep.fact("extract_bytes", size)

@@ -17,11 +17,13 @@ import os
 import tempfile
 import time
 
-from bench.common import log
+from bench.common import log, scaled
 
 UTC = dt.timezone.utc
 LOADED_AT = dt.datetime(2024, 1, 16, tzinfo=UTC)
 FIRST_DATE = "2024-01-01"
+# the months of the fact extracts' dates (FIRST_DATE on): migrate makes their partitions
+FACT_MONTHS = ["2024-01-01", "2024-02-01"]
 RESOURCES = [  # (resource_class, operating_system, executor): 27 classes + 3 NULL classes = 30
     *[(c, "linux", "docker") for c in ("small", "medium", "medium+", "large", "xlarge", "2xlarge", "2xlarge+",
                                         "arm.medium", "arm.large")],
@@ -117,6 +119,21 @@ def create_fact_source(conn, rows: int, *, orgs: int, projects: int, users: int,
             FROM generate_series(0, {rows - 1}) AS g
         """)
     conn.commit()
+
+
+def fact_dimension_sizes() -> dict[str, int]:
+    """The dimensions of the fact-load benchmarks (x BENCH_SCALE)."""
+    return {"organization_dim": scaled(20_000, 20), "project_dim": scaled(100_000, 100),
+            "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
+
+
+def put_fact_extracts(conn, s3, cfg, rows: int, sizes: dict[str, int], dates: int = 10) -> dict[str, tuple[str, str, int]]:
+    """``bench_fact_source`` (2% unknown keys) and its two job_ran_fact extracts on S3:
+    ``{"fresh": (uri, key, bytes), "changed": (...)}`` (changed: every 10th row's credits + 1)."""
+    create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"], users=sizes["user_dim"],
+                       subscriptions=sizes["subscription_dim"], dates=dates, unknown_share=0.02)
+    return {"fresh": put_extract(conn, s3, cfg, fact_select(), "fresh"),
+            "changed": put_extract(conn, s3, cfg, fact_select(changed_every=10), "changed")}
 
 
 def fact_select(changed_every: int | None = None) -> tuple[dict[str, str], str]:
@@ -227,14 +244,16 @@ def best_baseline(uri: str, cfg, s3, key: str, runs: int = 2) -> float:
 
 
 def tuple_counts(uri: str, table: str) -> dict[str, int]:
-    """n_tup_ins / n_tup_upd / n_tup_del of ``dw.<table>`` from pg_stat_user_tables."""
+    """n_tup_ins / n_tup_upd / n_tup_del of ``dw.<table>`` and its partitions, from pg_stat_user_tables."""
     import psycopg
 
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_clear_snapshot()")
         row = conn.execute(
-            "SELECT n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables WHERE schemaname = 'dw' AND relname = %s",
-            (table,),
+            "SELECT coalesce(sum(n_tup_ins), 0)::bigint, coalesce(sum(n_tup_upd), 0)::bigint, "
+            "coalesce(sum(n_tup_del), 0)::bigint FROM pg_stat_user_tables WHERE relid = %(t)s::regclass "
+            "OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %(t)s::regclass)",
+            {"t": f"dw.{table}"},
         ).fetchone()
     return {"n_tup_ins": row[0], "n_tup_upd": row[1], "n_tup_del": row[2]}
 

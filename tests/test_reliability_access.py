@@ -162,7 +162,7 @@ def test_identifiers_are_validated_at_load_and_quoted_in_every_statement(warehou
     from dw.hooks.duckdb import DuckDBLake
     from dw.lake_sql import LakeQueryError
     from dw.warehouse.load import load_table
-    from dw.warehouse.migrate import ensure_tables, migrate
+    from dw.warehouse.migrate import ensure_fact_partitions, ensure_tables, migrate
     from tests.helpers import csv_bytes
 
     migrate(warehouse)
@@ -171,6 +171,7 @@ def test_identifiers_are_validated_at_load_and_quoted_in_every_statement(warehou
     with psycopg.connect(warehouse) as pg:
         with pg.transaction():
             assert ensure_tables(pg, tables) == [dim.table, fact.table]
+            assert ensure_fact_partitions(pg, tables, [D]) == [f"{fact.table}_p{D:%Y_%m}"]
     at = dt.datetime(2024, 1, 16, tzinfo=dt.timezone.utc)
     for cfg, body in ((dim, [["k1", "a"], ["k2", "b"]]), (fact, [[str(D), "k1", 3], [str(D), "zz", 4]])):
         key = f"extracts/hostile/dt={D}/{len(body)}-{cfg.kind}.csv"

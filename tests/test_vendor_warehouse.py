@@ -63,9 +63,9 @@ def load(uri: str, s3, table: str, day: dt.date) -> dict:
 
 
 def migrate(uri: str) -> None:
-    from dw.warehouse.migrate import migrate as run
+    from dw.warehouse.migrate import migrate as run, partition_dates
 
-    run(uri, warehouse_tables())
+    run(uri, warehouse_tables(), dates=partition_dates(D))
 
 
 def rows(uri: str, query: str, *args) -> list[tuple]:

@@ -285,6 +285,51 @@ def test_only_the_extracts_dates_are_touched(wh, lake, dw_tables):
     assert s.dates == [D1, D3] and (s.deleted, s.inserted, s.updated) == (0, 0, 2)
 
 
+def test_restating_dates_of_two_partitions_matches_rows_by_partition_and_ctid(wh, lake, dw_tables):
+    """The fact is partitioned by month: one row on 2024-01-31 and one on 2024-02-01 each sit at
+    ctid (0,1) of their partition. Restating both dates with the January grain gone deletes that
+    row only (a bare ctid would match both) and updates the February row only."""
+    seed_dims(wh, lake, dw_tables)
+    jan, feb = "2024-01-31", "2024-02-01"
+    s = load_jobs(wh, lake, dw_tables, [job(date=jan, credits=1), job(date=feb, credits=2)], ds=feb)
+    assert s.inserted == 2
+    assert q(wh, "select tableoid::regclass::text, ctid::text from dw.job_ran_fact order by 1") == [
+        ("dw.job_ran_fact_p2024_01", "(0,1)"), ("dw.job_ran_fact_p2024_02", "(0,1)")]
+    s = load_jobs(wh, lake, dw_tables, [job(date=jan, outcome="failed", credits=1), job(date=feb, credits=5)],
+                  ds=feb, at=AT2)
+    assert (s.deleted, s.inserted, s.updated) == (1, 1, 1)
+    assert sorted((str(r[0]), r[7], r[10]) for r in facts(wh)) == [("2024-01-31", "failed", 1), ("2024-02-01", "success", 5)]
+
+
+def test_a_date_without_its_partition_fails_clearly_and_the_loader_analyzes_partitions_only(wh, lake, dw_tables):
+    """The load makes no partition (the loader can run no DDL): a date whose month migrate has
+    not made fails, naming table, date, partition and what to do, and loads nothing. The load
+    analyzes what it changed through dw.analyze_partition, which takes a partition of a
+    partitioned table of dw and nothing else."""
+    seed_dims(wh, lake, dw_tables)
+    before = warehouse_fingerprint(wh)
+    with pytest.raises(LoadError) as e:
+        load_jobs(wh, lake, dw_tables, [job(date=D1), job(date="2024-05-02")], ds="2024-05-02")
+    msg = str(e.value)
+    assert all(s in msg for s in ("dw.job_ran_fact", "date 2024-05-02", "dw.job_ran_fact_p2024_05", "migrate")), msg
+    assert D1 not in msg.split("no partition", 1)[1], msg  # only the date that has none
+    assert warehouse_fingerprint(wh) == before
+    load_jobs(wh, lake, dw_tables, [job(date=D1)])
+    analyzed = q(wh, "select last_analyze is not null from pg_stat_user_tables where relid = 'dw.job_ran_fact_p2024_03'::regclass")
+    assert analyzed == [(True,)]
+    with psycopg.connect(wh) as con:
+        con.execute("set role dw_loader")
+        for name in ("job_ran_fact", "user_dim", "load_audit", "job_ran_fact_p2024_03; drop table dw.user_dim"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                con.execute("select dw.analyze_partition(%s)", (name,))
+            con.rollback()
+            con.execute("set role dw_loader")
+    with psycopg.connect(wh) as con:
+        con.execute("set role dw_analyst")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("select dw.analyze_partition('job_ran_fact_p2024_03')")
+
+
 def test_empty_extract_loads_nothing(wh, lake, dw_tables):
     seed_dims(wh, lake, dw_tables)
     load_jobs(wh, lake, dw_tables, [job()])

@@ -287,17 +287,23 @@ def test_changing_an_existing_tables_columns_needs_a_migration(warehouse, dw_tab
 
 
 def test_migrate_does_not_wait_for_a_running_load(warehouse, dw_tables):
-    """A second DAG run's migrate while a load holds its rows: no table is altered, the
-    unknown members are only read, so migrate goes through (lock_timeout would fire)."""
+    """A second DAG run's migrate while a load holds its rows and has analyzed its partition: no
+    table is altered, the unknown members are only read, and the next month's partition is
+    attached under SHARE UPDATE EXCLUSIVE on the fact, so migrate goes through (lock_timeout
+    would fire)."""
     run_migrate(warehouse, dw_tables)
+
     with psycopg.connect(warehouse) as load_tx:
+        load_tx.execute("set local role dw_loader")
         load_tx.execute("select pg_advisory_xact_lock(hashtext('dw.organization_dim'))")
         load_tx.execute("update dw.organization_dim set name = name")  # even the unknown member's row
         load_tx.execute(
             "insert into dw.job_ran_fact values ('2024-03-04', %(u)s, %(u)s, %(u)s, %(u)s, %(u)s, 'public', "
             "'success', false, 1, 1, 1, 1, now())", {"u": UNKNOWN_ID})
-        result = run_migrate(warehouse + "?options=-c%20lock_timeout%3D5000", dw_tables)
+        load_tx.execute("select dw.analyze_partition('job_ran_fact_p2024_03')")  # as the load does
+        result = run_migrate(warehouse + "?options=-c%20lock_timeout%3D5000", dw_tables, dates=["2024-04-30"])
         assert result["created"] == []
+        assert "job_ran_fact_p2024_04" in result["partitions"]
         load_tx.rollback()
 
 
@@ -326,3 +332,55 @@ def test_ledger_dates_expire_after_the_heal_window_with_their_counts(warehouse, 
         con.execute("set role dw_analyst")
         assert con.execute("select table_name, date, source_rows, expired_on from dw.unknown_member_expired").fetchall() == [
             ("job_ran_fact", d - dt.timedelta(days=8), 5, d)]
+
+
+def test_facts_are_partitioned_by_month_made_by_migrate_and_0007_migrates_old_ones(warehouse, dw_tables):
+    """A new warehouse's facts are partitioned by month, with the partition of dates before 2000
+    (made with the table, so a first monthly partition never updates the parent's catalog row,
+    which migrate's grants would wait for); migrate makes the months of the dates given, once,
+    owned by dw_owner, written by the loader, not readable by the analyst (who reads the
+    parent). Alembic 0007 turns a plain fact (as revision 0004's warehouses have them: its
+    downgrade makes one) into a partitioned one in place, rows, columns, key and grants unchanged."""
+    from alembic import command
+
+    from dw.warehouse.migrate import alembic_config, _engine
+
+    run_migrate(warehouse, dw_tables, dates=())
+    parts = """select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+               where i.inhparent = 'dw.job_ran_fact'::regclass order by 1"""
+    with psycopg.connect(warehouse) as con:
+        assert con.execute("select relkind from pg_class where oid = 'dw.job_ran_fact'::regclass").fetchone() == ("p",)
+        assert con.execute(parts).fetchall() == [("job_ran_fact_p_before",)]  # dates before 2000
+    made = run_migrate(warehouse, dw_tables, dates=["2024-02-01", "2024-01-01"])["partitions"]
+    assert {"job_ran_fact_p2024_01", "job_ran_fact_p2024_02"} <= set(made)
+    assert run_migrate(warehouse, dw_tables, dates=["2024-01-15"])["partitions"] == []
+    with psycopg.connect(warehouse) as con:
+        for part in ("job_ran_fact_p2024_01", "job_ran_fact_p_before"):
+            assert con.execute(
+                "select pg_get_userbyid(relowner), has_table_privilege('dw_loader', oid, 'insert, update, delete'),"
+                " has_table_privilege('dw_analyst', oid, 'select') from pg_class where oid = %s::regclass",
+                (f"dw.{part}",)).fetchone() == ("dw_owner", True, False), part
+        for d in ("2024-01-31", "2024-02-01"):
+            con.execute(
+                "insert into dw.job_ran_fact values (%(d)s, %(u)s, %(u)s, %(u)s, %(u)s, %(u)s, 'public', "
+                "'success', false, 1, 1, 1, 1, '2024-02-02')", {"d": d, "u": UNKNOWN_ID})
+        con.commit()
+    before = catalog_state(warehouse)
+
+    engine = _engine(warehouse)
+    with engine.begin() as sa:
+        command.downgrade(alembic_config(sa), "0004")
+    engine.dispose()
+    with psycopg.connect(warehouse) as con:
+        assert con.execute("select relkind from pg_class where oid = 'dw.job_ran_fact'::regclass").fetchone() == ("r",)
+        assert con.execute("select count(*) from dw.job_ran_fact").fetchone() == (2,)
+
+    # 0007 makes the months that hold rows; migrate the months of its dates (the other, empty facts)
+    run_migrate(warehouse, dw_tables, dates=["2024-01-01", "2024-02-01"])
+    with psycopg.connect(warehouse) as con:
+        assert con.execute("select relkind from pg_class where oid = 'dw.job_ran_fact'::regclass").fetchone() == ("p",)
+        assert con.execute(parts).fetchall() == [
+            ("job_ran_fact_p2024_01",), ("job_ran_fact_p2024_02",), ("job_ran_fact_p_before",)]
+    after = catalog_state(warehouse)
+    for k in ("tables", "columns", "constraints", "indexes", "data"):
+        assert after[k] == before[k], k

@@ -87,6 +87,9 @@ def render_table(name: str) -> dict[str, str]:
         out["fact_holds_dates"] = _text(fact_sql.fact_holds_dates(cfg))
         out["fact_insert"] = _text(fact_sql.fact_insert(cfg))
         out["fact_merge"] = _text(fact_sql.fact_merge(cfg))
+        out["create_partition[2024-12]"] = _text(ddl.create_partition(cfg, dt.date(2024, 12, 1)))
+        out["analyze_partitions[2024-01-31, 2024-02-01]"] = _text(
+            ddl.analyze_partitions(cfg, [dt.date(2024, 1, 31), dt.date(2024, 2, 1)]))
         cur = RecordingCursor()
         ledger.record(cur, cfg, tables, [dt.date(2024, 1, 1)], dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc))
         for i, stmt in enumerate(cur.statements):
@@ -149,3 +152,17 @@ def test_no_stale_snapshot_files():
     tables = {p.stem for p in (CONFIG_DIR / "warehouse").glob("*.yaml")} | {"session"}
     stale = sorted(p.name for p in SNAPSHOTS.glob("*.sql") if p.stem not in tables)
     assert not stale, f"snapshot files of tables that no longer exist in include/config/warehouse/: {stale}"
+
+
+def test_partition_months_and_names():
+    """Monthly partitions: a date's month, the next month's first day (year end included), and a
+    name that stays within PostgreSQL's 63 characters."""
+    from dw.warehouse import ddl
+
+    cfg = _tables()["job_ran_fact"]
+    assert ddl.month_of(dt.date(2024, 2, 29)) == dt.date(2024, 2, 1)
+    assert ddl.next_month(dt.date(2024, 12, 1)) == dt.date(2025, 1, 1)
+    assert ddl.next_month(dt.date(2024, 1, 1)) == dt.date(2024, 2, 1)
+    assert ddl.partition_name(cfg, dt.date(2024, 1, 1)) == "job_ran_fact_p2024_01"
+    long = cfg.model_copy(update={"table": "f" * 63})
+    assert len(ddl.partition_name(long, dt.date(2024, 1, 1))) == 63

@@ -35,8 +35,9 @@ from dw.hooks.connections import LAKE_CONN_ID, MIGRATE_CONN_ID, WAREHOUSE_CONN_I
 
 class MigrateWarehouseOperator(BaseOperator):
     """Alembic ``upgrade head`` plus the config-declared tables, unknown members and grants
-    (``dw.warehouse.migrate.migrate``), under an advisory lock, as the owner (connection
-    ``postgres_dw_migrate``, a login in ``dw_owner``). Idempotent."""
+    (``dw.warehouse.migrate.migrate``), and the facts' monthly partitions this run's loads can
+    write (its date, the healing window before it, the day after), under an advisory lock, as the
+    owner (connection ``postgres_dw_migrate``, a login in ``dw_owner``). Idempotent."""
 
     template_fields = ()
     ui_color = "#c9daf8"
@@ -47,18 +48,21 @@ class MigrateWarehouseOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         from dw.hooks.warehouse import WarehouseHook
-        from dw.warehouse.migrate import migrate
+        from dw.warehouse.migrate import migrate, partition_dates
 
         hook = WarehouseHook(self.conn_id)
         t0 = time.monotonic()
         try:
-            result = migrate(hook.conninfo())
+            start = context.get("data_interval_start")
+            look_back = (context.get("params") or {}).get("look_back_days")  # the run's param, if any
+            result = migrate(hook.conninfo(), dates=partition_dates(start.date(), look_back) if start else ())
         except Exception as e:
             hook.raise_if_misconfigured(e)  # a wrong connection: fail now, no retries
             raise
         self.log.info(
-            "warehouse at revision %s; tables created now: %s; %.2fs",
-            result["revision"], ", ".join(result["created"]) or "none", time.monotonic() - t0,
+            "warehouse at revision %s; tables created now: %s; partitions created now: %s; %.2fs",
+            result["revision"], ", ".join(result["created"]) or "none", ", ".join(result["partitions"]) or "none",
+            time.monotonic() - t0,
         )
         return result
 

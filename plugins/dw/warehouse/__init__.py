@@ -1,7 +1,8 @@
 """The warehouse (PostgreSQL schema ``dw``): migrations, SQL generated from config, loads.
 
-- ``migrate``: ``migrate(conninfo)`` — Alembic ``upgrade head`` plus the config-declared tables
-  (created when missing, unknown members, grants), under an advisory lock.
+- ``migrate``: ``migrate(conninfo, dates=...)`` — Alembic ``upgrade head`` plus the
+  config-declared tables (created when missing, unknown members, grants) and the facts'
+  monthly partitions of ``dates``, under an advisory lock.
 - ``load``: ``load_table(...)`` — one extract into one table, one transaction.
 - ``ledger``: the unknown-member ledger (dates a fact load left unresolved rows in).
 - The statements, generated from a ``TableConfig`` with ``psycopg.sql``: ``sql`` (what they

@@ -1,13 +1,25 @@
 """The DDL ``dw.warehouse.migrate`` runs for a config-declared table: ``CREATE TABLE`` with its
 constraints and indexes, the probe table it compares an existing table's columns with, and the
-dimension's unknown member (docs/decisions/0006-tables-from-config.md)."""
+dimension's unknown member (docs/decisions/0006-tables-from-config.md).
+
+Facts are partitioned by month of their date column (``PARTITION BY RANGE``, no default
+partition; docs/decisions/0030-partitioned-facts.md). The migrate task, as the owner, makes the
+monthly partitions its run's loads can write (``ensure_partitions``): a new
+partition is created as a plain table owned by ``dw_owner`` and attached, which takes SHARE
+UPDATE EXCLUSIVE on the parent (readers and running loads go on), not the ACCESS EXCLUSIVE of
+``CREATE TABLE ... PARTITION OF``. A load only checks that its dates' partitions exist
+(``missing_partitions``) and analyzes the ones it changed through ``dw.analyze_partition``
+(Alembic 0009), since the loader owns nothing.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from psycopg import sql
 
-from dw.config import TableConfig
-from dw.warehouse.sql import ConfigError, column_defs, fact_key, ids, table_columns, table_ident, type_sql, unknown
+from dw.config import WAREHOUSE_SCHEMA, TableConfig
+from dw.warehouse.sql import ANALYST_ROLE, LOADER_ROLE, OWNER_ROLE, ConfigError, column_defs, fact_key, ids, table_columns, table_ident, type_sql, unknown
 
 # dw_created_at / dw_updated_at of the unknown members (fixed: a warehouse is a function of the lake).
 UNKNOWN_AUDIT_TS = "2000-01-01 00:00:00+00"
@@ -22,10 +34,18 @@ def create_table(cfg: TableConfig) -> list[sql.Composed]:
     cols = table_columns(cfg)
     t = table_ident(cfg)
     if cfg.kind == "fact":
+        before = sql.Identifier(WAREHOUSE_SCHEMA, before_partition_name(cfg))
         return [
-            sql.SQL("CREATE TABLE IF NOT EXISTS {} (\n  {},\n  CONSTRAINT {} PRIMARY KEY ({})\n)").format(
-                t, column_defs(cols), _constraint(cfg, "pkey"), ids(fact_key(cfg))
-            )
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} (\n  {},\n  CONSTRAINT {} PRIMARY KEY ({})\n) PARTITION BY RANGE ({})").format(
+                t, column_defs(cols), _constraint(cfg, "pkey"), ids(fact_key(cfg)), sql.Identifier(cfg.date_column)
+            ),
+            # dates before the calendar (dw.date_dim starts 2000-01-01); created with the parent so
+            # that a load's first monthly partition never updates the parent's catalog row
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM (MINVALUE) TO ({})").format(
+                before, t, sql.Literal(FIRST_MONTH)),
+            sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}, {}").format(
+                before, sql.Identifier(ANALYST_ROLE), sql.Identifier(LOADER_ROLE)),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(before, sql.Identifier(LOADER_ROLE)),
         ]
     nk = ids(cfg.natural_key)
     if cfg.scd == 2:
@@ -84,3 +104,109 @@ def unknown_member_insert(cfg: TableConfig) -> sql.Composed | None:
         "INSERT INTO {t} ({cols}) SELECT {vals} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE id = {unk}) "
         "ON CONFLICT DO NOTHING"
     ).format(t=table_ident(cfg), cols=ids(names), vals=sql.SQL(", ").join(values), unk=unknown())
+
+
+# --------------------------------------------------------------------------- fact partitions
+
+
+# The first monthly partition: earlier dates go to the partition made with the table.
+FIRST_MONTH = dt.date(2000, 1, 1)
+
+
+def month_of(d: dt.date) -> dt.date:
+    """The first day of ``d``'s partition (``FIRST_MONTH``'s predecessor stands for all earlier dates)."""
+    return d.replace(day=1) if d >= FIRST_MONTH else dt.date(1999, 12, 1)
+
+
+def next_month(m: dt.date) -> dt.date:
+    return (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def partition_name(cfg: TableConfig, month: dt.date) -> str:
+    """``<table>_pYYYY_MM``: the partition of ``cfg`` holding the dates of ``month``
+    (``<table>_p_before`` for the dates before ``FIRST_MONTH``)."""
+    if month < FIRST_MONTH:
+        return before_partition_name(cfg)
+    suffix = f"_p{month:%Y_%m}"
+    return cfg.table[: 63 - len(suffix)] + suffix
+
+
+def before_partition_name(cfg: TableConfig) -> str:
+    return cfg.table[:54] + "_p_before"
+
+
+def create_partition(cfg: TableConfig, month: dt.date) -> list[sql.Composed]:
+    """The statements that make ``month``'s partition of the fact ``cfg`` (it must not exist):
+    a plain table like the parent, owned by ``dw_owner``, then ``ATTACH PARTITION`` (SHARE UPDATE
+    EXCLUSIVE on the parent, ACCESS EXCLUSIVE on the new, empty table only). The loader writes its
+    rows; the analyst reads the parent, never a partition directly."""
+    part = sql.Identifier(WAREHOUSE_SCHEMA, partition_name(cfg, month))
+    t = table_ident(cfg)
+    loader = sql.Identifier(LOADER_ROLE)
+    return [
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(part, t),
+        sql.SQL("ALTER TABLE {} OWNER TO {}").format(part, sql.Identifier(OWNER_ROLE)),
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+            t, part, sql.Literal(month), sql.Literal(next_month(month))),
+        sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}, {}").format(part, sql.Identifier(ANALYST_ROLE), loader),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(part, loader),
+    ]
+
+
+def _months(dates) -> list[dt.date]:
+    return sorted({month_of(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))) for d in dates})
+
+
+def _partitions(cur, cfg: TableConfig) -> set[str] | None:
+    """The partitions of the fact ``cfg``; None if it is not a partitioned table."""
+    parent = cur.execute(
+        "SELECT c.oid, c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s", (WAREHOUSE_SCHEMA, cfg.table)).fetchone()
+    if not parent or parent[1] != "p":
+        return None
+    return {r[0] for r in cur.execute(
+        "SELECT c.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s", (parent[0],)).fetchall()}
+
+
+def ensure_partitions(cur, cfg: TableConfig, dates) -> list[str] | None:
+    """Create the missing monthly partitions of the fact ``cfg`` for the months of ``dates``
+    (idempotent; run by migrate, as the owner, under its advisory lock). Returns the names of the
+    partitions created; None for a table that is not partitioned, which is left alone."""
+    if cfg.kind != "fact":
+        return []
+    have = _partitions(cur, cfg)
+    if have is None:
+        return None
+    created = []
+    for month in _months(dates):
+        part = partition_name(cfg, month)
+        if part in have or month < FIRST_MONTH:
+            continue
+        for stmt in create_partition(cfg, month):
+            cur.execute(stmt)
+        created.append(part)
+    return created
+
+
+def missing_partitions(cur, cfg: TableConfig, dates) -> dict[str, str] | None:
+    """``{date: partition}`` of the ``dates`` whose monthly partition of the fact ``cfg`` does not
+    exist (the load's check: it makes none); None for a table that is not partitioned."""
+    have = _partitions(cur, cfg)
+    if have is None:
+        return None
+    out = {}
+    for d in sorted(dates):
+        part = partition_name(cfg, month_of(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))))
+        if part not in have:
+            out[str(d)] = part
+    return out
+
+
+def analyze_partitions(cfg: TableConfig, dates) -> list[sql.Composed]:
+    """``dw.analyze_partition`` of the partitions that hold ``dates`` (the fact load runs it when
+    it wrote rows: autovacuum would get there later, and never analyzes the parent). The function
+    (Alembic 0009, SECURITY DEFINER, owner ``dw_owner``) analyzes a partition of a partitioned
+    table of dw and nothing else: the loader owns nothing."""
+    return [sql.SQL("SELECT {}({})").format(sql.Identifier(WAREHOUSE_SCHEMA, "analyze_partition"),
+                                            sql.Literal(partition_name(cfg, m))) for m in _months(dates)]

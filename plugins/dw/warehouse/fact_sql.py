@@ -130,8 +130,9 @@ def fact_merge(cfg: TableConfig) -> sql.Composed:
     an unknown member that now resolves) are deleted, rows whose measures changed are updated,
     new grains are inserted in primary-key order; unchanged rows are not written
     (docs/decisions/0017-fact-load-speed.md). The differences are materialized first, and the
-    DELETE and UPDATE find their rows by ``ctid``: all CTEs see the same snapshot and loads of a
-    table serialize on their advisory lock (0005)."""
+    DELETE and UPDATE find their rows by ``(tableoid, ctid)`` (a ``ctid`` alone is not unique
+    across partitions), within the restated dates' partitions: all CTEs see the same snapshot and
+    loads of a table serialize on their advisory lock (0005, 0030)."""
     key = fact_key(cfg)
     measures = [m.name for m in cfg.measures]
     cols = list(cfg.grain) + measures
@@ -139,22 +140,25 @@ def fact_merge(cfg: TableConfig) -> sql.Composed:
     same = sql.SQL(" AND ").join(sql.SQL("r.{c} = f.{c}").format(c=sql.Identifier(c)) for c in key)
     gone = sql.SQL("r.{} IS NULL").format(sql.Identifier(cfg.date_column))
     differs = [sql.SQL("f.dw_ctid IS NULL"), gone]
+    match = sql.SQL("f.{d} = ANY({dates}) AND f.tableoid = d.dw_tableoid AND f.ctid = d.dw_ctid").format(
+        d=sql.Identifier(cfg.date_column), dates=dates)
     if measures:
         differs.append(sql.SQL("{} IS DISTINCT FROM {}").format(row(measures, "f"), row(measures, "r")))
         sets = sql.SQL(", ").join(sql.SQL("{c} = d.{c}").format(c=sql.Identifier(c)) for c in measures)
         update = sql.SQL(
             "u AS (UPDATE {t} AS f SET {sets}, dw_updated_at = {at} FROM d\n"
-            "  WHERE f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),\n"
-        ).format(t=t, sets=sets, at=at)
+            "  WHERE {match} AND NOT d.dw_gone RETURNING 1),\n"
+        ).format(t=t, sets=sets, at=at, match=match)
         updated = sql.SQL("(SELECT count(*) FROM u)")
     else:
         update, updated = sql.SQL(""), sql.SQL("0::bigint")
     return sql.SQL(
         "WITH d AS MATERIALIZED (\n"
-        "  SELECT f.dw_ctid, {gone} AS dw_gone, {rcols}\n"
-        "  FROM {r} AS r FULL JOIN (SELECT ctid AS dw_ctid, {fcols} FROM {t} WHERE {d} = ANY({dates})) AS f ON {same}\n"
+        "  SELECT f.dw_tableoid, f.dw_ctid, {gone} AS dw_gone, {rcols}\n"
+        "  FROM {r} AS r FULL JOIN (SELECT tableoid AS dw_tableoid, ctid AS dw_ctid, {fcols} FROM {t} WHERE {d} = ANY({dates})) AS f\n"
+        "    ON {same}\n"
         "  WHERE {differs}),\n"
-        "x AS (DELETE FROM {t} AS f USING d WHERE f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),\n"
+        "x AS (DELETE FROM {t} AS f USING d WHERE {match} AND d.dw_gone RETURNING 1),\n"
         "{update}"
         "i AS (INSERT INTO {t} ({cols}, dw_updated_at)\n"
         "  SELECT {dcols}, {at} FROM d WHERE d.dw_ctid IS NULL ORDER BY {dkey} RETURNING 1)\n"
@@ -162,5 +166,5 @@ def fact_merge(cfg: TableConfig) -> sql.Composed:
     ).format(
         gone=gone, rcols=ids(cols, "r"), r=RESOLVED, fcols=ids(cols), t=t, d=sql.Identifier(cfg.date_column),
         dates=dates, same=same, differs=sql.SQL(" OR ").join(differs), update=update, cols=ids(cols),
-        dcols=ids(cols, "d"), at=at, dkey=ids(key, "d"), updated=updated,
+        dcols=ids(cols, "d"), at=at, dkey=ids(key, "d"), updated=updated, match=match,
     )

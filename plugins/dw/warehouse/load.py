@@ -13,10 +13,15 @@ One transaction per table and run:
    (insert-only dimensions: inserted only); ``dimension_sql.dimension_upsert``. SCD2: the
    versions of the stage's keys are rebuilt from their observations and merged
    (``dimension_sql.scd2_statements``).
-   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; dates
+   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
+   monthly partitions of its dates must exist (the migrate task makes them; a missing one is a
+   ``LoadError`` naming it); from
+   then on the fact is read by its primary key only (``FACT_BY_KEY``); dates
    the fact holds no row of are inserted, otherwise the restated dates are merged in one
    statement (vanished grains deleted, changed measures updated, new grains inserted;
-   ``fact_sql``); the unknown-member ledger is updated (``ledger.record``).
+   ``fact_sql``); the partitions it wrote to are analyzed (``dw.analyze_partition``, which runs
+   as their owner: the loader owns nothing); the unknown-member ledger is
+   updated (``ledger.record``).
 4. A ``dw.load_audit`` row, then commit.
 
 A fact extract must hold complete dates: every date it contains is replaced as a whole
@@ -46,6 +51,8 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20
 LOCK_TIMEOUT = "20min"  # the longest a load waits for the table's advisory lock
 LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
+# run before a fact load's statements that read the fact (docs/decisions/0030-partitioned-facts.md)
+FACT_BY_KEY = "SELECT set_config('enable_seqscan', 'off', true)"
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
 
@@ -215,7 +222,7 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
                 inserted, updated = cur.execute(dimension_sql.dimension_upsert(cfg), params).fetchone()
                 stats = LoadStats(copied=copied, inserted=inserted, updated=updated)
         else:
-            stats = _load_fact(cur, cfg, tables, params, copied)
+            stats = _load_fact(cur, cfg, tables, params, copied, label)
         cur.execute(_AUDIT_INSERT, _audit_params(cfg, run_date, extract_uri, ctx, started_at, stats, None))
     t_end = time.monotonic()
     log.info(
@@ -335,8 +342,8 @@ def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
     return LoadStats(copied=copied, deleted=deleted, inserted=opened, updated=closed + changed)
 
 
-def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int) -> LoadStats:
-    from dw.warehouse import fact_sql, ledger, totals
+def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int, label: str) -> LoadStats:
+    from dw.warehouse import ddl, fact_sql, ledger, totals
     from dw.warehouse.sql import RESOLVED, analyze
 
     cur.execute(fact_sql.fact_resolve(cfg, tables))
@@ -345,11 +352,29 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
     dates, unknown = [r[0] for r in per_date], sum(r[1] for r in per_date)
     deleted = inserted = updated = 0
     if dates:
+        # the monthly partitions of the dates, made by the migrate task (docs/decisions/0030-partitioned-facts.md)
+        missing = ddl.missing_partitions(cur, cfg, dates)
+        partitioned = missing is not None
+        if missing:
+            raise LoadError(
+                f"{label}: no partition of dw.{cfg.table} for "
+                + ", ".join(f"date {d} (partition dw.{p})" for d, p in missing.items())
+                + ". The migrate task makes the partitions of its run's dates (the healing window before"
+                " it to the day after); run the migrate task of a run of that date first, or"
+                " `dw.warehouse.migrate.migrate(conninfo, dates=[...])` as the owner"
+                " (include/runbooks/facts.md). Nothing was loaded.")
+        # From here on the fact is read by its date-leading primary key only: the restated dates
+        # are a slice of their monthly partitions, which a sequential scan would read whole (0030).
+        cur.execute(FACT_BY_KEY)
         # dates the fact holds nothing of yet are inserted in key order; others compared and merged
         # in one pass (docs/decisions/0017-fact-load-speed.md)
         p = {**params, "dates": dates}
         held = cur.execute(fact_sql.fact_holds_dates(cfg), p).fetchone()[0]
         deleted, inserted, updated = cur.execute(fact_sql.fact_merge(cfg) if held else fact_sql.fact_insert(cfg), p).fetchone()
+        if partitioned and (deleted or inserted or updated):
+            # fresh statistics for what the load changed: the restated dates' partitions only (0030)
+            for stmt in ddl.analyze_partitions(cfg, dates):
+                cur.execute(stmt)
     # the dates that still hold unknown members, for the next runs to restate (docs/decisions/0014)
     ledger.record(cur, cfg, tables, dates, params["loaded_at"])
     # dates past the heal window leave the ledger, with their counts (dw.unknown_member_expired)

@@ -5,12 +5,19 @@
 2. One transaction on a second connection:
    - ``alembic upgrade head`` (``include/sql/postgres/migrations``; version table
      ``dw.alembic_version``): roles, schema, enum types, ``dw.date_dim``, and every later
-     versioned change (0008: the owner role apart from the loader);
+     versioned change (0007: facts partitioned by month; 0008: the owner role apart from the
+     loader; 0009: ``dw.analyze_partition`` for the loads);
    - every config-declared table (``include/config/warehouse/*.yaml``) that does not exist yet
-     is created from its ``TableConfig`` (``CREATE TABLE IF NOT EXISTS``, owner ``dw_loader``);
+     is created from its ``TableConfig`` (``CREATE TABLE IF NOT EXISTS``; a fact partitioned by
+     month, with the partition of dates before 2000);
      one that exists must still have the columns its config declares, else migrate fails and
      says that the change needs an Alembic migration (docs/decisions/0006-tables-from-config.md);
    - the dimensions' unknown members (``ON CONFLICT DO NOTHING``);
+   - each fact's missing monthly partitions for the months of ``dates`` (the migrate task: its
+     run's dates from the fact extracts' look-back before it to the ledger's window after it,
+     ``partition_dates``), owned
+     by ``dw_owner``, the loader's DML granted (``dw.warehouse.ddl.ensure_partitions``): the
+     loads make none;
    - ownership and grants, explicit per table (no default privileges): ``dw_owner`` owns it,
      ``dw_loader`` SELECT/INSERT/UPDATE/DELETE, ``dw_analyst`` SELECT — column by column where a
      column holds a ``pii:`` field's keyed hash from any source (``dw.user_dim.email_hash``).
@@ -23,19 +30,18 @@ are not altered, so it takes no lock that would wait for a running load).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
 from dw import paths
 from dw.config import WAREHOUSE_SCHEMA, TableConfig, mongo_source, warehouse_tables
+from dw.warehouse.sql import ANALYST_ROLE, LOADER_ROLE, OWNER_ROLE  # the roles (re-exported here)
 
 log = logging.getLogger(__name__)
 
 # One bigint key, above the int4 range of the loads' hashtext() keys, so it cannot collide.
 MIGRATE_LOCK_KEY = 0x64775F6D69677261  # "dw_migra"
-OWNER_ROLE = "dw_owner"
-LOADER_ROLE = "dw_loader"
-ANALYST_ROLE = "dw_analyst"
 # Columns the analyst must not read, besides the keyed hashes of ``pii:`` source fields.
 ANALYST_HIDDEN_COLUMNS: dict[str, set[str]] = {"user_dim": {"email_hash"}}
 
@@ -96,9 +102,23 @@ def _engine(conninfo: str):
     return create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=pool.NullPool)
 
 
-def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None) -> dict:
-    """Migrate the warehouse at ``conninfo`` (libpq conninfo or URI). Returns
-    ``{"revision": ..., "created": [tables created now], "tables": [all config tables]}``."""
+def partition_dates(run_date, look_back_days: int | None = None) -> list[dt.date]:
+    """The dates a run of ``run_date`` (date or ISO string) can write into a fact: from the
+    fact extracts' look-back (``look_back_days``, default the lake config's, plus the day before
+    a document's creation) or the ledger's healing window, whichever reaches further back, to
+    the ledger's window after it (``ledger.HEAL_DAYS``: a backfill restates later open dates)."""
+    from dw.config import lake_config
+    from dw.warehouse.ledger import HEAL_DAYS
+
+    d = run_date if isinstance(run_date, dt.date) else dt.date.fromisoformat(str(run_date))
+    back = max(HEAL_DAYS, (look_back_days or lake_config().look_back_days) + 1)
+    return [d + dt.timedelta(days=i) for i in range(-back, HEAL_DAYS + 1)]
+
+
+def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None, dates=()) -> dict:
+    """Migrate the warehouse at ``conninfo`` (libpq conninfo or URI) and make the facts'
+    partitions of the months of ``dates``. Returns ``{"revision": ..., "created": [tables
+    created now], "partitions": [partitions created now], "tables": [all config tables]}``."""
     import psycopg
     from alembic import command
 
@@ -115,6 +135,7 @@ def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None) -> dict
                         pg.execute(PIN_SEARCH_PATH)  # session-wide: Alembic's and our statements alike
                         command.upgrade(alembic_config(sa_conn), "head")
                         created = ensure_tables(pg, tables)
+                        partitions = ensure_fact_partitions(pg, tables, dates)
                         revision = pg.execute(
                             "SELECT version_num FROM dw.alembic_version"
                         ).fetchone()[0]
@@ -122,7 +143,7 @@ def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None) -> dict
                 engine.dispose()
         finally:
             lock_conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
-    return {"revision": revision, "created": created, "tables": list(tables)}
+    return {"revision": revision, "created": created, "partitions": partitions, "tables": list(tables)}
 
 
 # --------------------------------------------------------------------------- config tables
@@ -133,7 +154,7 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
     grant. ``pg``: a psycopg connection inside the migration transaction."""
     from psycopg import sql
 
-    from dw.warehouse.ddl import create_table, unknown_member_insert
+    from dw.warehouse.ddl import before_partition_name, create_table, unknown_member_insert
     from dw.warehouse.sql import session_settings, table_ident
 
     created: list[str] = []
@@ -156,11 +177,30 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
                 created.append(name)
                 log.info("created dw.%s", name)
             _own(cur, name)
+            if cfg.kind == "fact" and not exists:
+                _own(cur, before_partition_name(cfg))
             insert = unknown_member_insert(cfg)
             if insert is not None:
                 cur.execute(insert)
             _grant(cur, cfg)
     return created
+
+
+def ensure_fact_partitions(pg, tables: dict[str, TableConfig], dates) -> list[str]:
+    """The missing monthly partitions of every partitioned fact for the months of ``dates``."""
+    from dw.warehouse.ddl import ensure_partitions
+
+    dates = list(dates)
+    made: list[str] = []
+    if not dates:
+        return made
+    with pg.cursor() as cur:
+        for cfg in tables.values():
+            if cfg.kind == "fact":
+                made += ensure_partitions(cur, cfg, dates) or []
+    if made:
+        log.info("created partitions %s", ", ".join(made))
+    return made
 
 
 def _own(cur, table: str) -> None:

@@ -13,8 +13,9 @@ Shapes (``table_columns``):
   ``is_current``; unique (natural key, valid_from) and one current row per natural key.
 - fact: the grain (lookup keys ``uuid``, degenerate columns with their config types, all
   NOT NULL), the measures, ``dw_updated_at``; ``PRIMARY KEY`` (date column first, then the
-  rest of the grain), which is also the date-leading index the loads' DELETE uses. No
-  physical foreign keys (docs/decisions/0005-warehouse-loads.md).
+  rest of the grain), which is also the date-leading index the loads read restated dates by;
+  partitioned by month of the date (``dw.warehouse.ddl``, docs/decisions/0030). No physical
+  foreign keys (docs/decisions/0005-warehouse-loads.md).
 
 Surrogate keys are ``md5('<table>|' || key values as text joined by '|')::uuid`` (a NULL key
 value is written ``\\N``; SCD2 appends ``|valid_from``). They depend on the session's
@@ -35,6 +36,12 @@ _ENUM_RE = re.compile(r"^dw\.([a-z_][a-z0-9_]{0,62})$")
 _NUMERIC_RE = re.compile(r"^numeric\((\d{1,2}),(\d{1,2})\)$")
 
 NULL_KEY_TEXT = "\\N"
+
+# The roles (docs/decisions/0041-least-privilege-warehouse-and-lake.md): the owner owns schema dw
+# and everything in it (migrate), the loader writes rows, the analyst reads.
+OWNER_ROLE = "dw_owner"
+LOADER_ROLE = "dw_loader"
+ANALYST_ROLE = "dw_analyst"
 
 STAGE = sql.Identifier("stage")
 RESOLVED = sql.Identifier("resolved")

@@ -9,7 +9,13 @@ CREATE TABLE IF NOT EXISTS "dw"."activity_fact" (
   "sessions" bigint,
   "dw_updated_at" timestamptz NOT NULL,
   CONSTRAINT "activity_fact_pkey" PRIMARY KEY ("date", "organization_id", "project_id", "user_id", "event_type")
-)
+) PARTITION BY RANGE ("date")
+;
+CREATE TABLE IF NOT EXISTS "dw"."activity_fact_p_before" PARTITION OF "dw"."activity_fact" FOR VALUES FROM (MINVALUE) TO ('2000-01-01'::date)
+;
+REVOKE ALL ON "dw"."activity_fact_p_before" FROM PUBLIC, "dw_analyst", "dw_loader"
+;
+GRANT SELECT, INSERT, UPDATE, DELETE ON "dw"."activity_fact_p_before" TO "dw_loader"
 
 -- @@ expected_columns_table
 CREATE TEMP TABLE "_dw_expected_activity_fact" (
@@ -78,15 +84,32 @@ SELECT 0::bigint, count(*), 0::bigint FROM i
 
 -- @@ fact_merge
 WITH d AS MATERIALIZED (
-  SELECT f.dw_ctid, r."date" IS NULL AS dw_gone, "r"."date", "r"."organization_id", "r"."project_id", "r"."user_id", "r"."event_type", "r"."events", "r"."sessions"
-  FROM "resolved" AS r FULL JOIN (SELECT ctid AS dw_ctid, "date", "organization_id", "project_id", "user_id", "event_type", "events", "sessions" FROM "dw"."activity_fact" WHERE "date" = ANY(%(dates)s)) AS f ON r."date" = f."date" AND r."organization_id" = f."organization_id" AND r."project_id" = f."project_id" AND r."user_id" = f."user_id" AND r."event_type" = f."event_type"
+  SELECT f.dw_tableoid, f.dw_ctid, r."date" IS NULL AS dw_gone, "r"."date", "r"."organization_id", "r"."project_id", "r"."user_id", "r"."event_type", "r"."events", "r"."sessions"
+  FROM "resolved" AS r FULL JOIN (SELECT tableoid AS dw_tableoid, ctid AS dw_ctid, "date", "organization_id", "project_id", "user_id", "event_type", "events", "sessions" FROM "dw"."activity_fact" WHERE "date" = ANY(%(dates)s)) AS f
+    ON r."date" = f."date" AND r."organization_id" = f."organization_id" AND r."project_id" = f."project_id" AND r."user_id" = f."user_id" AND r."event_type" = f."event_type"
   WHERE f.dw_ctid IS NULL OR r."date" IS NULL OR ROW("f"."events", "f"."sessions") IS DISTINCT FROM ROW("r"."events", "r"."sessions")),
-x AS (DELETE FROM "dw"."activity_fact" AS f USING d WHERE f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),
+x AS (DELETE FROM "dw"."activity_fact" AS f USING d WHERE f."date" = ANY(%(dates)s) AND f.tableoid = d.dw_tableoid AND f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),
 u AS (UPDATE "dw"."activity_fact" AS f SET "events" = d."events", "sessions" = d."sessions", dw_updated_at = %(loaded_at)s FROM d
-  WHERE f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),
+  WHERE f."date" = ANY(%(dates)s) AND f.tableoid = d.dw_tableoid AND f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),
 i AS (INSERT INTO "dw"."activity_fact" ("date", "organization_id", "project_id", "user_id", "event_type", "events", "sessions", dw_updated_at)
   SELECT "d"."date", "d"."organization_id", "d"."project_id", "d"."user_id", "d"."event_type", "d"."events", "d"."sessions", %(loaded_at)s FROM d WHERE d.dw_ctid IS NULL ORDER BY "d"."date", "d"."organization_id", "d"."project_id", "d"."user_id", "d"."event_type" RETURNING 1)
 SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM i), (SELECT count(*) FROM u)
+
+-- @@ create_partition[2024-12]
+CREATE TABLE "dw"."activity_fact_p2024_12" (LIKE "dw"."activity_fact" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+;
+ALTER TABLE "dw"."activity_fact_p2024_12" OWNER TO "dw_owner"
+;
+ALTER TABLE "dw"."activity_fact" ATTACH PARTITION "dw"."activity_fact_p2024_12" FOR VALUES FROM ('2024-12-01'::date) TO ('2025-01-01'::date)
+;
+REVOKE ALL ON "dw"."activity_fact_p2024_12" FROM PUBLIC, "dw_analyst", "dw_loader"
+;
+GRANT SELECT, INSERT, UPDATE, DELETE ON "dw"."activity_fact_p2024_12" TO "dw_loader"
+
+-- @@ analyze_partitions[2024-01-31, 2024-02-01]
+SELECT "dw"."analyze_partition"('activity_fact_p2024_01')
+;
+SELECT "dw"."analyze_partition"('activity_fact_p2024_02')
 
 -- @@ ledger.record[0]
 WITH open AS (SELECT "date" AS date, sum("dw_open_rows")::bigint AS n FROM "resolved"

@@ -11,7 +11,13 @@ CREATE TABLE IF NOT EXISTS "dw"."invoice_fact" (
   "amount_refunded" bigint,
   "dw_updated_at" timestamptz NOT NULL,
   CONSTRAINT "invoice_fact_pkey" PRIMARY KEY ("date", "organization_id", "subscription_id", "currency", "status")
-)
+) PARTITION BY RANGE ("date")
+;
+CREATE TABLE IF NOT EXISTS "dw"."invoice_fact_p_before" PARTITION OF "dw"."invoice_fact" FOR VALUES FROM (MINVALUE) TO ('2000-01-01'::date)
+;
+REVOKE ALL ON "dw"."invoice_fact_p_before" FROM PUBLIC, "dw_analyst", "dw_loader"
+;
+GRANT SELECT, INSERT, UPDATE, DELETE ON "dw"."invoice_fact_p_before" TO "dw_loader"
 
 -- @@ expected_columns_table
 CREATE TEMP TABLE "_dw_expected_invoice_fact" (
@@ -87,15 +93,32 @@ SELECT 0::bigint, count(*), 0::bigint FROM i
 
 -- @@ fact_merge
 WITH d AS MATERIALIZED (
-  SELECT f.dw_ctid, r."date" IS NULL AS dw_gone, "r"."date", "r"."organization_id", "r"."subscription_id", "r"."currency", "r"."status", "r"."invoices", "r"."amount_due", "r"."amount_paid", "r"."amount_refunded"
-  FROM "resolved" AS r FULL JOIN (SELECT ctid AS dw_ctid, "date", "organization_id", "subscription_id", "currency", "status", "invoices", "amount_due", "amount_paid", "amount_refunded" FROM "dw"."invoice_fact" WHERE "date" = ANY(%(dates)s)) AS f ON r."date" = f."date" AND r."organization_id" = f."organization_id" AND r."subscription_id" = f."subscription_id" AND r."currency" = f."currency" AND r."status" = f."status"
+  SELECT f.dw_tableoid, f.dw_ctid, r."date" IS NULL AS dw_gone, "r"."date", "r"."organization_id", "r"."subscription_id", "r"."currency", "r"."status", "r"."invoices", "r"."amount_due", "r"."amount_paid", "r"."amount_refunded"
+  FROM "resolved" AS r FULL JOIN (SELECT tableoid AS dw_tableoid, ctid AS dw_ctid, "date", "organization_id", "subscription_id", "currency", "status", "invoices", "amount_due", "amount_paid", "amount_refunded" FROM "dw"."invoice_fact" WHERE "date" = ANY(%(dates)s)) AS f
+    ON r."date" = f."date" AND r."organization_id" = f."organization_id" AND r."subscription_id" = f."subscription_id" AND r."currency" = f."currency" AND r."status" = f."status"
   WHERE f.dw_ctid IS NULL OR r."date" IS NULL OR ROW("f"."invoices", "f"."amount_due", "f"."amount_paid", "f"."amount_refunded") IS DISTINCT FROM ROW("r"."invoices", "r"."amount_due", "r"."amount_paid", "r"."amount_refunded")),
-x AS (DELETE FROM "dw"."invoice_fact" AS f USING d WHERE f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),
+x AS (DELETE FROM "dw"."invoice_fact" AS f USING d WHERE f."date" = ANY(%(dates)s) AND f.tableoid = d.dw_tableoid AND f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),
 u AS (UPDATE "dw"."invoice_fact" AS f SET "invoices" = d."invoices", "amount_due" = d."amount_due", "amount_paid" = d."amount_paid", "amount_refunded" = d."amount_refunded", dw_updated_at = %(loaded_at)s FROM d
-  WHERE f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),
+  WHERE f."date" = ANY(%(dates)s) AND f.tableoid = d.dw_tableoid AND f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),
 i AS (INSERT INTO "dw"."invoice_fact" ("date", "organization_id", "subscription_id", "currency", "status", "invoices", "amount_due", "amount_paid", "amount_refunded", dw_updated_at)
   SELECT "d"."date", "d"."organization_id", "d"."subscription_id", "d"."currency", "d"."status", "d"."invoices", "d"."amount_due", "d"."amount_paid", "d"."amount_refunded", %(loaded_at)s FROM d WHERE d.dw_ctid IS NULL ORDER BY "d"."date", "d"."organization_id", "d"."subscription_id", "d"."currency", "d"."status" RETURNING 1)
 SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM i), (SELECT count(*) FROM u)
+
+-- @@ create_partition[2024-12]
+CREATE TABLE "dw"."invoice_fact_p2024_12" (LIKE "dw"."invoice_fact" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+;
+ALTER TABLE "dw"."invoice_fact_p2024_12" OWNER TO "dw_owner"
+;
+ALTER TABLE "dw"."invoice_fact" ATTACH PARTITION "dw"."invoice_fact_p2024_12" FOR VALUES FROM ('2024-12-01'::date) TO ('2025-01-01'::date)
+;
+REVOKE ALL ON "dw"."invoice_fact_p2024_12" FROM PUBLIC, "dw_analyst", "dw_loader"
+;
+GRANT SELECT, INSERT, UPDATE, DELETE ON "dw"."invoice_fact_p2024_12" TO "dw_loader"
+
+-- @@ analyze_partitions[2024-01-31, 2024-02-01]
+SELECT "dw"."analyze_partition"('invoice_fact_p2024_01')
+;
+SELECT "dw"."analyze_partition"('invoice_fact_p2024_02')
 
 -- @@ ledger.record[0]
 WITH open AS (SELECT "date" AS date, sum("dw_open_rows")::bigint AS n FROM "resolved"

@@ -15,7 +15,13 @@ CREATE TABLE IF NOT EXISTS "dw"."job_ran_fact" (
   "minutes_used" numeric(18, 3),
   "dw_updated_at" timestamptz NOT NULL,
   CONSTRAINT "job_ran_fact_pkey" PRIMARY KEY ("date", "organization_id", "project_id", "user_id", "resource_id", "subscription_id", "project_visibility", "outcome", "dlc")
-)
+) PARTITION BY RANGE ("date")
+;
+CREATE TABLE IF NOT EXISTS "dw"."job_ran_fact_p_before" PARTITION OF "dw"."job_ran_fact" FOR VALUES FROM (MINVALUE) TO ('2000-01-01'::date)
+;
+REVOKE ALL ON "dw"."job_ran_fact_p_before" FROM PUBLIC, "dw_analyst", "dw_loader"
+;
+GRANT SELECT, INSERT, UPDATE, DELETE ON "dw"."job_ran_fact_p_before" TO "dw_loader"
 
 -- @@ expected_columns_table
 CREATE TEMP TABLE "_dw_expected_job_ran_fact" (
@@ -112,15 +118,32 @@ SELECT 0::bigint, count(*), 0::bigint FROM i
 
 -- @@ fact_merge
 WITH d AS MATERIALIZED (
-  SELECT f.dw_ctid, r."date" IS NULL AS dw_gone, "r"."date", "r"."organization_id", "r"."project_id", "r"."user_id", "r"."resource_id", "r"."subscription_id", "r"."project_visibility", "r"."outcome", "r"."dlc", "r"."jobs_ran", "r"."credits_used", "r"."dlc_credits_used", "r"."minutes_used"
-  FROM "resolved" AS r FULL JOIN (SELECT ctid AS dw_ctid, "date", "organization_id", "project_id", "user_id", "resource_id", "subscription_id", "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used", "minutes_used" FROM "dw"."job_ran_fact" WHERE "date" = ANY(%(dates)s)) AS f ON r."date" = f."date" AND r."organization_id" = f."organization_id" AND r."project_id" = f."project_id" AND r."user_id" = f."user_id" AND r."resource_id" = f."resource_id" AND r."subscription_id" = f."subscription_id" AND r."project_visibility" = f."project_visibility" AND r."outcome" = f."outcome" AND r."dlc" = f."dlc"
+  SELECT f.dw_tableoid, f.dw_ctid, r."date" IS NULL AS dw_gone, "r"."date", "r"."organization_id", "r"."project_id", "r"."user_id", "r"."resource_id", "r"."subscription_id", "r"."project_visibility", "r"."outcome", "r"."dlc", "r"."jobs_ran", "r"."credits_used", "r"."dlc_credits_used", "r"."minutes_used"
+  FROM "resolved" AS r FULL JOIN (SELECT tableoid AS dw_tableoid, ctid AS dw_ctid, "date", "organization_id", "project_id", "user_id", "resource_id", "subscription_id", "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used", "minutes_used" FROM "dw"."job_ran_fact" WHERE "date" = ANY(%(dates)s)) AS f
+    ON r."date" = f."date" AND r."organization_id" = f."organization_id" AND r."project_id" = f."project_id" AND r."user_id" = f."user_id" AND r."resource_id" = f."resource_id" AND r."subscription_id" = f."subscription_id" AND r."project_visibility" = f."project_visibility" AND r."outcome" = f."outcome" AND r."dlc" = f."dlc"
   WHERE f.dw_ctid IS NULL OR r."date" IS NULL OR ROW("f"."jobs_ran", "f"."credits_used", "f"."dlc_credits_used", "f"."minutes_used") IS DISTINCT FROM ROW("r"."jobs_ran", "r"."credits_used", "r"."dlc_credits_used", "r"."minutes_used")),
-x AS (DELETE FROM "dw"."job_ran_fact" AS f USING d WHERE f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),
+x AS (DELETE FROM "dw"."job_ran_fact" AS f USING d WHERE f."date" = ANY(%(dates)s) AND f.tableoid = d.dw_tableoid AND f.ctid = d.dw_ctid AND d.dw_gone RETURNING 1),
 u AS (UPDATE "dw"."job_ran_fact" AS f SET "jobs_ran" = d."jobs_ran", "credits_used" = d."credits_used", "dlc_credits_used" = d."dlc_credits_used", "minutes_used" = d."minutes_used", dw_updated_at = %(loaded_at)s FROM d
-  WHERE f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),
+  WHERE f."date" = ANY(%(dates)s) AND f.tableoid = d.dw_tableoid AND f.ctid = d.dw_ctid AND NOT d.dw_gone RETURNING 1),
 i AS (INSERT INTO "dw"."job_ran_fact" ("date", "organization_id", "project_id", "user_id", "resource_id", "subscription_id", "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used", "minutes_used", dw_updated_at)
   SELECT "d"."date", "d"."organization_id", "d"."project_id", "d"."user_id", "d"."resource_id", "d"."subscription_id", "d"."project_visibility", "d"."outcome", "d"."dlc", "d"."jobs_ran", "d"."credits_used", "d"."dlc_credits_used", "d"."minutes_used", %(loaded_at)s FROM d WHERE d.dw_ctid IS NULL ORDER BY "d"."date", "d"."organization_id", "d"."project_id", "d"."user_id", "d"."resource_id", "d"."subscription_id", "d"."project_visibility", "d"."outcome", "d"."dlc" RETURNING 1)
 SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM i), (SELECT count(*) FROM u)
+
+-- @@ create_partition[2024-12]
+CREATE TABLE "dw"."job_ran_fact_p2024_12" (LIKE "dw"."job_ran_fact" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+;
+ALTER TABLE "dw"."job_ran_fact_p2024_12" OWNER TO "dw_owner"
+;
+ALTER TABLE "dw"."job_ran_fact" ATTACH PARTITION "dw"."job_ran_fact_p2024_12" FOR VALUES FROM ('2024-12-01'::date) TO ('2025-01-01'::date)
+;
+REVOKE ALL ON "dw"."job_ran_fact_p2024_12" FROM PUBLIC, "dw_analyst", "dw_loader"
+;
+GRANT SELECT, INSERT, UPDATE, DELETE ON "dw"."job_ran_fact_p2024_12" TO "dw_loader"
+
+-- @@ analyze_partitions[2024-01-31, 2024-02-01]
+SELECT "dw"."analyze_partition"('job_ran_fact_p2024_01')
+;
+SELECT "dw"."analyze_partition"('job_ran_fact_p2024_02')
 
 -- @@ ledger.record[0]
 WITH open AS (SELECT "date" AS date, sum("dw_open_rows")::bigint AS n FROM "resolved"

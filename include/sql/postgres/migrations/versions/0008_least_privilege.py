@@ -1,7 +1,7 @@
 """least_privilege: an owner role apart from the loader; explicit grants only; CREATE on public revoked
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2024-01-08
 
 The SQL of this step lives next to this file, in 0008_least_privilege/, one file per step
@@ -15,7 +15,7 @@ from pathlib import Path
 from dw.warehouse.migrate import run_sql_files
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

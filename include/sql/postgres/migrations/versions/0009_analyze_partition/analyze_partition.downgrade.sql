@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS dw.analyze_partition(text);
