@@ -167,7 +167,7 @@ def test_lake_ready_fails_an_empty_partition_naming_the_source(lake):
 
     from dw.lake import RawPartition
     from dw.dag_factory import lake_sensor_task
-    from dw.operators.lake_sensor import parquet_rows
+    from dw.lake import parquet_rows
 
     part = RawPartition("mongo", "jobs", D.isoformat())
     sensor = lake_sensor_task(task_id="raw_mongo_jobs", source="mongo", entity="jobs", min_rows=1)

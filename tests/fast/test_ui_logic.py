@@ -87,9 +87,9 @@ class FakeS3:
 def test_footer_rows_from_the_tail_only():
     data = _parquet(50_000)
     s3 = FakeS3({"k": data})
-    assert sources.parquet_rows(s3, "b", "k", len(data), "e1") == 50_000
-    assert sources.parquet_rows(s3, "b", "k", len(data), "e1") == 50_000 and s3.gets == 1  # cached by ETag
-    assert sources.parquet_rows(FakeS3({"k": b"not parquet"}), "b", "k", 11, "e2") is None
+    assert sources.parquet_rows(s3, "b", "k", "e1") == 50_000
+    assert sources.parquet_rows(s3, "b", "k", "e1") == 50_000 and s3.gets == 1  # cached by ETag
+    assert sources.parquet_rows(FakeS3({"k": b"not parquet"}), "b", "k", "e2") is None
 
 
 def test_calendar_lists_each_raw_table_once_and_classifies_days():

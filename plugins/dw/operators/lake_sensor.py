@@ -7,8 +7,9 @@ A vendor day is two objects (raw JSON, Parquet): it counts as landed only when b
 the same landing id (``dw.sources.http.pair_landed``, decision 0040); until then the sensor waits.
 
 Freshness (``min_rows``, from the source's config): once the partition object exists, its row
-count is read from the Parquet footer (two ranged GETs, not the file). A partition with fewer
-rows than the source promises a day fails the task at once (no retries, no more waiting): the
+count is read from the Parquet footer (``dw.lake.parquet_rows``: a ranged GET of its tail). A
+partition with fewer rows than the source promises a day fails the task at once (no retries,
+no more waiting): the
 ingestion landed an empty or partial day, and the warehouse must not load it. A partition that
 never arrives fails when the sensor times out. Both messages name the source, the ingestion DAG
 and task to look at, and the date. Each extract of the warehouse waits for the sensors of the raw
@@ -17,53 +18,10 @@ tables it reads.
 
 from __future__ import annotations
 
-import io
-
 from airflow.sdk import BaseSensorOperator
 
 from dw.hooks.connections import LAKE_CONN_ID
-from dw.lake import RawPartition
-
-
-class _S3Object(io.RawIOBase):
-    """A seekable, read-only view of an S3 object: each read is one ranged GET."""
-
-    def __init__(self, s3, bucket: str, key: str):
-        super().__init__()
-        self.s3, self.bucket, self.key = s3, bucket, key
-        self.size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
-        self.pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def readinto(self, buf) -> int:
-        if self.pos >= self.size or not len(buf):
-            return 0
-        end = min(self.pos + len(buf), self.size) - 1
-        data = self.s3.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={self.pos}-{end}")["Body"].read()
-        buf[: len(data)] = data
-        self.pos += len(data)
-        return len(data)
-
-
-def parquet_rows(s3, bucket: str, key: str) -> int:
-    """The row count in a Parquet object's footer, read with ranged GETs."""
-    import pyarrow.parquet as pq
-
-    with io.BufferedReader(_S3Object(s3, bucket, key), buffer_size=1 << 16) as f:
-        return pq.ParquetFile(f).metadata.num_rows
+from dw.lake import RawPartition, parquet_rows
 
 
 class LakePartitionSensor(BaseSensorOperator):

@@ -3,7 +3,7 @@ short of its source's ``min_rows``, or missing.
 
 Presence comes from one ListObjectsV2 per raw table (``StartAfter`` the window's first day, so
 a year of history costs no more than a month). Row counts come from each partition's Parquet
-footer, the same count ``lake_ready`` checks: one ranged GET of the object's tail per partition,
+footer, the same count ``lake_ready`` checks (``dw.lake.parquet_rows``: a ranged GET of the tail),
 concurrently, cached in this process by key and ETag (a replaced partition has a new ETag). A
 page view after the first therefore costs only the listings. This reads the lake as it is,
 including partitions written before the view existed, and needs no change to the ingestion.
@@ -12,11 +12,9 @@ including partitions written before the view existed, and needs no change to the
 from __future__ import annotations
 
 import datetime as dt
-import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-TAIL_BYTES = 64 * 1024  # one GET holds the footer of a typical partition; a larger one takes a second
 MAX_WORKERS = 10  # botocore.s default connection pool
 _CACHE: dict[tuple[str, str], int] = {}
 _CACHE_LOCK = threading.Lock()
@@ -50,34 +48,16 @@ def classify(rows: int | None, present: bool, min_rows: int) -> str:
     return "present"
 
 
-def _footer_rows(tail: bytes) -> int | None:
-    """The row count of a Parquet file from its last bytes, or None if the footer is longer than ``tail``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if len(tail) < 8 or tail[-4:] != b"PAR1":
-        raise ValueError("not a Parquet file")
-    footer_len = struct.unpack("<I", tail[-8:-4])[0]
-    if footer_len + 8 > len(tail):
-        return None
-    # the leading magic and the footer: all a reader of the metadata looks at
-    return pq.ParquetFile(pa.BufferReader(b"PAR1" + tail[-(footer_len + 8):])).metadata.num_rows
-
-
-def parquet_rows(s3, bucket: str, key: str, size: int, etag: str) -> int | None:
+def parquet_rows(s3, bucket: str, key: str, etag: str) -> int | None:
     """The row count of a Parquet object (cached by key and ETag); None if unreadable."""
     with _CACHE_LOCK:
         if (key, etag) in _CACHE:
             return _CACHE[(key, etag)]
+    from dw.lake import parquet_rows as footer_rows
+
     try:
-        n = min(TAIL_BYTES, size)
-        tail = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{n}")["Body"].read()
-        rows = _footer_rows(tail)
-        if rows is None:  # a footer longer than the first read
-            footer_len = struct.unpack("<I", tail[-8:-4])[0]
-            tail = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{footer_len + 8}")["Body"].read()
-            rows = _footer_rows(tail)
-    except Exception:
+        rows = footer_rows(s3, bucket, key)
+    except Exception:  # noqa: BLE001 - an unreadable partition shows as "unknown"
         return None
     with _CACHE_LOCK:
         _CACHE[(key, etag)] = rows
@@ -115,7 +95,7 @@ def calendar(s3, bucket: str, days: list[dt.date], tables: list[dict] | None = N
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
         listings = list(pool.map(lambda t: _listing(s3, bucket, RawTable(t["source"], t["entity"]).prefix(raw), days),
                                  tables))
-        jobs = {(t["table"], d): pool.submit(parquet_rows, s3, bucket, o["Key"], o["Size"], o.get("ETag", ""))
+        jobs = {(t["table"], d): pool.submit(parquet_rows, s3, bucket, o["Key"], o.get("ETag", ""))
                 for t, found in zip(tables, listings) for d, o in found.items()}
         counts = {k: f.result() for k, f in jobs.items()}
     out = []
