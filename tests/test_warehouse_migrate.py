@@ -334,6 +334,35 @@ def test_ledger_dates_expire_after_the_heal_window_with_their_counts(warehouse, 
             ("job_ran_fact", d - dt.timedelta(days=8), 5, d)]
 
 
+def test_schema_change_ledger_is_written_by_the_loader_and_read_by_analysts(warehouse, dw_tables):
+    """dw.schema_changes: the loader inserts and deletes (a task replaces its day's rows), never
+    updates; an unknown change kind is refused; analysts read it and its first-seen view."""
+    import datetime as dt
+
+    run_migrate(warehouse, dw_tables)
+    row = ("mongo", "jobs", "operating_system", "new_enum_value", "freebsd", 3, "evolve", "ingest_mongo.jobs")
+    with psycopg.connect(warehouse) as con:
+        con.execute("set role dw_loader")
+        for d in (dt.date(2024, 3, 2), dt.date(2024, 3, 1)):
+            con.execute("insert into dw.schema_changes values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", (d, *row))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("update dw.schema_changes set row_count = 0")
+        con.rollback()
+    with psycopg.connect(warehouse) as con:
+        con.execute("set role dw_loader")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            con.execute("insert into dw.schema_changes values ('2024-03-01', 'mongo', 'jobs', 'x', 'renamed', '', 1, "
+                        "'evolve', 't')")
+        con.rollback()
+        for d in (dt.date(2024, 3, 2), dt.date(2024, 3, 1)):
+            con.execute("insert into dw.schema_changes values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", (d, *row))
+        con.commit()
+    with psycopg.connect(warehouse) as con:
+        con.execute("set role dw_analyst")
+        assert con.execute("select first_seen, last_seen, row_count, last_action from dw.schema_changes_first_seen "
+                           "where detail = 'freebsd'").fetchall() == [(dt.date(2024, 3, 1), dt.date(2024, 3, 2), 6, "evolve")]
+
+
 def test_facts_are_partitioned_by_month_made_by_migrate_and_0007_migrates_old_ones(warehouse, dw_tables):
     """A new warehouse's facts are partitioned by month, with the partition of dates before 2000
     (made with the table, so a first monthly partition never updates the parent's catalog row,

@@ -1,0 +1,2 @@
+DROP VIEW dw.schema_changes_first_seen;
+DROP TABLE dw.schema_changes;
