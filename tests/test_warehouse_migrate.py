@@ -342,6 +342,7 @@ def test_schema_change_ledger_is_written_by_the_loader_and_read_by_analysts(ware
     run_migrate(warehouse, dw_tables)
     row = ("mongo", "jobs", "operating_system", "new_enum_value", "freebsd", 3, "evolve", "ingest_mongo.jobs")
     with psycopg.connect(warehouse) as con:
+        con.execute("delete from dw.schema_changes")
         con.execute("set role dw_loader")
         for d in (dt.date(2024, 3, 2), dt.date(2024, 3, 1)):
             con.execute("insert into dw.schema_changes values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", (d, *row))
@@ -361,6 +362,30 @@ def test_schema_change_ledger_is_written_by_the_loader_and_read_by_analysts(ware
         con.execute("set role dw_analyst")
         assert con.execute("select first_seen, last_seen, row_count, last_action from dw.schema_changes_first_seen "
                            "where detail = 'freebsd'").fetchall() == [(dt.date(2024, 3, 1), dt.date(2024, 3, 2), 6, "evolve")]
+
+
+def test_record_changes_replaces_what_its_task_wrote_for_its_day(warehouse, dw_tables):
+    """dw.contracts.record_changes: a re-run of the same task and day writes the same rows; the
+    rows of another task, day or entity stay."""
+    import datetime as dt
+
+    from dw.contracts import Change, record_changes
+
+    run_migrate(warehouse, dw_tables)
+    d = dt.date(2024, 4, 1)
+    new_os = Change("mongo", "jobs", "operating_system", "enum_values", "freebsd", 3, "evolve")
+    new_field = Change("mongo", "jobs", "gpu", "new_fields", "string", 7, "evolve")
+    with psycopg.connect(warehouse) as con, con.cursor() as cur:
+        cur.execute("set role dw_loader")
+        cur.execute("delete from dw.schema_changes where dt >= %s", (d,))
+        assert record_changes(cur, d, "mongo", "jobs", "ingest_mongo.jobs", [new_os, new_field]) == 2
+        record_changes(cur, d + dt.timedelta(days=1), "mongo", "jobs", "ingest_mongo.jobs", [new_os])
+        record_changes(cur, d, "mongo", "jobs", "warehouse.load", [new_os])
+        assert record_changes(cur, d, "mongo", "jobs", "ingest_mongo.jobs", [new_field]) == 1
+        rows = cur.execute("select dt, column_name, row_count, action, recorded_by from dw.schema_changes "
+                           "order by 1, 5, 2").fetchall()
+    assert rows == [(d, "gpu", 7, "evolve", "ingest_mongo.jobs"), (d, "operating_system", 3, "evolve", "warehouse.load"),
+                    (d + dt.timedelta(days=1), "operating_system", 3, "evolve", "ingest_mongo.jobs")]
 
 
 def test_facts_are_partitioned_by_month_made_by_migrate_and_0007_migrates_old_ones(warehouse, dw_tables):

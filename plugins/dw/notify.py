@@ -15,6 +15,10 @@ convention — the password is the webhook URL, or its path ``T000/B000/XXX`` un
 (default ``hooks.slack.com/services``) and schema (default ``https``). A failed post is logged
 and never fails anything; the webhook URL (a secret) is never logged.
 
+``changes_seen`` is the warning of a task that succeeded but saw upstream changes (new fields,
+new enumerated values, records quarantined: ``dw.contracts``): one message naming each change
+and where to look, in the task's log and on the same Slack connection.
+
 Parse-time cost: the standard library only.
 """
 
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SLACK_CONN_ID = "slack_alerts"
 MARK = "dw-etl FAILED"
+WARN_MARK = "dw-etl WARNING"
 MAX_ERROR = 400
 
 
@@ -105,7 +110,7 @@ def post_to_slack(text: str, conn_id: str = SLACK_CONN_ID, timeout: float = 10.0
     try:
         conn = BaseHook.get_connection(conn_id)
     except Exception:  # noqa: BLE001 - not defined (or not readable): nothing to post to
-        log.info("no Slack webhook connection %s: the failure message is in this log only", conn_id)
+        log.info("no Slack webhook connection %s: the message is in this log only", conn_id)
         return False
     try:
         req = urllib.request.Request(slack_webhook_url(conn), data=json.dumps({"text": text}).encode(),
@@ -114,9 +119,9 @@ def post_to_slack(text: str, conn_id: str = SLACK_CONN_ID, timeout: float = 10.0
             r.read()
     except Exception as e:  # noqa: BLE001 - a notification must never fail the callback
         reason = getattr(e, "code", None) or getattr(e, "reason", None) or type(e).__name__
-        log.warning("could not post the failure message to Slack (connection %s): %s", conn_id, reason)
+        log.warning("could not post the message to Slack (connection %s): %s", conn_id, reason)
         return False
-    log.info("failure message posted to Slack (connection %s)", conn_id)
+    log.info("message posted to Slack (connection %s)", conn_id)
     return True
 
 
@@ -129,3 +134,30 @@ def task_failed(context) -> None:
         return
     log.error("%s", text)
     post_to_slack(text)
+
+
+def changes_message(*, dag_id: str, task_id: str, date: str, changes, where: str) -> str:
+    """The warning for ``changes`` (``dw.contracts.Change``) seen by a task that succeeded."""
+    lines = [f"{WARN_MARK} {dag_id} › {task_id} › date {date}: {len(changes)} upstream change(s)"]
+    lines += [f"- {c.describe()}" for c in changes]
+    lines.append(f"where to look: {where}")
+    return "\n".join(lines)
+
+
+def changes_seen(context, changes, where: str = "dw.schema_changes") -> str | None:
+    """Log (as a warning) and post to Slack the message naming ``changes`` of the task whose
+    ``context`` this is; nothing when there are none. Returns the message. Never raises."""
+    if not changes:
+        return None
+    try:
+        ti = context["ti"]
+        from dw.lake import run_date
+
+        text = changes_message(dag_id=ti.dag_id, task_id=ti.task_id, date=str(run_date(context)), changes=changes,
+                               where=where)
+    except Exception as e:  # noqa: BLE001 - a notification must never fail the task
+        log.warning("could not build the upstream-change message: %s", e)
+        return None
+    log.warning("%s", text)
+    post_to_slack(text)
+    return text

@@ -14,7 +14,7 @@ CREATE TABLE dw.schema_changes (
   row_count   bigint NOT NULL CHECK (row_count >= 0),
   action      text   NOT NULL CHECK (action IN ('evolve', 'freeze', 'discard_row', 'discard_value', 'quarantine')),
   recorded_by text   NOT NULL,   -- <dag_id>.<task_id> that saw it
-  CONSTRAINT schema_changes_pkey PRIMARY KEY (dt, source, entity, column_name, change, detail)
+  CONSTRAINT schema_changes_pkey PRIMARY KEY (dt, source, entity, column_name, change, detail, recorded_by)
 );
 CREATE INDEX schema_changes_place ON dw.schema_changes (source, entity, column_name, change, detail, dt);
 ALTER TABLE dw.schema_changes OWNER TO dw_owner;
