@@ -13,7 +13,7 @@ import pendulum
 import psycopg
 import pytest
 
-from dw.config import UNKNOWN_ID, vendor_source, warehouse_tables
+from dw.config import NOT_APPLICABLE_ID, UNKNOWN_ID, vendor_source, warehouse_tables
 from devstack import generate as g
 from devstack import vendors
 from tests.helpers import FAST, amplitude_served, served
@@ -121,8 +121,10 @@ def test_vendor_facts_reconcile_per_date_and_organization(warehouse, lake, mongo
     billed = {c["metadata"]["analytics_id"] for c in served(v, "stripe", "customers")}
     assert billed and billed <= known, sorted(billed - known)[:5]
 
-    def org(aid):
-        return aid.lower() if aid and aid.lower() in known else UNKNOWN_ID
+    def org(aid):  # no organization: Not applicable; one the warehouse does not know: Unknown (0044)
+        if not aid:
+            return NOT_APPLICABLE_ID
+        return aid.lower() if aid.lower() in known else UNKNOWN_ID
 
     # ---- invoice_fact: sums over the invoices, charges and customers the stand-in serves
     customers = {c["id"]: c["metadata"].get("analytics_id") for c in served(v, "stripe", "customers")}
@@ -173,7 +175,8 @@ def test_vendor_facts_reconcile_per_date_and_organization(warehouse, lake, mongo
     # ---- subscription_dim: every subscription (a full-history first load), current; job_ran_fact resolves them
     subs = {s["id"]: s for s in served(v, "chargify", "subscriptions", since=dt.date(2000, 1, 1))}
     dim = {r[0]: r[1:] for r in rows(warehouse, """select subscription_id, product_handle, state, is_current
-                                                  from dw.subscription_dim where id <> %s""", UNKNOWN_ID)}
+                                                  from dw.subscription_dim where id not in (%s, %s)""",
+                                      UNKNOWN_ID, NOT_APPLICABLE_ID)}
     assert dim == {str(k): (s["product"]["handle"], s["state"], True) for k, s in subs.items()} and dim
     resolved = dict(rows(warehouse, """
         select s.subscription_id, sum(f.jobs_ran) from dw.job_ran_fact f join dw.subscription_dim s on s.id = f.subscription_id
@@ -181,7 +184,7 @@ def test_vendor_facts_reconcile_per_date_and_organization(warehouse, lake, mongo
     jobs = defaultdict(int)
     for doc in mongo_app.jobs.find({"started_at": {"$gte": dt.datetime(2024, 1, 15), "$lt": dt.datetime(2024, 1, 16)}}):
         sub = doc["subscription_id"]
-        jobs[sub if sub and int(sub) in subs else "unknown"] += 1
+        jobs["not_applicable" if not sub else sub if int(sub) in subs else "unknown"] += 1
     # every job whose subscription Chargify served resolves to it; only those it did not serve (updated
     # after D ended, so outside every window up to D) fall back to the unknown member
     assert resolved == dict(jobs) and len(resolved) > 20 and jobs["unknown"] < sum(jobs.values()) / 20

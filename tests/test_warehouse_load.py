@@ -16,7 +16,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from dw.config import UNKNOWN_ID
+from dw.config import NOT_APPLICABLE_ID, UNKNOWN_ID
 from dw.warehouse.migrate import head_revision
 from dw.warehouse.load import LoadError, LoadStats, load_table
 from tests.helpers import csv_bytes, new_warehouse, org, run_migrate, warehouse_fingerprint
@@ -118,7 +118,7 @@ def test_scd1_insert_rerun_change_and_keys(wh, lake, dw_tables):
     s = load_orgs(wh, lake, dw_tables, rows)
     assert (s.copied, s.inserted, s.updated, s.deleted) == (2, 2, 0, 0)
     got = q(wh, "select id::text, analytics_id::text, name, dw_created_at, dw_updated_at from dw.organization_dim "
-                "where id <> %s order by 2", (UNKNOWN_ID,))
+                "where id not in (%s, %s) order by 2", (UNKNOWN_ID, NOT_APPLICABLE_ID))
     assert got == [
         (key("organization_dim", ORG_A), ORG_A, "acme", AT1, AT1),
         (key("organization_dim", ORG_B), ORG_B, "beta", AT1, AT1),
@@ -167,7 +167,8 @@ def test_scd1_duplicates_in_one_extract_resolve_to_latest(wh, lake, dw_tables):
 
 def test_unknown_member_is_never_touched(wh, lake, dw_tables):
     before = q(wh, "select * from dw.organization_dim")
-    s = load_orgs(wh, lake, dw_tables, [org(UNKNOWN_ID, "hijacked", "2030-01-01T00:00:00Z")])
+    s = load_orgs(wh, lake, dw_tables, [org(UNKNOWN_ID, "hijacked", "2030-01-01T00:00:00Z"),
+                                        org(NOT_APPLICABLE_ID, "hijacked", "2030-01-01T00:00:00Z")])
     assert (s.inserted, s.updated) == (0, 0)
     assert q(wh, "select * from dw.organization_dim") == before
 
@@ -180,7 +181,7 @@ def test_resource_dim_null_resource_class_inserted_once(wh, lake, dw_tables):
     s = load(wh, lake, dw_tables, "resource_dim", put(lake, "resource_dim", D2, r.column_names, rows), D2, AT2)
     assert (s.inserted, s.updated) == (0, 0)
     got = q(wh, "select id::text, resource_class, operating_system::text, executor::text from dw.resource_dim "
-                "where id <> %s order by 2 nulls first, 3", (UNKNOWN_ID,))
+                "where id not in (%s, %s) order by 2 nulls first, 3", (UNKNOWN_ID, NOT_APPLICABLE_ID))
     assert got == [
         (key("resource_dim", "\\N", "linux", "docker"), None, "linux", "docker"),
         (key("resource_dim", "\\N", "macos", "macos"), None, "macos", "macos"),
@@ -234,9 +235,49 @@ def test_fact_unknown_member_fallback_and_many_unknowns_aggregate(wh, lake, dw_t
     missing = ["dddddddd-0000-4000-8000-00000000000%d" % i for i in range(3)]
     rows = [job(org_id=m, credits=i + 1) for i, m in enumerate(missing)] + [job(org_id=None, credits=100)]
     s = load_jobs(wh, lake, dw_tables, rows)
-    # four organizations nobody knows: one row on the unknown member, their sums added up
-    assert (s.inserted, s.unknown) == (1, 1)
-    assert q(wh, "select organization_id::text, jobs_ran, credits_used from dw.job_ran_fact") == [(UNKNOWN_ID, 4, 106)]
+    # three organizations nobody knows: one row on the Unknown member, their sums added up; the
+    # job without an organization on the Not applicable member, not counted as unknown
+    assert (s.inserted, s.unknown) == (2, 1)
+    assert q(wh, "select organization_id::text, jobs_ran, credits_used from dw.job_ran_fact order by 1") == [
+        (UNKNOWN_ID, 3, 6), (NOT_APPLICABLE_ID, 1, 100)]
+
+
+def test_null_key_is_not_applicable_unknown_key_is_unknown_and_only_that_heals(wh, lake, dw_tables):
+    """docs/decisions/0044: a NULL project lands on Not applicable, a project that has not arrived
+    on Unknown; only the second enters dw.unknown_member_dates and heals when it arrives. For
+    resource_dim's three-column key, no operating system and no executor is Not applicable, only
+    one of them missing is Unknown (a partial key: never healable, so not in the ledger either),
+    and a NULL resource_class is a value of the key."""
+    seed_dims(wh, lake, dw_tables)
+    rows = [job(proj=None, credits=1), job(proj=PROJ_LATE, credits=2), job(os_=None, ex=None, credits=4),
+            job(os_=None, credits=8), job(rc=None, credits=16)]
+    s = load_jobs(wh, lake, dw_tables, rows)
+    assert s.unknown == 2  # the late project and the partial resource key
+
+    def where(col):
+        return dict(q(wh, f"select {col}::text, sum(credits_used) from dw.job_ran_fact "
+                          f"where {col} in (%s, %s) group by 1", (UNKNOWN_ID, NOT_APPLICABLE_ID)))
+
+    assert where("project_id") == {NOT_APPLICABLE_ID: 1, UNKNOWN_ID: 2}
+    assert where("resource_id") == {NOT_APPLICABLE_ID: 4, UNKNOWN_ID: 8}
+    assert q(wh, "select count(*) from dw.job_ran_fact where resource_id = %s",
+             (key("resource_dim", "\\N", "linux", "docker"),)) == [(1,)]
+    # only the late project can heal: one row in the ledger for D1
+    assert q(wh, "select date::text, source_rows from dw.unknown_member_dates where table_name = 'job_ran_fact'") == [
+        (D1, 1)]
+
+    # the project arrives; the next run restates the ledger's date: the Unknown project heals,
+    # the Not applicable one stays, and the ledger is empty (the partial resource key never heals)
+    p = dw_tables["project_dim"]
+    load(wh, lake, dw_tables, "project_dim",
+         put(lake, "project_dim", D2, p.column_names, [[PROJ_LATE, ORG_A, "late", "private", None, "2024-03-05T00:00:00Z"]]),
+         D2, AT2)
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert s.unknown == 1
+    assert where("project_id") == {NOT_APPLICABLE_ID: 1}
+    assert q(wh, "select sum(credits_used) from dw.job_ran_fact where project_id = %s",
+             (key("project_dim", PROJ_LATE),)) == [(2,)]
+    assert q(wh, "select count(*) from dw.unknown_member_dates") == [(0,)]
 
 
 def test_late_arriving_dimension_heals_on_reload(wh, lake, dw_tables):
@@ -369,7 +410,7 @@ def test_scd2_versions_and_as_of_lookup(wh, lake, dw_tables):
     for ds, at in ((D1, AT1), (D2, AT2)):
         assert load_subs([o1, o2, o3], ds, at) == LoadStats(copied=3)
     versions = q(wh, "select id::text, product_handle, organization_analytics_id::text, valid_from::text, "
-                     "valid_to::text, is_current from dw.subscription_dim where id <> %s order by valid_from", (UNKNOWN_ID,))
+                     "valid_to::text, is_current from dw.subscription_dim where id not in (%s, %s) order by valid_from", (UNKNOWN_ID, NOT_APPLICABLE_ID))
     v1 = key("subscription_dim", "sub_1", "-infinity")
     v2 = key("subscription_dim", "sub_1", "2024-03-05 12:00:00+00")
     assert versions == [
@@ -408,7 +449,7 @@ def test_scd2_history_does_not_depend_on_load_order(stack, lake, dw_tables, monk
     run_migrate(uri, dw_tables)
     load(uri, lake, dw_tables, "subscription_dim", put(lake, "subscription_dim", D1, s2.column_names, obs))
     assert q(uri, "select product_handle, state, valid_from::text, is_current from dw.subscription_dim "
-                  "where id <> %s order by valid_from", (UNKNOWN_ID,)) == [
+                  "where id not in (%s, %s) order by valid_from", (UNKNOWN_ID, NOT_APPLICABLE_ID)) == [
         ("free", "active", "-infinity", False), ("pro", "active", "2024-03-02 00:00:00+00", False),
         ("free", "active", "2024-03-03 00:00:00+00", False), ("free", "canceled", "2024-03-04 00:00:00+00", True)]
     # a history that lost an observation (a corrected source) deletes the version it made

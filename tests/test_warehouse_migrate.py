@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from dw.config import UNKNOWN_ID, TableConfig
+from dw.config import NOT_APPLICABLE_ID, UNKNOWN_ID, TableConfig
 from dw.warehouse.migrate import head_revision
 from tests.helpers import run_migrate, warehouse_fingerprint
 
@@ -21,9 +21,9 @@ CONTRACT_JOB_RAN_FACT = [
     "minutes_used", "dw_updated_at",
 ]
 ENUMS = {
-    "project_visibility_type": ["public", "private", "unknown"],
-    "operating_system_type": ["linux", "macos", "windows", "unknown"],
-    "executor_type": ["docker", "machine", "macos", "windows", "unknown"],
+    "project_visibility_type": ["public", "private", "unknown", "not_applicable"],
+    "operating_system_type": ["linux", "macos", "windows", "unknown", "not_applicable"],
+    "executor_type": ["docker", "machine", "macos", "windows", "unknown", "not_applicable"],
     "job_outcome_type": ["success", "failed", "canceled", "infrastructure_fail", "timedout", "running", "unknown"],
 }
 
@@ -58,7 +58,7 @@ def catalog_state(uri: str) -> dict:
 def test_migrate_creates_schema_types_tables_unknown_members_date_dim_roles(warehouse, dw_tables):
     result = run_migrate(warehouse, dw_tables)
     assert result["revision"] == head_revision()
-    assert set(result["created"]) == set(dw_tables)
+    assert result["created"] == []  # the migrations make the config tables (0013, docs/decisions/0045)
 
     with psycopg.connect(warehouse) as con:
         tables = {r[0] for r in con.execute(
@@ -74,19 +74,20 @@ def test_migrate_creates_schema_types_tables_unknown_members_date_dim_roles(ware
         assert roles == {"dw_loader": False, "dw_analyst": False}
         assert con.execute("select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'dw'").fetchone()[0] == "dw_owner"
 
-        # every dimension has exactly its unknown member, with the configured values
+        # every dimension has exactly its Unknown and Not applicable members, with the configured values
         for name, cfg in dw_tables.items():
             if cfg.kind != "dimension":
                 continue
-            rows = con.execute(f"select id::text from dw.{name}").fetchall()
-            assert rows == [(UNKNOWN_ID,)], name
-        assert con.execute("select visibility::text, name from dw.project_dim").fetchone() == ("unknown", "Unknown")
+            rows = con.execute(f"select id::text from dw.{name} order by id").fetchall()
+            assert rows == [(UNKNOWN_ID,), (NOT_APPLICABLE_ID,)], name
+        assert con.execute("select visibility::text, name from dw.project_dim order by id").fetchall() == [
+            ("unknown", "Unknown"), ("not_applicable", "Not applicable")]
         assert con.execute(
-            "select resource_class, operating_system::text, executor::text from dw.resource_dim").fetchone() == (
-            "unknown", "unknown", "unknown")
+            "select resource_class, operating_system::text, executor::text from dw.resource_dim order by id").fetchall() == [
+            ("unknown", "unknown", "unknown"), ("not_applicable", "not_applicable", "not_applicable")]
         assert con.execute(
-            "select subscription_id, valid_from::text, valid_to::text, is_current from dw.subscription_dim"
-        ).fetchone() == ("unknown", "-infinity", "infinity", True)
+            "select subscription_id, valid_from::text, valid_to::text, is_current from dw.subscription_dim order by id"
+        ).fetchall() == [("unknown", "-infinity", "infinity", True), ("not_applicable", "-infinity", "infinity", True)]
 
         # date_dim: 2000-01-01 .. 2050-12-31 plus the unknown member, deterministic keys
         n, lo, hi = con.execute("select count(date), min(date)::text, max(date)::text from dw.date_dim").fetchone()
@@ -144,8 +145,9 @@ def test_concurrent_migrates_both_succeed(warehouse, dw_tables):
         t.join(120)
     assert not errors, errors
     assert len(results) == 2
-    # one of them created the tables, the other found them
-    assert sorted(len(r["created"]) for r in results) == [0, len(dw_tables)]
+    # one of them migrated the new warehouse (the revisions create the tables), the other found it done
+    assert sorted(str(r["upgraded_from"]) for r in results) == sorted(["None", head_revision()])
+    assert [r["created"] for r in results] == [[], []]
 
 
 def test_analyst_reads_but_cannot_write_or_see_email_hash(warehouse, dw_tables):
@@ -154,7 +156,7 @@ def test_analyst_reads_but_cannot_write_or_see_email_hash(warehouse, dw_tables):
         con.execute("set role dw_analyst")
         for t in [*dw_tables, "date_dim"]:
             con.execute(f"select count(*) from dw.{t}").fetchone()
-        assert con.execute("select login from dw.user_dim").fetchall() == [("unknown",)]
+        assert sorted(con.execute("select login from dw.user_dim").fetchall()) == [("not applicable",), ("unknown",)]
         denied = [
             "select email_hash from dw.user_dim",
             "select * from dw.user_dim",
@@ -238,6 +240,7 @@ def test_config_identifiers_are_validated():
     base = {
         "table": "t_dim", "kind": "dimension", "description": "d", "source": "mongo", "scd": 1,
         "natural_key": ["k"], "columns": [{"name": "k", "type": "uuid", "nullable": False}],
+        "unknown_member": {"k": UNKNOWN_ID}, "not_applicable_member": {"k": NOT_APPLICABLE_ID},
     }
     TableConfig.model_validate(base)
     for bad in (
@@ -250,7 +253,9 @@ def test_config_identifiers_are_validated():
             TableConfig.model_validate(bad)
 
 
-def test_new_table_from_config_needs_no_migration(warehouse, dw_tables):
+def test_migrate_creates_a_config_table_the_migrations_lack(warehouse, dw_tables):
+    """A safety net: a table the revisions do not make yet (a test's own config) is created from
+    its config; the repository's config and migrations agree (tests/test_schema_config_agreement.py)."""
     run_migrate(warehouse, dw_tables)
     extra = TableConfig.model_validate({
         "table": "organization_daily_fact", "kind": "fact", "description": "jobs per organization and day",
@@ -274,6 +279,42 @@ def test_new_table_from_config_needs_no_migration(warehouse, dw_tables):
         assert cols == ["date", "organization_id", "jobs_ran", "dw_updated_at"]
         con.execute("set role dw_analyst")
         con.execute("select * from dw.organization_daily_fact").fetchall()
+
+
+def test_0013_on_a_warehouse_migrate_made_adds_the_values_and_members_and_keeps_the_tables(warehouse, dw_tables):
+    """A live warehouse at 0010, its tables made by migrate from the YAML, a row loaded: 0013 adds
+    the enum values, commits, inserts the Not applicable members (the new values in use the same
+    migrate) and leaves the tables and their rows as they were."""
+    from alembic import command
+
+    from dw.warehouse import ddl
+    from dw.warehouse.migrate import _engine, alembic_config
+
+    engine = _engine(warehouse)
+    with engine.connect() as sa_conn, sa_conn.begin():
+        command.upgrade(alembic_config(sa_conn), "0010")
+        pg = sa_conn.connection.dbapi_connection
+        for cfg in dw_tables.values():
+            for stmt in ddl.create_table(cfg):
+                pg.execute(stmt)
+            if cfg.kind == "dimension":
+                pg.execute(ddl.member_inserts(cfg)[0])  # the Unknown member only: 0010 had no other
+        pg.execute("insert into dw.resource_dim values (md5('resource_dim|large|linux|docker')::uuid, 'large', 'linux', "
+                   "'docker', '2024-01-01', '2024-01-01')")
+    engine.dispose()
+    with psycopg.connect(warehouse) as con:
+        before = con.execute("select id, dw_created_at from dw.resource_dim order by id").fetchall()
+        oid = con.execute("select 'dw.job_ran_fact'::regclass::oid").fetchone()[0]
+    run_migrate(warehouse, dw_tables)
+    with psycopg.connect(warehouse) as con:
+        got = con.execute("select id, dw_created_at from dw.resource_dim order by id").fetchall()
+        assert [r for r in got if str(r[0]) != NOT_APPLICABLE_ID] == before
+        assert con.execute("select operating_system::text from dw.resource_dim where id = %s",
+                           (NOT_APPLICABLE_ID,)).fetchone() == ("not_applicable",)
+        assert con.execute("select 'dw.job_ran_fact'::regclass::oid").fetchone()[0] == oid
+        for name, cfg in dw_tables.items():
+            if cfg.kind == "dimension":
+                assert con.execute(f"select count(*) from dw.{name} where id = %s", (NOT_APPLICABLE_ID,)).fetchone() == (1,)
 
 
 def test_changing_an_existing_tables_columns_needs_a_migration(warehouse, dw_tables):

@@ -8,7 +8,8 @@ field, never a half-run.
 
 Identifiers (schemas, tables, columns) must match ``IDENTIFIER``; they are still always
 composed into SQL with ``psycopg.sql.Identifier``. Column types are a closed set
-(``BASE_TYPES``) or an enum type of schema ``dw`` created by a migration.
+(``BASE_TYPES``) or an enum type of schema ``dw`` declared in ``warehouse/types.yaml`` (and made
+by a migration).
 """
 
 import datetime as dt
@@ -27,7 +28,8 @@ from dw.sources import VENDORS, source_module
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
 
-UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
+UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"  # a key the dimension does not know (yet)
+NOT_APPLICABLE_ID = "00000000-0000-0000-0000-000000000001"  # the fact has no key (docs/decisions/0044)
 WAREHOUSE_SCHEMA = "dw"
 
 # Postgres types a config column may use, besides dw.<enum>.
@@ -289,8 +291,9 @@ class Measure(_Model):
 
 class Lookup(_Model):
     """Resolve a surrogate key: ``key`` = ``dimension.id`` where every ``match`` pair
-    (dimension column: extract column) is equal, NULL matching NULL. Unmatched rows get
-    the unknown member. ``as_of`` names the extract's date column for an SCD2 dimension
+    (dimension column: extract column) is equal, NULL matching NULL. An unmatched row gets the
+    Not applicable member when its key is absent (every key column the dimension declares NOT
+    NULL is NULL), else the Unknown member (docs/decisions/0044). ``as_of`` names the extract's date column for an SCD2 dimension
     (valid_from <= as_of < valid_to); without it an SCD2 lookup takes the current row."""
 
     key: Identifier
@@ -328,6 +331,7 @@ class TableConfig(_Model):
     version_column: Identifier | None = None  # source version (e.g. updated_at) for SCD ordering
     tracked: list[Identifier] | None = None  # SCD2: columns whose change opens a new version
     unknown_member: dict[Identifier, str | int | bool | None] = Field(default_factory=dict)
+    not_applicable_member: dict[Identifier, str | int | bool | None] = Field(default_factory=dict)
     insert_only: bool = False  # a dimension with no attributes: rows are only ever added
 
     # facts
@@ -385,9 +389,14 @@ class TableConfig(_Model):
             for k in self.tracked or []:
                 if k not in names:
                     raise ValueError(f"{where}: tracked column {k!r} is not an extract column")
-            for k in self.unknown_member:
-                if k not in names:
-                    raise ValueError(f"{where}: unknown_member column {k!r} is not an extract column")
+            for field in ("unknown_member", "not_applicable_member"):
+                for k in getattr(self, field):
+                    if k not in names:
+                        raise ValueError(f"{where}: {field} column {k!r} is not an extract column")
+            if [str(self.unknown_member.get(k)) for k in self.natural_key] == [
+                    str(self.not_applicable_member.get(k)) for k in self.natural_key]:
+                raise ValueError(f"{where}: unknown_member and not_applicable_member need different natural keys "
+                                 f"({', '.join(self.natural_key)})")
             if self.lookups or self.grain or self.measures:
                 raise ValueError(f"{where}: lookups, grain and measures are for facts")
         else:
@@ -416,6 +425,23 @@ class TableConfig(_Model):
                     raise ValueError(f"{where}: measure {m.name!r} is not an extract column")
                 if m.name in self.grain:
                     raise ValueError(f"{where}: measure {m.name!r} is in the grain")
+        return self
+
+
+TYPES_FILE = "types.yaml"  # include/config/warehouse/types.yaml: the enum types, not a table
+
+
+class WarehouseTypes(_Model):
+    """include/config/warehouse/types.yaml: every enumerated type of schema dw a column may name
+    (``dw.<name>``), with its values in their sort order."""
+
+    types: dict[Identifier, list[Annotated[str, StringConstraints(min_length=1, max_length=63)]]]
+
+    @model_validator(mode="after")
+    def _values(self) -> "WarehouseTypes":
+        for name, values in self.types.items():
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"type {name}: needs at least one value, each once")
         return self
 
 
@@ -486,7 +512,10 @@ def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
     names the table's YAML file."""
     tables: dict[str, TableConfig] = {}
     files: dict[str, Path] = {}
+    types = warehouse_types(config_dir)
     for path in sorted((config_dir / "warehouse").glob("*.yaml")):
+        if path.name == TYPES_FILE:
+            continue
         cfg = _load_model(TableConfig, path)
         if cfg.table != path.stem:
             raise ValueError(f"{path}: table {cfg.table!r} must match the file name")
@@ -494,6 +523,10 @@ def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
     sql_dir = config_dir.parent / "sql" / "athena" / "extract"
     for cfg in tables.values():
         path = files[cfg.table]
+        for c in [*cfg.columns, *cfg.measures]:
+            if (m := _ENUM_RE.match(c.type)) and m.group(1) not in types:
+                raise ValueError(f"{path}: column {c.name}: type {c.type} is not declared in "
+                                 f"{config_dir / 'warehouse' / TYPES_FILE}")
         if cfg.loaded and not (sql_dir / f"{cfg.table}.sql").exists():
             raise ValueError(f"{path}: table {cfg.table}: extract SQL {sql_dir / (cfg.table + '.sql')} is missing")
         for lk in cfg.lookups:
@@ -504,6 +537,15 @@ def warehouse_tables(config_dir: Path) -> dict[str, TableConfig]:
                 if dim_col not in dim.column_names:
                     raise ValueError(f"{path}: lookups: {lk.key}: {lk.dimension} has no column {dim_col!r}")
     return tables
+
+
+@_cached
+def warehouse_types(config_dir: Path) -> dict[str, list[str]]:
+    """<config>/warehouse/types.yaml: ``{type name: [values in order]}`` (none if the file is missing)."""
+    path = config_dir / "warehouse" / TYPES_FILE
+    if not path.exists():
+        return {}
+    return dict(_load_model(WarehouseTypes, path).types)
 
 
 def vendor_source(name: str, config_dir: Path | None = None) -> VendorSource:
@@ -523,7 +565,7 @@ def _vendor_source(config_dir: Path, name: str) -> VendorSource:
 
 
 def clear_caches() -> None:
-    for f in (lake_config, mongo_source, warehouse_tables, _vendor_source):
+    for f in (lake_config, mongo_source, warehouse_tables, warehouse_types, _vendor_source):
         f.cache_clear()
 
 

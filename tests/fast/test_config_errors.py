@@ -118,13 +118,31 @@ def test_unknown_member_of_a_not_null_natural_key(include):
     """Found when migrate builds the unknown member (server-free here): the message names the
     table and the column."""
     from dw.config import warehouse_tables
-    from dw.warehouse.ddl import unknown_member_insert
+    from dw.warehouse.ddl import member_inserts
     from dw.warehouse.sql import ConfigError
 
     _edit(include, "user_dim", lambda d: d["unknown_member"].pop("analytics_id"))
     cfg = warehouse_tables(include / "config")["user_dim"]
     with pytest.raises(ConfigError, match="table user_dim: unknown_member needs a value for the NOT NULL column 'analytics_id'"):
-        unknown_member_insert(cfg)
+        member_inserts(cfg)
+
+
+def test_not_applicable_member_of_a_not_null_natural_key(include):
+    from dw.config import warehouse_tables
+    from dw.warehouse.ddl import member_inserts
+    from dw.warehouse.sql import ConfigError
+
+    _edit(include, "resource_dim", lambda d: d["not_applicable_member"].pop("executor"))
+    cfg = warehouse_tables(include / "config")["resource_dim"]
+    with pytest.raises(ConfigError, match="table resource_dim: not_applicable_member needs a value for the NOT NULL column 'executor'"):
+        member_inserts(cfg)
+
+
+def test_the_two_members_need_different_natural_keys(include):
+    _edit(include, "organization_dim", lambda d: d["not_applicable_member"].update(analytics_id=d["unknown_member"]["analytics_id"]))
+    msg = _load_error(include)
+    assert "organization_dim.yaml" in msg
+    assert "unknown_member and not_applicable_member need different natural keys (analytics_id)" in msg
 
 
 def test_include_dir_from_the_environment(include, monkeypatch):

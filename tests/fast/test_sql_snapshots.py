@@ -72,7 +72,7 @@ def render_table(name: str) -> dict[str, str]:
     out = {
         "create_table": _text(ddl.create_table(cfg)),
         "expected_columns_table": _text(ddl.expected_columns_table(cfg, f"_dw_expected_{name}"[:63])),
-        "unknown_member_insert": _text(ddl.unknown_member_insert(cfg)),
+        "member_inserts": _text(ddl.member_inserts(cfg) or None),
         "create_stage": _text(create_stage(cfg)),
         "copy_stage": _text(copy_stage(cfg)),
     }
@@ -143,13 +143,13 @@ def test_session_statements():
     _check("session statements", render_session(), SNAPSHOTS / "session.sql")
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIG_DIR / "warehouse").glob("*.yaml")))
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIG_DIR / "warehouse").glob("*.yaml") if p.name != "types.yaml"))
 def test_table_statements(name):
     _check(f"table {name}", render_table(name), SNAPSHOTS / f"{name}.sql")
 
 
 def test_no_stale_snapshot_files():
-    tables = {p.stem for p in (CONFIG_DIR / "warehouse").glob("*.yaml")} | {"session"}
+    tables = {p.stem for p in (CONFIG_DIR / "warehouse").glob("*.yaml") if p.name != "types.yaml"} | {"session"}
     stale = sorted(p.name for p in SNAPSHOTS.glob("*.sql") if p.stem not in tables)
     assert not stale, f"snapshot files of tables that no longer exist in include/config/warehouse/: {stale}"
 

@@ -1,6 +1,7 @@
 """The DDL ``dw.warehouse.migrate`` runs for a config-declared table: ``CREATE TABLE`` with its
 constraints and indexes, the probe table it compares an existing table's columns with, and the
-dimension's unknown member (docs/decisions/0006-tables-from-config.md).
+dimension's fixed members, Unknown and Not applicable (docs/decisions/0006-tables-from-config.md,
+0044-not-applicable-members.md).
 
 Facts are partitioned by month of their date column (``PARTITION BY RANGE``, no default
 partition; docs/decisions/0030-partitioned-facts.md). The migrate task, as the owner, makes the
@@ -19,9 +20,22 @@ import datetime as dt
 from psycopg import sql
 
 from dw.config import WAREHOUSE_SCHEMA, TableConfig
-from dw.warehouse.sql import ANALYST_ROLE, LOADER_ROLE, OWNER_ROLE, ConfigError, column_defs, fact_key, ids, table_columns, table_ident, type_sql, unknown
+from dw.warehouse.sql import (
+    ANALYST_ROLE,
+    LOADER_ROLE,
+    OWNER_ROLE,
+    ConfigError,
+    column_defs,
+    fact_key,
+    ids,
+    not_applicable,
+    table_columns,
+    table_ident,
+    type_sql,
+    unknown,
+)
 
-# dw_created_at / dw_updated_at of the unknown members (fixed: a warehouse is a function of the lake).
+# dw_created_at / dw_updated_at of the fixed members (fixed: a warehouse is a function of the lake).
 UNKNOWN_AUDIT_TS = "2000-01-01 00:00:00+00"
 
 
@@ -77,19 +91,26 @@ def expected_columns_table(cfg: TableConfig, name: str) -> sql.Composed:
     )
 
 
-def unknown_member_insert(cfg: TableConfig) -> sql.Composed | None:
-    """Insert the dimension's unknown member (id 0) unless it is there. Facts have none."""
+def member_inserts(cfg: TableConfig) -> list[sql.Composed]:
+    """Insert the dimension's two fixed members unless they are there: Unknown (id 0, from
+    ``unknown_member``) and Not applicable (id 1, from ``not_applicable_member``;
+    docs/decisions/0044). Facts have none."""
     if cfg.kind != "dimension":
-        return None
+        return []
+    return [_member_insert(cfg, "unknown_member", cfg.unknown_member, unknown()),
+            _member_insert(cfg, "not_applicable_member", cfg.not_applicable_member, not_applicable())]
+
+
+def _member_insert(cfg: TableConfig, field: str, member: dict, member_id: sql.Composed) -> sql.Composed:
     names: list[str] = ["id"]
-    values: list[sql.Composable] = [unknown()]
+    values: list[sql.Composable] = [member_id]
     for c in table_columns(cfg):
         if c.name in ("id", "valid_from", "valid_to", "is_current", "dw_created_at", "dw_updated_at"):
             continue
-        v = cfg.unknown_member.get(c.name)
+        v = member.get(c.name)
         if v is None:
             if c.not_null:
-                raise ConfigError(f"table {cfg.table}: unknown_member needs a value for the NOT NULL column {c.name!r}")
+                raise ConfigError(f"table {cfg.table}: {field} needs a value for the NOT NULL column {c.name!r}")
             continue
         names.append(c.name)
         values.append(sql.SQL("CAST({} AS {})").format(sql.Literal(v), type_sql(c.type)))
@@ -101,9 +122,9 @@ def unknown_member_insert(cfg: TableConfig) -> sql.Composed | None:
     values += [ts, ts]
     # NOT EXISTS first: a plain read, so a migrate never waits on a load that holds the row.
     return sql.SQL(
-        "INSERT INTO {t} ({cols}) SELECT {vals} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE id = {unk}) "
+        "INSERT INTO {t} ({cols}) SELECT {vals} WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE id = {mid}) "
         "ON CONFLICT DO NOTHING"
-    ).format(t=table_ident(cfg), cols=ids(names), vals=sql.SQL(", ").join(values), unk=unknown())
+    ).format(t=table_ident(cfg), cols=ids(names), vals=sql.SQL(", ").join(values), mid=member_id)
 
 
 # --------------------------------------------------------------------------- fact partitions

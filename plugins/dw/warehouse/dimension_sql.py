@@ -15,8 +15,8 @@ from dw.warehouse.sql import (
     row,
     stage_not_null,
     surrogate_key,
+    members,
     table_ident,
-    unknown,
 )
 
 
@@ -44,7 +44,7 @@ def dimension_upsert(cfg: TableConfig) -> sql.Composed:
     """SCD1 (and insert-only) dimension load from ``stage``; returns (inserted, updated).
 
     The latest row per natural key (``src``) updates the row of its key where something changed
-    and the source version is not older (never the unknown member), and is inserted, in ``id``
+    and the source version is not older (never the Unknown or Not applicable member), and is inserted, in ``id``
     order, where its key is new: an UPDATE and an INSERT ... WHERE NOT EXISTS in one statement.
     Both see the same snapshot, so every key takes one path, and loads of a table serialize on
     their advisory lock (0005; why not ON CONFLICT: docs/decisions/0017-fact-load-speed.md)."""
@@ -61,7 +61,7 @@ def dimension_upsert(cfg: TableConfig) -> sql.Composed:
         sets.append(sql.SQL("dw_updated_at = {}").format(LOADED_AT))
         where = [
             natural_key_match(cfg, "d", "s"),
-            sql.SQL("d.id <> {}").format(unknown()),  # the unknown member is never touched
+            sql.SQL("d.id NOT IN {}").format(members()),  # the fixed members are never touched
             sql.SQL("{} IS DISTINCT FROM {}").format(row(changing, "d"), row(changing, "s")),
         ]
         if ver:  # never go back to an older source version (a backfill run out of order)
@@ -93,7 +93,7 @@ def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
     contract), so each key's version history is rebuilt from scratch and the result does not
     depend on the order runs happen in:
 
-    - ``obs``: one observation per key and source version time (the unknown member's key left out)
+    - ``obs``: one observation per key and source version time (the fixed members' keys left out)
     - ``versions``: consecutive observations with equal tracked columns form one version; it
       starts at its first observation (the first version at '-infinity', so facts dated before
       the key was first seen resolve to it), ends where the next starts ('infinity' for the
@@ -114,11 +114,11 @@ def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
     obs = sql.SQL(
         "CREATE TEMP TABLE {obs} ON COMMIT DROP AS\n"
         "SELECT DISTINCT ON ({key}, {ver}) {cols} FROM {stage} AS s\n"
-        "WHERE NOT EXISTS (SELECT 1 FROM {t} AS u WHERE u.id = {unk} AND {match})\n"
+        "WHERE NOT EXISTS (SELECT 1 FROM {t} AS u WHERE u.id IN {members} AND {match})\n"
         "ORDER BY {order}"
     ).format(
         obs=SCD2_OBS, key=by_key, ver=sql.Identifier(ver), cols=ids(cfg.column_names, "s"), stage=STAGE, t=t,
-        unk=unknown(), match=natural_key_match(cfg, "u", "s"), order=sql.SQL(", ").join(obs_order),
+        members=members(), match=natural_key_match(cfg, "u", "s"), order=sql.SQL(", ").join(obs_order),
     )
     payload = nk + attrs + [ver]
     versions = sql.SQL(
@@ -144,11 +144,11 @@ def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
         id=surrogate_key(cfg, "b", sql.SQL("b.valid_from")), payload=ids(payload, "b"),
     )
     delete = sql.SQL(
-        "WITH w AS (DELETE FROM {t} AS d WHERE d.id <> {unk}\n"
+        "WITH w AS (DELETE FROM {t} AS d WHERE d.id NOT IN {members}\n"
         "  AND EXISTS (SELECT 1 FROM {versions} AS v WHERE {match})\n"
         "  AND NOT EXISTS (SELECT 1 FROM {versions} AS v WHERE v.id = d.id) RETURNING 1)\n"
         "SELECT count(*) FROM w"
-    ).format(t=t, unk=unknown(), versions=SCD2_VERSIONS, match=natural_key_match(cfg, "v", "d"))
+    ).format(t=t, members=members(), versions=SCD2_VERSIONS, match=natural_key_match(cfg, "v", "d"))
     changing = attrs + [ver, "valid_to", "is_current"]
 
     def write_changed(current: bool) -> sql.Composed:

@@ -16,7 +16,9 @@ from dw.warehouse.sql import (
     column_of,
     fact_key,
     ids,
+    key_absent,
     lookup_alias,
+    not_applicable,
     null_safe_eq,
     row,
     stage_not_null,
@@ -63,9 +65,11 @@ def _lookup_join(cfg: TableConfig, tables: dict[str, TableConfig], i: int) -> sq
 
 
 def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composed:
-    """``resolved``: the stage with surrogate keys (unknown member when a dimension row is
-    missing), aggregated to the grain — duplicate grain rows in one extract, and several
-    natural keys resolving to the unknown member, add up instead of colliding. Each grain also
+    """``resolved``: the stage with surrogate keys, aggregated to the grain. A key that matches no
+    dimension row resolves to the Not applicable member when it is absent (``sql.key_absent``:
+    the extract has no key for that dimension), else to the Unknown member
+    (docs/decisions/0044). Duplicate grain rows in one extract, and several natural keys
+    resolving to the same member, add up instead of colliding. Each grain also
     counts its extract rows that did not resolve although they could (``dw_open_rows``, for the
     unknown-member ledger, ``dw.warehouse.ledger.record``).
 
@@ -76,7 +80,10 @@ def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Compos
     inner, outer = [], []
     for g in cfg.grain:
         if g in keys:
-            inner.append(sql.SQL("coalesce({}.id, {}) AS {}").format(sql.Identifier(lookup_alias(keys[g])), unknown(), sql.Identifier(g)))
+            lk = cfg.lookups[keys[g]]
+            inner.append(sql.SQL("coalesce({}.id, CASE WHEN {} THEN {} ELSE {} END) AS {}").format(
+                sql.Identifier(lookup_alias(keys[g])), key_absent(tables[lk.dimension], lk), not_applicable(), unknown(),
+                sql.Identifier(g)))
         else:
             inner.append(sql.SQL("{} AS {}").format(sql.Identifier("s", g), sql.Identifier(g)))
         outer.append(sql.Identifier("r", g))
@@ -95,7 +102,8 @@ def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Compos
 
 
 def fact_dates(cfg: TableConfig) -> sql.Composed:
-    """The dates ``resolved`` holds, each with its number of rows pointing at an unknown member."""
+    """The dates ``resolved`` holds, each with its number of rows pointing at an Unknown member
+    (Not applicable is not counted)."""
     d = sql.Identifier(cfg.date_column)
     if cfg.lookups:
         cond = sql.SQL(" OR ").join(sql.SQL("{} = {}").format(sql.Identifier(lk.key), unknown()) for lk in cfg.lookups)

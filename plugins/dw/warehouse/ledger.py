@@ -1,15 +1,18 @@
 """The unknown-member ledger, ``dw.unknown_member_dates`` (docs/decisions/0014-unknown-member-ledger.md).
 
-A fact row points at a dimension's unknown member when the dimension row of its natural key is
+A fact row points at a dimension's Unknown member when the dimension row of its natural key is
 not in the warehouse yet (a user whose document reaches MongoDB a day after their first job).
+A row without a key points at the Not applicable member, which never heals and is never
+recorded (docs/decisions/0044-not-applicable-members.md).
 Such a date heals only when it is restated after the dimension row arrived. The ledger holds,
 per fact table, the dates whose last load left rows of that kind, so the next runs restate them:
 
 - ``record`` runs in the fact load's transaction, after the upsert: for the dates the load
   restated, the ledger rows are replaced by what the load left — one row per date that holds
   extract rows whose natural key *could* still arrive (every key column the dimension declares
-  NOT NULL is set, and the dimension is loaded by the DAG) but did not resolve. A NULL key, or a
-  lookup into a dimension no task loads, never heals and is not recorded.
+  NOT NULL is set, and the dimension is loaded by the DAG) but did not resolve. An absent key
+  (Not applicable), a partial one (some NOT NULL key column NULL: Unknown, but no row can ever
+  match), or a lookup into a dimension no task loads never heals and is not recorded.
 - ``open_dates`` is read by the fact's extract task before it renders its SQL
   (``unknown_member_dates``): the extract restates those dates too, from the latest versions
   in the lake, and the load re-resolves them against the dimensions as they are now.
@@ -27,7 +30,7 @@ import datetime as dt
 from psycopg import sql
 
 from dw.config import WAREHOUSE_SCHEMA, TableConfig
-from dw.warehouse.sql import RESOLVED, column_of, lookup_alias
+from dw.warehouse.sql import RESOLVED, lookup_alias, required_key_columns
 
 LEDGER = sql.Identifier(WAREHOUSE_SCHEMA, "unknown_member_dates")
 LEDGER_NAME = f"{WAREHOUSE_SCHEMA}.unknown_member_dates"
@@ -42,7 +45,8 @@ def open_row(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composable
     """A boolean for each extract row of the fact load's resolve (``fact_sql.fact_resolve``: stage
     alias ``s``, the lookup of ``cfg.lookups[i]`` joined as ``sql.lookup_alias(i)``): the row
     did not resolve although it could — for some lookup into a loaded dimension, no row matched
-    and the key's NOT NULL columns are set. The resolve counts them per grain (``OPEN_ROWS``) and ``record``
+    and the key is complete (``sql.required_key_columns`` all set): it points at the Unknown
+    member and may heal. The resolve counts them per grain (``OPEN_ROWS``) and ``record``
     adds them up per date."""
     conds = []
     for i, lk in enumerate(cfg.lookups):
@@ -50,11 +54,7 @@ def open_row(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composable
         if not dim.loaded:
             continue
         parts = [sql.SQL("{}.id IS NULL").format(sql.Identifier(lookup_alias(i)))]
-        parts += [
-            sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", ext_col))
-            for dim_col, ext_col in lk.match.items()
-            if column_of(dim, dim_col).not_null
-        ]
+        parts += [sql.SQL("{} IS NOT NULL").format(sql.Identifier("s", c)) for c in required_key_columns(dim, lk)]
         conds.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
     if not conds:
         return sql.SQL("false")

@@ -2,17 +2,19 @@
 
 1. ``pg_advisory_lock(MIGRATE_LOCK_KEY)`` on a dedicated connection: concurrent migrate tasks
    (backfill runs, two DAG runs) serialize; the second finds nothing to do.
-2. One transaction on a second connection:
+2. One transaction on a second connection (a revision that adds enum values commits it after
+   them, ``commit_migration``: a value is usable only once committed):
    - ``alembic upgrade head`` (``include/sql/postgres/migrations``; version table
      ``dw.alembic_version``): roles, schema, enum types, ``dw.date_dim``, and every later
      versioned change (0007: facts partitioned by month; 0008: the owner role apart from the
-     loader; 0009: ``dw.analyze_partition`` for the loads);
+     loader; 0009: ``dw.analyze_partition`` for the loads; 0013: the config tables as of 0010
+     and the Not applicable members; later ones written by ``make migration``, 0045);
    - every config-declared table (``include/config/warehouse/*.yaml``) that does not exist yet
      is created from its ``TableConfig`` (``CREATE TABLE IF NOT EXISTS``; a fact partitioned by
      month, with the partition of dates before 2000);
      one that exists must still have the columns its config declares, else migrate fails and
-     says that the change needs an Alembic migration (docs/decisions/0006-tables-from-config.md);
-   - the dimensions' unknown members (``ON CONFLICT DO NOTHING``);
+     says that the change needs an Alembic migration (docs/decisions/0006, 0045);
+   - the dimensions' Unknown and Not applicable members (``ON CONFLICT DO NOTHING``; 0044);
    - each fact's missing monthly partitions for the months of ``dates`` (the migrate task: its
      run's dates from the fact extracts' look-back before it to the ledger's window after it,
      ``partition_dates``), owned
@@ -56,7 +58,8 @@ class MigrationError(RuntimeError):
 
 
 def migrations_dir() -> Path:
-    return paths.MIGRATIONS_DIR
+    """The Alembic tree of the include tree in use (``DW_INCLUDE_DIR``, else the repository's)."""
+    return paths.sql_dir() / "postgres" / "migrations"
 
 
 def alembic_config(connection=None):
@@ -78,21 +81,35 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def run_sql_files(directory: Path, names: list[str]) -> None:
+def run_sql_files(directory: Path, names: list[str], commit_after: tuple[str, ...] = ()) -> None:
     """Execute the SQL files of a migration step, in order, on the migration's connection
-    (inside Alembic's transaction). Called from ``versions/*.py``."""
+    (inside Alembic's transaction). Called from ``versions/*.py``. After a file named in
+    ``commit_after``, the transaction is committed (``commit_migration``)."""
     from alembic import op
 
     raw = op.get_bind().connection.dbapi_connection
-    with raw.cursor() as cur:
-        for name in names:
-            path = Path(directory) / name
-            text = path.read_text()
+    for name in names:
+        path = Path(directory) / name
+        text = path.read_text()
+        with raw.cursor() as cur:
             try:
                 cur.execute(text)  # no parameters: the file may hold several statements
             except Exception as e:
                 e.add_note(f"while running migration SQL {path}")
                 raise
+        if name in commit_after:
+            commit_migration()
+
+
+def commit_migration() -> None:
+    """Commit the migration's transaction so far and go on in a new one, on the same connection.
+    For enum values (``ALTER TYPE ... ADD VALUE``): PostgreSQL lets a transaction use a value only
+    once it is committed. What ran before is kept if a later step fails; every step that calls
+    this must be idempotent (``ADD VALUE IF NOT EXISTS``, ``CREATE TABLE IF NOT EXISTS``, inserts
+    that skip existing rows) so the next migrate completes it. docs/decisions/0044."""
+    from alembic import op
+
+    op.get_bind().connection.dbapi_connection.commit()  # the next statement begins a new transaction
 
 
 def _engine(conninfo: str):
@@ -115,10 +132,30 @@ def partition_dates(run_date, look_back_days: int | None = None) -> list[dt.date
     return [d + dt.timedelta(days=i) for i in range(-back, HEAL_DAYS + 1)]
 
 
+def upgrade_migrations(conninfo: str) -> str:
+    """``alembic upgrade head`` only, nothing from the config (a scratch database for
+    ``dw.warehouse.schema_diff``); returns the revision."""
+    import psycopg
+    from alembic import command
+
+    engine = _engine(conninfo)
+    try:
+        with engine.connect() as sa_conn:
+            with sa_conn.begin():
+                pg = sa_conn.connection.dbapi_connection
+                pg.execute(PIN_SEARCH_PATH)
+                command.upgrade(alembic_config(sa_conn), "head")
+        with psycopg.connect(conninfo) as con:
+            return con.execute("SELECT version_num FROM dw.alembic_version").fetchone()[0]
+    finally:
+        engine.dispose()
+
+
 def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None, dates=()) -> dict:
     """Migrate the warehouse at ``conninfo`` (libpq conninfo or URI) and make the facts'
-    partitions of the months of ``dates``. Returns ``{"revision": ..., "created": [tables
-    created now], "partitions": [partitions created now], "tables": [all config tables]}``."""
+    partitions of the months of ``dates``. Returns ``{"revision": ..., "upgraded_from": the
+    revision before (None: a new warehouse), "created": [config tables created now from their
+    config], "partitions": [partitions created now], "tables": [all config tables]}``."""
     import psycopg
     from alembic import command
 
@@ -133,28 +170,36 @@ def migrate(conninfo: str, tables: dict[str, TableConfig] | None = None, dates=(
                     with sa_conn.begin():
                         pg = sa_conn.connection.dbapi_connection
                         pg.execute(PIN_SEARCH_PATH)  # session-wide: Alembic's and our statements alike
+                        before = _revision(pg)
                         command.upgrade(alembic_config(sa_conn), "head")
                         created = ensure_tables(pg, tables)
                         partitions = ensure_fact_partitions(pg, tables, dates)
-                        revision = pg.execute(
-                            "SELECT version_num FROM dw.alembic_version"
-                        ).fetchone()[0]
+                        revision = _revision(pg)
             finally:
                 engine.dispose()
         finally:
             lock_conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
-    return {"revision": revision, "created": created, "partitions": partitions, "tables": list(tables)}
+    return {"revision": revision, "upgraded_from": before, "created": created,
+            "partitions": partitions, "tables": list(tables)}
+
+
+def _revision(pg) -> str | None:
+    """The database's Alembic revision; None before the first migration."""
+    if pg.execute("SELECT to_regclass('dw.alembic_version') IS NULL").fetchone()[0]:
+        return None
+    row = pg.execute("SELECT version_num FROM dw.alembic_version").fetchone()
+    return row[0] if row else None
 
 
 # --------------------------------------------------------------------------- config tables
 
 
 def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
-    """Create the missing config tables, check the existing ones, insert unknown members,
+    """Create the missing config tables, check the existing ones, insert the fixed members,
     grant. ``pg``: a psycopg connection inside the migration transaction."""
     from psycopg import sql
 
-    from dw.warehouse.ddl import before_partition_name, create_table, unknown_member_insert
+    from dw.warehouse.ddl import before_partition_name, create_table, member_inserts
     from dw.warehouse.sql import session_settings, table_ident
 
     created: list[str] = []
@@ -179,8 +224,7 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
             _own(cur, name)
             if cfg.kind == "fact" and not exists:
                 _own(cur, before_partition_name(cfg))
-            insert = unknown_member_insert(cfg)
-            if insert is not None:
+            for insert in member_inserts(cfg):
                 cur.execute(insert)
             _grant(cur, cfg)
     return created
@@ -227,8 +271,9 @@ ORDER BY a.attnum
 
 
 def _check_columns(cur, cfg: TableConfig) -> None:
-    """An existing table must have exactly the columns (names, types, NOT NULL, order) its
-    config declares: a YAML change to an existing table needs an Alembic migration."""
+    """An existing table must have exactly the columns (names, types, NOT NULL; in any order: an
+    added column lands at the end) its config declares: a YAML change to an existing table needs
+    an Alembic migration (``make migration``, docs/decisions/0045)."""
     from psycopg import sql
 
     from dw.warehouse.ddl import expected_columns_table
@@ -238,14 +283,14 @@ def _check_columns(cur, cfg: TableConfig) -> None:
     expected = cur.execute(_COLUMNS_SQL, (f"pg_temp.{probe}",)).fetchall()
     cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(probe)))
     actual = cur.execute(_COLUMNS_SQL, (f"{WAREHOUSE_SCHEMA}.{cfg.table}",)).fetchall()
-    if actual != expected:
+    if sorted(actual) != sorted(expected):
         def fmt(cols):
             return ", ".join(f"{n} {t}{' not null' if nn else ''}" for n, t, nn in cols)
 
         raise MigrationError(
             f"dw.{cfg.table} exists with columns ({fmt(actual)}) but include/config/warehouse/{cfg.table}.yaml "
-            f"declares ({fmt(expected)}). Changing an existing table's columns needs an Alembic migration "
-            f"(include/sql/postgres/migrations/versions/, see docs/decisions/0006-tables-from-config.md)."
+            f"declares ({fmt(expected)}). Changing an existing table's columns needs an Alembic migration: "
+            f"`make migration NAME=...` writes it (docs/decisions/0045-migrations-from-config.md)."
         )
 
 
@@ -275,7 +320,9 @@ def _table_column_names(cfg: TableConfig) -> list[str]:
     return [c.name for c in table_columns(cfg)]
 
 
-def _grant(cur, cfg: TableConfig) -> None:
+def grant_statements(cfg: TableConfig) -> list:
+    """The explicit grants of a config table (``psycopg.sql`` statements, idempotent): the loader
+    SELECT/INSERT/UPDATE/DELETE, the analyst SELECT — column by column where it may not read one."""
     from psycopg import sql
 
     from dw.warehouse.sql import table_ident
@@ -283,17 +330,23 @@ def _grant(cur, cfg: TableConfig) -> None:
     t = table_ident(cfg)
     loader, analyst = sql.Identifier(LOADER_ROLE), sql.Identifier(ANALYST_ROLE)
     # The loader writes rows, nothing else (no TRUNCATE, REFERENCES, TRIGGER; it owns nothing).
-    cur.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(t, loader))
-    cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(t, loader))
-    # The analyst reads, nothing else: reset its table privileges, then grant SELECT.
-    cur.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(t, analyst))
+    out = [sql.SQL("REVOKE ALL ON {} FROM {}").format(t, loader),
+           sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(t, loader),
+           # The analyst reads, nothing else: reset its table privileges, then grant SELECT.
+           sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(t, analyst)]
     hidden = analyst_hidden_columns(cfg)
     if hidden:
         cols = _table_column_names(cfg)
-        cur.execute(
-            sql.SQL("REVOKE ALL ({}) ON {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, sorted(hidden))), t, analyst)
-        )
+        out.append(sql.SQL("REVOKE ALL ({}) ON {} FROM {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, sorted(hidden))), t, analyst))
         visible = [c for c in cols if c not in hidden]
-        cur.execute(sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(sql.SQL(", ").join(map(sql.Identifier, visible)), t, analyst))
+        out.append(sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, visible)), t, analyst))
     else:
-        cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(t, analyst))
+        out.append(sql.SQL("GRANT SELECT ON {} TO {}").format(t, analyst))
+    return out
+
+
+def _grant(cur, cfg: TableConfig) -> None:
+    for stmt in grant_statements(cfg):
+        cur.execute(stmt)

@@ -20,7 +20,9 @@ Shapes (``table_columns``):
 Surrogate keys are ``md5('<table>|' || key values as text joined by '|')::uuid`` (a NULL key
 value is written ``\\N``; SCD2 appends ``|valid_from``). They depend on the session's
 TimeZone/DateStyle for date and time values, so every transaction that computes them runs
-``session_settings()`` first.
+``session_settings()`` first. Every dimension also holds two fixed members, Unknown
+(``unknown()``) and Not applicable (``not_applicable()``), which the fact resolve falls back to
+(``key_absent``; docs/decisions/0044).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from dw.config import BASE_TYPES, UNKNOWN_ID, WAREHOUSE_SCHEMA, TableConfig
+from dw.config import BASE_TYPES, NOT_APPLICABLE_ID, UNKNOWN_ID, WAREHOUSE_SCHEMA, Lookup, TableConfig
 
 _ENUM_RE = re.compile(r"^dw\.([a-z_][a-z0-9_]{0,62})$")
 _NUMERIC_RE = re.compile(r"^numeric\((\d{1,2}),(\d{1,2})\)$")
@@ -53,7 +55,18 @@ class ConfigError(ValueError):
 
 
 def unknown() -> sql.Composed:
+    """The id of a dimension's Unknown member: a key it does not know (yet)."""
     return sql.SQL("{}::uuid").format(sql.Literal(UNKNOWN_ID))
+
+
+def not_applicable() -> sql.Composed:
+    """The id of a dimension's Not applicable member: the fact has no key for it (0044)."""
+    return sql.SQL("{}::uuid").format(sql.Literal(NOT_APPLICABLE_ID))
+
+
+def members() -> sql.Composed:
+    """``(unknown, not applicable)``: the ids of the fixed members no load touches."""
+    return sql.SQL("({}, {})").format(unknown(), not_applicable())
 
 
 def session_settings() -> list[sql.Composed]:
@@ -112,8 +125,9 @@ def dimension_not_null(cfg: TableConfig, name: str) -> bool:
     col = cfg.column(name)
     if name in cfg.natural_key:
         return not col.nullable
-    # NOT NULL only where the unknown member has a value too (it has no source version).
-    return not col.nullable and cfg.unknown_member.get(name) is not None
+    # NOT NULL only where both fixed members have a value too (they have no source version).
+    return (not col.nullable and cfg.unknown_member.get(name) is not None
+            and cfg.not_applicable_member.get(name) is not None)
 
 
 def table_columns(cfg: TableConfig) -> list[WColumn]:
@@ -162,6 +176,23 @@ def column_defs(cols: list[WColumn]) -> sql.Composed:
 def lookup_alias(i: int) -> str:
     """The alias the fact load's resolve joins the dimension of ``cfg.lookups[i]`` under."""
     return f"l{i}"
+
+
+def required_key_columns(dim: TableConfig, lk: Lookup) -> list[str]:
+    """The extract columns of lookup ``lk`` whose dimension column is NOT NULL: the key is
+    complete when all are set, absent when all are NULL (a NULL in a nullable key column, like
+    resource_dim's resource_class, is a value of the key). docs/decisions/0044."""
+    return [ext_col for dim_col, ext_col in lk.match.items() if column_of(dim, dim_col).not_null]
+
+
+def key_absent(dim: TableConfig, lk: Lookup, alias: str = "s") -> sql.Composable:
+    """A boolean over the extract row ``alias``: it has no key for lookup ``lk`` (every NOT NULL
+    key column is NULL) and resolves to the Not applicable member. False for a dimension whose
+    key columns are all nullable: an all-NULL key is a value there."""
+    cols = required_key_columns(dim, lk)
+    if not cols:
+        return sql.SQL("false")
+    return sql.SQL("({})").format(sql.SQL(" AND ").join(sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in cols))
 
 
 # --------------------------------------------------------------------------- stage

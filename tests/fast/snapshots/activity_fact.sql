@@ -29,7 +29,7 @@ CREATE TEMP TABLE "_dw_expected_activity_fact" (
   "dw_updated_at" timestamptz NOT NULL
 ) ON COMMIT DROP
 
--- @@ unknown_member_insert
+-- @@ member_inserts
 (none)
 
 -- @@ create_stage
@@ -57,9 +57,9 @@ SELECT "r"."date",
   CAST(sum("r"."sessions") AS bigint) AS "sessions",
   sum(r."dw_open_rows")::bigint AS "dw_open_rows"
 FROM (SELECT "s"."date" AS "date",
-    coalesce("l0".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "organization_id",
-    coalesce("l1".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "project_id",
-    coalesce("l2".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "user_id",
+    coalesce("l0".id, CASE WHEN ("s"."organization_analytics_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "organization_id",
+    coalesce("l1".id, CASE WHEN ("s"."project_analytics_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "project_id",
+    coalesce("l2".id, CASE WHEN ("s"."user_analytics_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "user_id",
     "s"."event_type" AS "event_type",
     "s"."events",
     "s"."sessions",

@@ -33,7 +33,7 @@ CREATE TEMP TABLE "_dw_expected_invoice_fact" (
   "dw_updated_at" timestamptz NOT NULL
 ) ON COMMIT DROP
 
--- @@ unknown_member_insert
+-- @@ member_inserts
 (none)
 
 -- @@ create_stage
@@ -65,8 +65,8 @@ SELECT "r"."date",
   CAST(sum("r"."amount_refunded") AS bigint) AS "amount_refunded",
   sum(r."dw_open_rows")::bigint AS "dw_open_rows"
 FROM (SELECT "s"."date" AS "date",
-    coalesce("l0".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "organization_id",
-    coalesce("l1".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "subscription_id",
+    coalesce("l0".id, CASE WHEN ("s"."organization_analytics_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "organization_id",
+    coalesce("l1".id, CASE WHEN ("s"."subscription_billing_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "subscription_id",
     "s"."currency" AS "currency",
     "s"."status" AS "status",
     "s"."invoices",

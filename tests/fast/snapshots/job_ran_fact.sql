@@ -41,7 +41,7 @@ CREATE TEMP TABLE "_dw_expected_job_ran_fact" (
   "dw_updated_at" timestamptz NOT NULL
 ) ON COMMIT DROP
 
--- @@ unknown_member_insert
+-- @@ member_inserts
 (none)
 
 -- @@ create_stage
@@ -83,11 +83,11 @@ SELECT "r"."date",
   CAST(sum("r"."minutes_used") AS numeric(18, 3)) AS "minutes_used",
   sum(r."dw_open_rows")::bigint AS "dw_open_rows"
 FROM (SELECT "s"."date" AS "date",
-    coalesce("l0".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "organization_id",
-    coalesce("l1".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "project_id",
-    coalesce("l2".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "user_id",
-    coalesce("l3".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "resource_id",
-    coalesce("l4".id, '00000000-0000-0000-0000-000000000000'::uuid) AS "subscription_id",
+    coalesce("l0".id, CASE WHEN ("s"."organization_analytics_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "organization_id",
+    coalesce("l1".id, CASE WHEN ("s"."project_analytics_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "project_id",
+    coalesce("l2".id, CASE WHEN ("s"."user_analytics_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "user_id",
+    coalesce("l3".id, CASE WHEN ("s"."operating_system" IS NULL AND "s"."executor" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "resource_id",
+    coalesce("l4".id, CASE WHEN ("s"."subscription_billing_id" IS NULL) THEN '00000000-0000-0000-0000-000000000001'::uuid ELSE '00000000-0000-0000-0000-000000000000'::uuid END) AS "subscription_id",
     "s"."project_visibility" AS "project_visibility",
     "s"."outcome" AS "outcome",
     "s"."dlc" AS "dlc",

@@ -26,8 +26,10 @@ CREATE TEMP TABLE "_dw_expected_project_dim" (
   "dw_updated_at" timestamptz NOT NULL
 ) ON COMMIT DROP
 
--- @@ unknown_member_insert
+-- @@ member_inserts
 INSERT INTO "dw"."project_dim" ("id", "analytics_id", "name", "visibility", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000000'::uuid, CAST('00000000-0000-0000-0000-000000000000' AS uuid), CAST('Unknown' AS text), CAST('unknown' AS "dw"."project_visibility_type"), '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."project_dim" WHERE id = '00000000-0000-0000-0000-000000000000'::uuid) ON CONFLICT DO NOTHING
+;
+INSERT INTO "dw"."project_dim" ("id", "analytics_id", "name", "visibility", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000001'::uuid, CAST('00000000-0000-0000-0000-000000000001' AS uuid), CAST('Not applicable' AS text), CAST('not_applicable' AS "dw"."project_visibility_type"), '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."project_dim" WHERE id = '00000000-0000-0000-0000-000000000001'::uuid) ON CONFLICT DO NOTHING
 
 -- @@ create_stage
 CREATE TEMP TABLE "stage" (
@@ -44,7 +46,7 @@ COPY "stage" ("analytics_id", "organization_analytics_id", "name", "visibility",
 
 -- @@ dimension_upsert
 WITH src AS (SELECT DISTINCT ON ("s"."analytics_id") "s"."analytics_id", "s"."organization_analytics_id", "s"."name", "s"."visibility", "s"."created_at", "s"."source_updated_at" FROM "stage" AS s ORDER BY "s"."analytics_id" ASC, "s"."source_updated_at" DESC NULLS LAST, "s"."organization_analytics_id" DESC NULLS LAST, "s"."name" DESC NULLS LAST, "s"."visibility" DESC NULLS LAST, "s"."created_at" DESC NULLS LAST),
-u AS (UPDATE "dw"."project_dim" AS d SET "organization_analytics_id" = s."organization_analytics_id", "name" = s."name", "visibility" = s."visibility", "created_at" = s."created_at", "source_updated_at" = s."source_updated_at", dw_updated_at = %(loaded_at)s FROM src AS s WHERE "d"."analytics_id" = "s"."analytics_id" AND d.id <> '00000000-0000-0000-0000-000000000000'::uuid AND ROW("d"."organization_analytics_id", "d"."name", "d"."visibility", "d"."created_at", "d"."source_updated_at") IS DISTINCT FROM ROW("s"."organization_analytics_id", "s"."name", "s"."visibility", "s"."created_at", "s"."source_updated_at") AND ("d"."source_updated_at" IS NULL OR "s"."source_updated_at" >= "d"."source_updated_at") RETURNING 1),
+u AS (UPDATE "dw"."project_dim" AS d SET "organization_analytics_id" = s."organization_analytics_id", "name" = s."name", "visibility" = s."visibility", "created_at" = s."created_at", "source_updated_at" = s."source_updated_at", dw_updated_at = %(loaded_at)s FROM src AS s WHERE "d"."analytics_id" = "s"."analytics_id" AND d.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid) AND ROW("d"."organization_analytics_id", "d"."name", "d"."visibility", "d"."created_at", "d"."source_updated_at") IS DISTINCT FROM ROW("s"."organization_analytics_id", "s"."name", "s"."visibility", "s"."created_at", "s"."source_updated_at") AND ("d"."source_updated_at" IS NULL OR "s"."source_updated_at" >= "d"."source_updated_at") RETURNING 1),
 i AS (INSERT INTO "dw"."project_dim" ("id", "analytics_id", "organization_analytics_id", "name", "visibility", "created_at", "source_updated_at", "dw_created_at", "dw_updated_at")
   SELECT * FROM (SELECT md5('project_dim|' || "s"."analytics_id"::text)::uuid AS id, "s"."analytics_id", "s"."organization_analytics_id", "s"."name", "s"."visibility", "s"."created_at", "s"."source_updated_at", %(loaded_at)s AS dw_created_at, %(loaded_at)s AS dw_updated_at FROM src AS s
     WHERE NOT EXISTS (SELECT 1 FROM "dw"."project_dim" AS d WHERE "d"."analytics_id" = "s"."analytics_id")) AS n ORDER BY n.id RETURNING 1)

@@ -20,8 +20,10 @@ CREATE TEMP TABLE "_dw_expected_resource_dim" (
   "dw_updated_at" timestamptz NOT NULL
 ) ON COMMIT DROP
 
--- @@ unknown_member_insert
+-- @@ member_inserts
 INSERT INTO "dw"."resource_dim" ("id", "resource_class", "operating_system", "executor", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000000'::uuid, CAST('unknown' AS text), CAST('unknown' AS "dw"."operating_system_type"), CAST('unknown' AS "dw"."executor_type"), '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."resource_dim" WHERE id = '00000000-0000-0000-0000-000000000000'::uuid) ON CONFLICT DO NOTHING
+;
+INSERT INTO "dw"."resource_dim" ("id", "resource_class", "operating_system", "executor", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000001'::uuid, CAST('not_applicable' AS text), CAST('not_applicable' AS "dw"."operating_system_type"), CAST('not_applicable' AS "dw"."executor_type"), '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."resource_dim" WHERE id = '00000000-0000-0000-0000-000000000001'::uuid) ON CONFLICT DO NOTHING
 
 -- @@ create_stage
 CREATE TEMP TABLE "stage" (

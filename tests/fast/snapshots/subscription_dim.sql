@@ -33,8 +33,10 @@ CREATE TEMP TABLE "_dw_expected_subscription_dim" (
   "dw_updated_at" timestamptz NOT NULL
 ) ON COMMIT DROP
 
--- @@ unknown_member_insert
+-- @@ member_inserts
 INSERT INTO "dw"."subscription_dim" ("id", "subscription_id", "product_handle", "state", "valid_from", "valid_to", "is_current", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000000'::uuid, CAST('unknown' AS text), CAST('unknown' AS text), CAST('unknown' AS text), '-infinity'::timestamptz, 'infinity'::timestamptz, true, '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."subscription_dim" WHERE id = '00000000-0000-0000-0000-000000000000'::uuid) ON CONFLICT DO NOTHING
+;
+INSERT INTO "dw"."subscription_dim" ("id", "subscription_id", "product_handle", "state", "valid_from", "valid_to", "is_current", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000001'::uuid, CAST('not_applicable' AS text), CAST('not_applicable' AS text), CAST('not_applicable' AS text), '-infinity'::timestamptz, 'infinity'::timestamptz, true, '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."subscription_dim" WHERE id = '00000000-0000-0000-0000-000000000001'::uuid) ON CONFLICT DO NOTHING
 
 -- @@ create_stage
 CREATE TEMP TABLE "stage" (
@@ -51,7 +53,7 @@ COPY "stage" ("subscription_id", "organization_analytics_id", "product_handle", 
 -- @@ scd2_statements[obs]
 CREATE TEMP TABLE "scd2_obs" ON COMMIT DROP AS
 SELECT DISTINCT ON ("subscription_id", "source_updated_at") "s"."subscription_id", "s"."organization_analytics_id", "s"."product_handle", "s"."state", "s"."source_updated_at" FROM "stage" AS s
-WHERE NOT EXISTS (SELECT 1 FROM "dw"."subscription_dim" AS u WHERE u.id = '00000000-0000-0000-0000-000000000000'::uuid AND "u"."subscription_id" = "s"."subscription_id")
+WHERE NOT EXISTS (SELECT 1 FROM "dw"."subscription_dim" AS u WHERE u.id IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid) AND "u"."subscription_id" = "s"."subscription_id")
 ORDER BY "subscription_id" ASC, "source_updated_at" ASC, "organization_analytics_id" DESC NULLS LAST, "product_handle" DESC NULLS LAST, "state" DESC NULLS LAST
 
 -- @@ scd2_statements[versions]
@@ -74,7 +76,7 @@ SELECT md5('subscription_dim|' || "b"."subscription_id"::text || '|' || (b.valid
 FROM bounded AS b
 
 -- @@ scd2_statements[delete]
-WITH w AS (DELETE FROM "dw"."subscription_dim" AS d WHERE d.id <> '00000000-0000-0000-0000-000000000000'::uuid
+WITH w AS (DELETE FROM "dw"."subscription_dim" AS d WHERE d.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid)
   AND EXISTS (SELECT 1 FROM "scd2_versions" AS v WHERE "v"."subscription_id" = "d"."subscription_id")
   AND NOT EXISTS (SELECT 1 FROM "scd2_versions" AS v WHERE v.id = d.id) RETURNING 1)
 SELECT count(*) FROM w

@@ -24,8 +24,10 @@ CREATE TEMP TABLE "_dw_expected_user_dim" (
   "dw_updated_at" timestamptz NOT NULL
 ) ON COMMIT DROP
 
--- @@ unknown_member_insert
+-- @@ member_inserts
 INSERT INTO "dw"."user_dim" ("id", "analytics_id", "login", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000000'::uuid, CAST('00000000-0000-0000-0000-000000000000' AS uuid), CAST('unknown' AS text), '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."user_dim" WHERE id = '00000000-0000-0000-0000-000000000000'::uuid) ON CONFLICT DO NOTHING
+;
+INSERT INTO "dw"."user_dim" ("id", "analytics_id", "login", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000001'::uuid, CAST('00000000-0000-0000-0000-000000000001' AS uuid), CAST('not applicable' AS text), '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."user_dim" WHERE id = '00000000-0000-0000-0000-000000000001'::uuid) ON CONFLICT DO NOTHING
 
 -- @@ create_stage
 CREATE TEMP TABLE "stage" (
@@ -41,7 +43,7 @@ COPY "stage" ("analytics_id", "login", "email_hash", "created_at", "source_updat
 
 -- @@ dimension_upsert
 WITH src AS (SELECT DISTINCT ON ("s"."analytics_id") "s"."analytics_id", "s"."login", "s"."email_hash", "s"."created_at", "s"."source_updated_at" FROM "stage" AS s ORDER BY "s"."analytics_id" ASC, "s"."source_updated_at" DESC NULLS LAST, "s"."login" DESC NULLS LAST, "s"."email_hash" DESC NULLS LAST, "s"."created_at" DESC NULLS LAST),
-u AS (UPDATE "dw"."user_dim" AS d SET "login" = s."login", "email_hash" = s."email_hash", "created_at" = s."created_at", "source_updated_at" = s."source_updated_at", dw_updated_at = %(loaded_at)s FROM src AS s WHERE "d"."analytics_id" = "s"."analytics_id" AND d.id <> '00000000-0000-0000-0000-000000000000'::uuid AND ROW("d"."login", "d"."email_hash", "d"."created_at", "d"."source_updated_at") IS DISTINCT FROM ROW("s"."login", "s"."email_hash", "s"."created_at", "s"."source_updated_at") AND ("d"."source_updated_at" IS NULL OR "s"."source_updated_at" >= "d"."source_updated_at") RETURNING 1),
+u AS (UPDATE "dw"."user_dim" AS d SET "login" = s."login", "email_hash" = s."email_hash", "created_at" = s."created_at", "source_updated_at" = s."source_updated_at", dw_updated_at = %(loaded_at)s FROM src AS s WHERE "d"."analytics_id" = "s"."analytics_id" AND d.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid) AND ROW("d"."login", "d"."email_hash", "d"."created_at", "d"."source_updated_at") IS DISTINCT FROM ROW("s"."login", "s"."email_hash", "s"."created_at", "s"."source_updated_at") AND ("d"."source_updated_at" IS NULL OR "s"."source_updated_at" >= "d"."source_updated_at") RETURNING 1),
 i AS (INSERT INTO "dw"."user_dim" ("id", "analytics_id", "login", "email_hash", "created_at", "source_updated_at", "dw_created_at", "dw_updated_at")
   SELECT * FROM (SELECT md5('user_dim|' || "s"."analytics_id"::text)::uuid AS id, "s"."analytics_id", "s"."login", "s"."email_hash", "s"."created_at", "s"."source_updated_at", %(loaded_at)s AS dw_created_at, %(loaded_at)s AS dw_updated_at FROM src AS s
     WHERE NOT EXISTS (SELECT 1 FROM "dw"."user_dim" AS d WHERE "d"."analytics_id" = "s"."analytics_id")) AS n ORDER BY n.id RETURNING 1)

@@ -1,0 +1,1 @@
+DELETE FROM "dw"."organization_dim" WHERE id = '00000000-0000-0000-0000-000000000001'::uuid;

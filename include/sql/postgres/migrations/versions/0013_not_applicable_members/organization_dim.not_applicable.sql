@@ -1,0 +1,2 @@
+-- The Not applicable member of dw.organization_dim (docs/decisions/0044), as migrate inserts it.
+INSERT INTO "dw"."organization_dim" ("id", "analytics_id", "name", "dw_created_at", "dw_updated_at") SELECT '00000000-0000-0000-0000-000000000001'::uuid, CAST('00000000-0000-0000-0000-000000000001' AS uuid), CAST('Not applicable' AS text), '2000-01-01 00:00:00+00'::timestamptz, '2000-01-01 00:00:00+00'::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "dw"."organization_dim" WHERE id = '00000000-0000-0000-0000-000000000001'::uuid) ON CONFLICT DO NOTHING;
