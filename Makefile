@@ -12,10 +12,11 @@ BENCH_SCALE ?= 1.0
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export DW_REPO_ROOT := $(CURDIR)
 
-.PHONY: help venv up down status psql demo test test-fast test-airflow airflow bench clean compose-env
+.PHONY: help venv up down status psql demo migration test test-fast test-airflow airflow bench clean compose-env
 
 help:
 	@echo "make demo [DATE=YYYY-MM-DD DAYS=1 SCALE=1.0]  whole daily pipeline on the embedded stack"
+	@echo "make migration NAME=add_x                      the Alembic revision the config needs (docs/decisions/0045)"
 	@echo "make test                                      the test suite (starts its own stack), fast tier included"
 	@echo "make test-fast                                 the server-free tier (tests/fast): no stack, under a minute"
 	@echo "make up | down | status | psql                 the embedded stack"
@@ -54,6 +55,11 @@ psql: up
 
 demo: venv
 	$(PY) -m devstack.demo --date $(DATE) --days $(DAYS) --scale $(SCALE)
+
+# the revision that makes what include/config/warehouse/ declares and the migrations do not
+migration: venv
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=<what_it_does>"; exit 2; }
+	$(PY) -m devstack.make_migration --name $(NAME)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -222,7 +222,8 @@ def scratch_differences(admin_uri: str, tables, types) -> list[Difference]:
             con.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, admin_uri: str | None = None) -> int:
+    """``admin_uri``: a PostgreSQL login that may create databases (default: the local stack's)."""
     from devstack.stack import Stack
     from dw.warehouse.migrate import migrations_dir
 
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"NAME={args.name!r}: lower-case letters, digits and _ (at most 41), starting with a letter")
     versions = migrations_dir() / "versions"
     tables, types = warehouse_tables(), warehouse_types()
-    diffs = scratch_differences(Stack().up()["pg_uri"], tables, types)
+    diffs = scratch_differences(admin_uri or Stack().up()["pg_uri"], tables, types)
     if not diffs:
         print("the migrations already make what include/config/warehouse/ declares: nothing to write")
         return 0
