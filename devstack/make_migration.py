@@ -63,10 +63,12 @@ depends_on = None
 SQL_DIR = Path(__file__).with_suffix("")
 UPGRADE = {upgrade}
 DOWNGRADE = {downgrade}
+# a new enum value is usable once committed: migrate's transaction is committed after these
+COMMIT_AFTER = {commit_after}
 
 
 def upgrade() -> None:
-    run_sql_files(SQL_DIR, UPGRADE)
+    run_sql_files(SQL_DIR, UPGRADE, commit_after=COMMIT_AFTER)
 
 
 def downgrade() -> None:
@@ -189,6 +191,8 @@ def write_revision(diffs, tables, types, name: str, versions: Path, rev: str | N
     folder = versions / f"{rev}_{name}"
     folder.mkdir(parents=True, exist_ok=False)
     upgrade, downgrade = [], []
+    value_types = {d.type_name for d in diffs if d.kind == "new_value"}
+    commit_after = tuple(f"{stem}.sql" for stem, _, _ in files if stem in value_types)[-1:]
     for stem, up, dn in files:
         (folder / f"{stem}.sql").write_text(up)
         upgrade.append(f"{stem}.sql")
@@ -197,7 +201,8 @@ def write_revision(diffs, tables, types, name: str, versions: Path, rev: str | N
             downgrade.insert(0, f"{stem}.downgrade.sql")
     py = versions / f"{rev}_{name}.py"
     py.write_text(TEMPLATE.format(name=name, rev=rev, down=down, down_repr=repr(down), date=(today or dt.date.today()),
-                                  summary=_summary(diffs), upgrade=repr(upgrade), downgrade=repr(downgrade)))
+                                  summary=_summary(diffs), upgrade=repr(upgrade), downgrade=repr(downgrade),
+                                  commit_after=repr(commit_after)))
     return py
 
 

@@ -98,6 +98,7 @@ def test_make_migration_writes_a_revision_that_brings_the_migrations_to_the_conf
     py = versions / f"{rev}_grow_config.py"
     assert py.exists() and not (paths.MIGRATIONS_DIR / "versions" / py.name).exists()
     assert f'down_revision = {old_head!r}' in py.read_text()
+    assert "COMMIT_AFTER = ('operating_system_type.sql',)" in py.read_text()
     folder = py.with_suffix("")
     assert sorted(p.name for p in folder.iterdir()) == [
         "operating_system_type.sql", "organization_dim.downgrade.sql", "organization_dim.sql",
