@@ -140,7 +140,8 @@ def hostile_tables() -> dict[str, TableConfig]:
         columns=[Column.model_construct(name=f"{HOSTILE} key", type="text", nullable=False),
                  Column.model_construct(name=f"{HOSTILE} attr", type="text", nullable=True)],
         checks=TableChecks(), scd=1, natural_key=[f"{HOSTILE} key"], version_column=None, tracked=None,
-        unknown_member={f"{HOSTILE} key": "unknown"}, insert_only=False, date_column=None, lookups=[], grain=[],
+        unknown_member={f"{HOSTILE} key": "unknown"}, not_applicable_member={f"{HOSTILE} key": "not_applicable"},
+        insert_only=False, date_column=None, lookups=[], grain=[],
         measures=[])
     fact = TableConfig.model_construct(
         table=f"{HOSTILE} fact", kind="fact", description="f", source="mongo", lake_tables=[], loaded=True,
@@ -148,7 +149,7 @@ def hostile_tables() -> dict[str, TableConfig]:
                  Column.model_construct(name=f"{HOSTILE} ref", type="text", nullable=True),
                  Column.model_construct(name=f"{HOSTILE} n", type="bigint", nullable=False)],
         checks=TableChecks(), scd=None, natural_key=[], version_column=None, tracked=None, unknown_member={},
-        insert_only=False, date_column=f"{HOSTILE} date",
+        not_applicable_member={}, insert_only=False, date_column=f"{HOSTILE} date",
         lookups=[Lookup.model_construct(key=f"{HOSTILE} id", dimension=dim.table, match={f"{HOSTILE} key": f"{HOSTILE} ref"},
                                         as_of=None)],
         grain=[f"{HOSTILE} date", f"{HOSTILE} id"], measures=[Measure.model_construct(name=f"{HOSTILE} n", type="bigint")])
