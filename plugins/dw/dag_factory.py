@@ -127,12 +127,8 @@ def lake_query_task(*, table: str, **kwargs):
     """The LakeQueryOperator (extract) of a warehouse table."""
     from dw.operators.lake_query import LakeQueryOperator
 
-    cfg = _table_config(table, "LakeQueryOperator")
-    lake = lake_config()
-    return LakeQueryOperator(table=table, sql_path=cfg.extract_sql_path, lake_tables=cfg.lake_tables,
-                             restate_unknown_members=cfg.kind == "fact", bucket=lake.bucket,
-                             extracts_prefix=lake.extracts_prefix, database=lake.athena_database,
-                             workgroup=lake.athena_workgroup, **kwargs)
+    _table_config(table, "LakeQueryOperator")
+    return LakeQueryOperator.for_table(table, **kwargs)
 
 
 def load_task(*, table: str, extract_task_id: str, **kwargs):

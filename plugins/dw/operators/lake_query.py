@@ -12,7 +12,7 @@ for day D (``dw.lake.run_date``) and has the ``aws_conn_id`` connection's lake e
 that ``uri``. Every attempt writes a new object named after its query id, so a load never reads a
 stale or half-written extract (docs/decisions/0002-one-object-per-partition.md). ``lake_state`` is
 a digest of the partitions of ``lake_tables`` the query can read (``lake_bounds``: its literal
-``dt`` bounds) taken before the query starts: the load refuses the extract if they changed since (docs/decisions/0015-stale-extracts.md). With ``restate_unknown_members`` (a
+``dt`` bounds) taken before the query starts: if they changed since, the load redoes the extract (docs/decisions/0015-stale-extracts.md, 0021). With ``restate_unknown_members`` (a
 fact) the extract also restates the fact's open dates in the unknown-member ledger, read from
 the warehouse (docs/decisions/0014-unknown-member-ledger.md).
 
@@ -71,6 +71,18 @@ class LakeQueryOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.max_polls = max_polls
 
+    @classmethod
+    def for_table(cls, table: str, **kwargs: Any) -> "LakeQueryOperator":
+        """The extract of ``table`` as its config (include/config/warehouse/) and the lake's describe it."""
+        from dw.config import lake_config, warehouse_tables
+
+        cfg = warehouse_tables()[table]
+        lake = lake_config()
+        return cls(table=table, sql_path=cfg.extract_sql_path, lake_tables=cfg.lake_tables,
+                   restate_unknown_members=cfg.kind == "fact", bucket=lake.bucket,
+                   extracts_prefix=lake.extracts_prefix, database=lake.athena_database,
+                   workgroup=lake.athena_workgroup, **kwargs)
+
     def _label(self, ds: str) -> str:
         return f"dw.{self.table} extract dt={ds}"
 
@@ -112,7 +124,7 @@ class LakeQueryOperator(BaseOperator):
         sql = self._sql(ds, (context.get("params") or {}).get("look_back_days"))
         engine = lake_engine(self.aws_conn_id)
         self.log.info("%s on %s, SQL %s:\n%s", self._label(ds), engine.name, self.sql_path, sql)
-        # the partitions this query can read: the load refuses the extract if one of them changes
+        # the partitions this query can read: the load redoes the extract if one of them changes
         bounds = {t: (list(b) if b else None) for t, b in dt_bounds(sql).items()}
         state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables, bounds)
         late = self._late_documents(engine, sql, ds)
