@@ -1,8 +1,9 @@
 """Benchmark: one day's extract against a lake with +0, +90 and +365 synthetic past days.
 
 The lake holds three generated days (D-2 .. D: every job document version as ingest_mongo lands
-it — the day's jobs, the next day's finished over-midnight jobs and corrections — and the
-projects snapshot of each day) in a fresh bucket; then synthetic past days are added before
+it — the day's jobs, the next day's finished over-midnight jobs and corrections — the
+projects snapshot of each day, and a Chargify subscriptions partition per day: a twentieth of
+the organizations' subscriptions changed that day) in a fresh bucket; then synthetic past days are added before
 D-2: copies of D-2's partitions with re-minted ObjectIds and timestamps shifted to their day,
 touched by no document of D. Each extract of ``EXTRACTS`` runs for D on the DuckDB engine, and
 its time and the bytes DuckDB fetched from S3 (its HTTP log) are compared with the +0 lake's:
@@ -19,7 +20,7 @@ import time
 from bench.common import SCALE, Report, fresh_bucket, log
 
 D = dt.date(2024, 3, 20)
-EXTRACTS = ["job_ran_fact", "resource_dim", "project_dim"]
+EXTRACTS = ["job_ran_fact", "resource_dim", "project_dim", "subscription_dim"]
 PAST = [0, 90, 365]
 
 
@@ -50,7 +51,38 @@ def _versions(scale: float) -> dict[str, dict[str, list[dict]]]:
         prev = today
     _, projects, _ = generate.population(seed, scale, D)
     snap = [gm.project_doc(seed, p, p.created_at) for p in projects]
-    return {"jobs": jobs, "projects": {day.isoformat(): snap for day in days}}
+    orgs = sorted({p.org.analytics_id for p in projects})
+    subs = {}
+    for k, day in enumerate(days):
+        at = generate.day_start(day).replace(tzinfo=None) + dt.timedelta(hours=6)
+        subs[day.isoformat()] = [
+            {"id": 6_000_000 + i, "state": "active", "product_handle": ("pro", "free")[(i + k) % 2],
+             "product_price_in_cents": 1500, "customer_id": 7_000_000 + i, "organization_analytics_id": org,
+             "created_at": dt.datetime(2020, 1, 1), "updated_at": at + dt.timedelta(seconds=i), "activated_at": None,
+             "canceled_at": None, "current_period_ends_at": None}
+            for i, org in enumerate(orgs) if (i + k) % 20 == 0]
+    return {"jobs": jobs, "projects": {day.isoformat(): snap for day in days}, "subscriptions": subs}
+
+
+def _write_subscriptions(s3, bucket: str, ds: str, rows: list[dict]) -> None:
+    """A raw_chargify_subscriptions partition (columns and types of its DDL)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dw.lake import RawPartition
+
+    ts = pa.timestamp("ms", tz="UTC")
+    schema = pa.schema([("id", pa.int64()), ("state", pa.string()), ("product_handle", pa.string()),
+                        ("product_price_in_cents", pa.int64()), ("customer_id", pa.int64()),
+                        ("organization_analytics_id", pa.string()), ("created_at", ts), ("updated_at", ts),
+                        ("activated_at", ts), ("canceled_at", ts), ("current_period_ends_at", ts)])
+    fd, path = tempfile.mkstemp(suffix=".parquet")
+    os.close(fd)
+    try:
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, compression="zstd")
+        s3.upload_file(path, bucket, RawPartition("chargify", "subscriptions", ds, bucket).key)
+    finally:
+        os.unlink(path)
 
 
 def _write(s3, bucket: str, collection: str, ds: str, docs: list[dict]) -> None:
@@ -120,7 +152,10 @@ def run(st) -> Report:
         try:
             for coll, parts in lake_docs.items():
                 for ds, docs in parts.items():
-                    _write(s3, s3.bucket, coll, ds, docs)
+                    if coll == "subscriptions":
+                        _write_subscriptions(s3, s3.bucket, ds, docs)
+                    else:
+                        _write(s3, s3.bucket, coll, ds, docs)
             base = {t: None for t in EXTRACTS}
             oldest = D - dt.timedelta(days=2)
             added = 0
@@ -131,6 +166,7 @@ def run(st) -> Report:
             dst = tempfile.mkstemp(suffix=".parquet")[1]
             s3.download_file(s3.bucket, RawPartition("mongo", "jobs", oldest.isoformat(), s3.bucket).key, src)
             proj_key = RawPartition("mongo", "projects", oldest.isoformat(), s3.bucket).key
+            subs_key = RawPartition("chargify", "subscriptions", oldest.isoformat(), s3.bucket).key
             for past in PAST:
                 while added < past:
                     added += 1
@@ -139,6 +175,8 @@ def run(st) -> Report:
                     s3.upload_file(dst, s3.bucket, RawPartition("mongo", "jobs", ds, s3.bucket).key)
                     s3.copy_object(Bucket=s3.bucket, Key=RawPartition("mongo", "projects", ds, s3.bucket).key,
                                    CopySource={"Bucket": s3.bucket, "Key": proj_key})
+                    s3.copy_object(Bucket=s3.bucket, Key=RawPartition("chargify", "subscriptions", ds, s3.bucket).key,
+                                   CopySource={"Bucket": s3.bucket, "Key": subs_key})
                 for table in EXTRACTS:
                     # best of 3 (the machine is shared)
                     runs = [_measure(s3.bucket, table) for _ in range(3)]

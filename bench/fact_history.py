@@ -33,19 +33,25 @@ LAST_DATE = "2024-01-31"
 
 def write_history(uri: str, cfg, per_date: int) -> int:
     """Fill the fact with ``per_date`` rows on each of the ``HISTORY_DATES`` dates up to
-    ``LAST_DATE`` that the restated extract does not hold (keys in key order, like loads
-    write them), through the partitions ``ensure_partitions`` makes. Returns the rows written."""
+    ``LAST_DATE`` that the restated extract does not hold. Returns the rows written."""
     import datetime as dt
-
-    import psycopg
-
-    from dw.warehouse.ddl import ensure_partitions
 
     last = dt.date.fromisoformat(LAST_DATE)
     first_restated = dt.date.fromisoformat(wd.FIRST_DATE)
     restated = {first_restated + dt.timedelta(days=i) for i in range(RESTATED_DATES)}
     dates = [last - dt.timedelta(days=i) for i in range(HISTORY_DATES)]
-    history = sorted(d for d in dates if d not in restated)
+    return fill_dates(uri, cfg, sorted(d for d in dates if d not in restated), per_date)
+
+
+def fill_dates(uri: str, cfg, dates, per_date: int) -> int:
+    """``per_date`` synthetic job_ran_fact rows on each of ``dates`` (keys in key order, like
+    loads write them), through the partitions ``ensure_partitions`` makes (``uri``: the owner's
+    or a superuser's). Returns the rows written."""
+    import psycopg
+
+    from dw.warehouse.ddl import ensure_partitions
+
+    history = sorted(dates)
     with psycopg.connect(uri) as conn, conn.cursor() as cur:
         ensure_partitions(cur, cfg, history)
         cur.execute("SET max_parallel_workers_per_gather = 0")

@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     stack.up()
     t0 = time.monotonic()
     dates = seed(stack, a.date, a.days, a.scale) if a.date else []
+    from dw.config import airflow_config
+
     srv.up(stack)
     dags = srv.wait_dags()
     print(f"Airflow on the local stack (LocalExecutor; metadata DB {srv.info['metadata_db']}), ready in {time.monotonic() - t0:.0f}s")
@@ -72,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  login            {USER} / {srv.password()}   ({srv.passwords_file})")
     print(f"  DAGs             {', '.join(dags)} (new DAGs start paused: unpause them in the UI)")
     print(f"  connections      {', '.join(sorted(stack.connections()))} (Admin > Connections)")
+    print(f"  pools            {', '.join(f'{p.name} ({p.slots})' for p in airflow_config().pools.values())} (Admin > Pools)")
     print(f"  logs             {srv.home / 'logs'}")
     if dates:
         first, last = dates[0], dates[-1]
         print(f"  data             MongoDB and the vendor stand-ins seeded for {first} .. {last} (scale {a.scale})")
         print(f"  backfill         unpause, then each ingest_* DAG and then warehouse: Trigger > Backfill, dates "
-              f"{first + dt.timedelta(days=1)} .. {last + dt.timedelta(days=1)} (a run fires the day after the day it loads)")
+              f"{first} .. {last} (the days to load: a run's logical date is the day it loads)")
     print("  stop             make down")
     return 0
 

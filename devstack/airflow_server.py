@@ -7,7 +7,8 @@
   ``<state>/airflow-server/logs/<component>.log``;
 - the SIMPLE auth manager with one user, ``admin``; Airflow generates its password into
   ``<state>/airflow-server/simple_auth_manager_passwords.json.generated``;
-- connections: the stack's are written into the metadata DB through the REST API on every ``up``
+- connections: the stack's are written into the metadata DB through the REST API on every ``up``;
+  so are the pools of include/config/airflow.yaml
   (the stack's ports change when it restarts). The Airflow processes get no ``AIRFLOW_CONN_*``
   variables, so the connection the UI shows is the one tasks use.
 
@@ -244,6 +245,7 @@ class AirflowServer:
             write_private(self.info_file, json.dumps(self.info, indent=2))
         self.wait_healthy(timeout)
         self.load_connections(stack)
+        self.load_pools()
         self.wait_dags(timeout)
         return self.info
 
@@ -325,6 +327,20 @@ class AirflowServer:
         if errors:
             raise RuntimeError(f"could not load connections: {errors}")
         return sorted(e["connection_id"] for e in entities)
+
+    def load_pools(self) -> list[str]:
+        """Create or overwrite the pools of include/config/airflow.yaml (REST API, bulk), as a
+        deployment does with ``airflow pools set`` (README, Production)."""
+        from dw.config import airflow_config
+
+        entities = [{"name": p.name, "slots": p.slots, "description": p.description,
+                     "include_deferred": p.include_deferred} for p in airflow_config().pools.values()]
+        out = self.api().patch("/pools", {"actions": [
+            {"action": "create", "entities": entities, "action_on_existence": "overwrite"}]})
+        errors = (out.get("create") or {}).get("errors") or []
+        if errors:
+            raise RuntimeError(f"could not create the pools: {errors}")
+        return sorted(e["name"] for e in entities)
 
     def down(self, quiet: bool = False) -> None:
         """SIGTERM the components and everything they started (by pid), SIGKILL what is left."""

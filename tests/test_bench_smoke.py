@@ -29,7 +29,7 @@ EXPECTED = {
     "mongo_extract": {"peak RSS, 1M docs vs 100k", "MongoToS3Operator time, 100k", "MongoToS3Operator peak RSS, 100k"},
     "dag_parse": {f"parse dags/{p.name}" for p in (REPO / "dags").glob("*.py")},
     "demo_day": {"day: ingestion + warehouse (wall)", "whole demo command (seeding included)"},
-    "extract_history": {f"{t} {what}, +{n} days" for t in ("job_ran_fact", "resource_dim", "project_dim")
+    "extract_history": {f"{t} {what}, +{n} days" for t in ("job_ran_fact", "resource_dim", "project_dim", "subscription_dim")
                         for what in ("time", "bytes read") for n in (90, 365)},
 }
 

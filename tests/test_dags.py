@@ -237,3 +237,21 @@ def test_a_run_before_the_epoch_is_never_a_success():
     with pytest.raises(AssertionError, match=r"no task instances.*history_start"):
         run_dag("ingest_chargify", day)
     run_dag("ingest_chargify", day, expect="no task instances")
+
+
+def test_extracts_and_loads_run_in_their_pools_one_load_per_table(dagbag):
+    """Every extract runs in the Athena pool, every load in the warehouse-loads pool with one task
+    instance at a time across runs and backfills (max_active_tis_per_dag=1): the pools named in
+    include/config/airflow.yaml, which devstack.airflow_server creates (docs/decisions/0021)."""
+    from dw.config import airflow_config
+
+    pools = airflow_config().pools
+    assert pools["athena"].include_deferred and pools["athena"].slots < 25  # below the default Athena quota
+    dag = dagbag.dags["warehouse"]
+    extracts = [t for t in dag.tasks if t.task_id.endswith(".extract")]
+    loads = [t for t in dag.tasks if t.task_id.endswith(".load")]
+    assert len(extracts) == len(loads) == 8
+    assert {(t.pool, t.max_active_tis_per_dag) for t in extracts} == {(pools["athena"].name, None)}
+    assert {(t.pool, t.max_active_tis_per_dag) for t in loads} == {(pools["warehouse_loads"].name, 1)}
+    others = [t for t in dag.tasks if t not in extracts + loads]
+    assert {t.pool for t in others} == {"default_pool"}

@@ -164,7 +164,7 @@ def land_generated_day(stack, mongo_app, ds: str = D1, scale: float = 0.005) -> 
 
 # Extracts that still read every partition of a raw table (docs/decisions/0020: the SCD2
 # dimension rebuilds each touched subscription's whole history).
-UNBOUNDED = {"subscription_dim"}
+UNBOUNDED: set[str] = set()
 
 
 def test_partitions_outside_an_extracts_bounds_are_never_read(stack, lake, mongo_app, vendor_standins):
@@ -195,7 +195,7 @@ def test_partitions_outside_an_extracts_bounds_are_never_read(stack, lake, mongo
             lake.delete_objects(Bucket=lake.bucket, Delete={"Objects": [{"Key": k} for k in garbage]})
         assert sorted(map(str, after)) == sorted(map(str, before)), name
         checked.append(name)
-    assert "job_ran_fact" in checked and "activity_fact" in checked and len(checked) == 7
+    assert "job_ran_fact" in checked and "subscription_dim" in checked and len(checked) == 8
     # garbage inside job_ran_fact's bounds (a partition it may read) does fail the extract
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -383,12 +383,24 @@ def oid_on(ds: str, n: int) -> str:
     return f"{ts:08x}{n:016x}"
 
 
-def test_job_ran_fact_updates_inside_and_beyond_the_look_back(stack, lake):
+def test_job_ran_fact_updates_inside_and_beyond_the_look_back(stack, lake, warehouse):
     """lake.yaml look_back_days (35): a correction 33 days after a job's creation restates its date
     whole (from a bounded window); a job moved to another day leaves its old date; an update 40
-    days after creation is not restated but reported (late_documents), and reaches the fact when
-    the day runs with a look_back_days that covers it (the run's param). The slice of a date is
-    the same whichever run restates it."""
+    days after creation is not restated but reported (late_documents) and recorded in
+    dw.late_updates for the day that saw it (once, whatever the attempts), and reaches the fact
+    when the day runs with a look_back_days that covers it (the run's param), which clears the
+    record. The slice of a date is the same whichever run restates it."""
+    import psycopg
+
+    from tests.helpers import run_migrate
+
+    run_migrate(warehouse, warehouse_tables())
+
+    def late_rows():
+        with psycopg.connect(warehouse) as con:
+            return con.execute("select dt::text, table_name, documents, oldest_created::text, look_back_days, "
+                               "recorded_by from dw.late_updates order by 1").fetchall()
+
     from dw.dag_factory import lake_query_task
     from dw.lake_sql import shift
 
@@ -416,7 +428,10 @@ def test_job_ran_fact_updates_inside_and_beyond_the_look_back(stack, lake):
     assert on_d33 == {d0: [("3", "1021")]} and out["late_documents"] == 0
     out, on_d40 = slice_of(d40)  # h's update is 40 days after its creation: reported, not restated
     assert on_d40 == {} and (out["late_documents"], out["late_oldest_created"]) == (1, d0)
+    slice_of(d40)  # a second attempt of the same day: the same record
+    assert late_rows() == [(d40, "job_ran_fact", 1, d0, 35, "warehouse.extract")]
     _, on_d0 = slice_of(d0)  # d0's own run, after everything landed: the same slice as the d33 run
     assert on_d0 == {d0: [("3", "1021")]}
     out, wider = slice_of(d40, {"look_back_days": 45})  # the documented path for a late update
     assert wider == {d0: [("3", "2021")]} and out["late_documents"] == 0
+    assert late_rows() == []  # restated: no longer listed

@@ -270,10 +270,11 @@ def test_a_multipart_upload_cut_part_way_leaves_no_pending_upload_and_the_old_ob
     assert lake.get_object(Bucket=lake.bucket, Key=key)["Body"].read() == b"the previous partition"
 
 
-def test_athena_lake_state_survives_the_deferral_and_a_missing_state_fails_closed(stack, lake, mongo_app, monkeypatch):
+def test_athena_lake_state_survives_the_deferral_and_a_stale_or_unchecked_extract_is_redone(stack, lake, mongo_app, monkeypatch):
     """On Athena (moto's API) the extract defers: the lake state it listed before the query travels in
     the deferral's kwargs to execute_complete and into its XCom. The load refuses that extract once the
-    lake moved, and refuses an XCom without a state at all (fail closed) — before reading anything."""
+    lake moved, and an XCom without a state at all (fail closed) — before reading anything: it redoes
+    the extract, deferring on a new Athena query (docs/decisions/0021)."""
     from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
     from dw.dag_factory import lake_query_task, load_task
@@ -305,8 +306,12 @@ def test_athena_lake_state_survives_the_deferral_and_a_missing_state_fails_close
                                         "vcs_type": "github", "plan_tier": "free",
                                         "created_at": dt.datetime(2024, 1, 1), "updated_at": dt.datetime(2024, 1, 15, 4)})
     mongo_task(task_id="organizations", collection="organizations").execute(ctx(D))
-    with pytest.raises(AirflowFailException, match="the lake changed since extract wrote"):
+    # the load does not load the stale extract: it redoes it, on Athena by deferring on the new query
+    with pytest.raises(TaskDeferred) as redo:
         load.execute(ctx(D, RunTI({"extract": out}, "load", "manual__x")))
+    assert redo.value.method_name == "execute_reextracted" and redo.value.kwargs["attempt"] == 1
+    assert redo.value.trigger.serialize()[1]["query_execution_id"] != query_id
     lost = {k: v for k, v in out.items() if k != "lake_state"}  # a deferral that dropped the state
-    with pytest.raises(AirflowFailException, match="recorded no lake state"):
+    with pytest.raises(TaskDeferred) as redo:  # fail closed: an extract that cannot be checked is redone
         load.execute(ctx(D, RunTI({"extract": lost}, "load", "manual__x")))
+    assert redo.value.method_name == "execute_reextracted"

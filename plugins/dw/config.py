@@ -55,6 +55,29 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+# --------------------------------------------------------------------------- airflow
+
+
+class PoolConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,256}$")
+    slots: int = Field(ge=1)
+    include_deferred: bool = False
+    description: str = ""
+
+
+class AirflowConfig(_Model):
+    """include/config/airflow.yaml: the pools the warehouse DAG's tasks run in."""
+
+    pools: dict[Literal["athena", "warehouse_loads"], PoolConfig]
+
+    @model_validator(mode="after")
+    def _both_pools(self) -> "AirflowConfig":
+        missing = {"athena", "warehouse_loads"} - set(self.pools)
+        if missing:
+            raise ValueError(f"pools: {', '.join(sorted(missing))} missing")
+        return self
+
+
 # --------------------------------------------------------------------------- lake
 
 
@@ -501,6 +524,11 @@ def lake_config(config_dir: Path) -> LakeConfig:
 
 
 @_cached
+def airflow_config(config_dir: Path) -> AirflowConfig:
+    return _load_model(AirflowConfig, config_dir / "airflow.yaml")
+
+
+@_cached
 def mongo_source(config_dir: Path) -> MongoSource:
     return _load_model(MongoSource, config_dir / "sources" / "mongo.yaml")
 
@@ -565,7 +593,7 @@ def _vendor_source(config_dir: Path, name: str) -> VendorSource:
 
 
 def clear_caches() -> None:
-    for f in (lake_config, mongo_source, warehouse_tables, warehouse_types, _vendor_source):
+    for f in (airflow_config, lake_config, mongo_source, warehouse_tables, warehouse_types, _vendor_source):
         f.cache_clear()
 
 

@@ -22,7 +22,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup
 
 from dw import notify, runbooks
 from dw.lake import check_epoch
-from dw.config import lake_config, mongo_source, vendor_source, warehouse_tables
+from dw.config import airflow_config, lake_config, mongo_source, vendor_source, warehouse_tables
 from dw.sources import RawTable, source_module
 
 OWNER = "data-platform"
@@ -123,27 +123,32 @@ def _table_config(table: str, operator: str):
     return tables[table]
 
 
+def pool_args(role: str) -> dict:
+    """``pool`` (and for a load, one task instance at a time per DAG) of the tasks of ``role``
+    (``athena``: extracts; ``warehouse_loads``: loads), from include/config/airflow.yaml."""
+    args = {"pool": airflow_config().pools[role].name}
+    if role == "warehouse_loads":
+        args["max_active_tis_per_dag"] = 1  # one load per table at a time, across runs and backfills
+    return args
+
+
 def lake_query_task(*, table: str, **kwargs):
-    """The LakeQueryOperator (extract) of a warehouse table."""
+    """The LakeQueryOperator (extract) of a warehouse table, in the Athena pool."""
     from dw.operators.lake_query import LakeQueryOperator
 
-    cfg = _table_config(table, "LakeQueryOperator")
-    lake = lake_config()
-    return LakeQueryOperator(table=table, sql_path=cfg.extract_sql_path, lake_tables=cfg.lake_tables,
-                             restate_unknown_members=cfg.kind == "fact", bucket=lake.bucket,
-                             extracts_prefix=lake.extracts_prefix, database=lake.athena_database,
-                             workgroup=lake.athena_workgroup, **kwargs)
+    _table_config(table, "LakeQueryOperator")
+    return LakeQueryOperator.for_table(table, **{**pool_args("athena"), **kwargs})
 
 
 def load_task(*, table: str, extract_task_id: str, **kwargs):
-    """The WarehouseLoadOperator of a warehouse table."""
+    """The WarehouseLoadOperator of a warehouse table, in the warehouse-loads pool, one at a time."""
     from dw.operators.warehouse import WarehouseLoadOperator
 
     cfg = _table_config(table, "WarehouseLoadOperator")
     tables = warehouse_tables()
     dims = {lk.dimension: tables[lk.dimension] for lk in cfg.lookups if lk.dimension in tables}
     return WarehouseLoadOperator(table_config=cfg, dimensions=dims, bucket=lake_config().bucket,
-                                 extract_task_id=extract_task_id, **kwargs)
+                                 extract_task_id=extract_task_id, **{**pool_args("warehouse_loads"), **kwargs})
 
 
 # --------------------------------------------------------------------------- ingest_mongo
@@ -268,9 +273,9 @@ def build_warehouse_dag() -> DAG:
                 tg.doc_md = runbooks.render("table.md", cfg=cfg, sql_file=sql_file)
                 extract = lake_query_task(task_id="extract", table=name)
                 load = load_task(task_id="load", table=name, extract_task_id=f"{tg.group_id}.extract")
-                docs.append((extract, "extract.md", {"cfg": cfg, "sql_file": sql_file,
+                docs.append((extract, "extract.md", {"cfg": cfg, "sql_file": sql_file, "pool": extract.pool,
                                                      "extracts_prefix": lake.extracts_prefix}))
-                docs.append((load, "load.md", {"cfg": cfg}))
+                docs.append((load, "load.md", {"cfg": cfg, "pool": load.pool}))
                 extract >> load
                 checks = []
                 partition = f"{cfg.date_column} = '{RUN_DATE}'" if cfg.kind == "fact" else None

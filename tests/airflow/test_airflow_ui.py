@@ -30,16 +30,21 @@ def page(live_airflow, api):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1800, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(live_airflow.base_url + "/")
-            page.get_by_label("Username").fill("admin")
-            page.get_by_label("Password").fill(live_airflow.password())
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(live_airflow.base_url + "/")
-            yield page
+            yield signed_in(browser, live_airflow)
         finally:
             browser.close()
+
+
+def signed_in(browser, live_airflow):
+    """A new page of ``browser`` (UTC), logged in as admin."""
+    page = browser.new_page(viewport={"width": 1800, "height": 1000}, timezone_id="UTC")
+    page.set_default_timeout(60_000)
+    page.goto(live_airflow.base_url + "/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(live_airflow.password())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_airflow.base_url + "/")
+    return page
 
 
 def _shots() -> Path:

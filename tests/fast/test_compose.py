@@ -120,3 +120,14 @@ def test_make_generates_the_env_file_0600_and_git_ignores_it(tmp_path):
     assert ignored.returncode == 0
     tracked = subprocess.run(["git", "ls-files", ".env"], cwd=REPO_ROOT, capture_output=True, text=True).stdout
     assert tracked == ""
+
+
+def test_the_init_container_creates_the_pools_the_dags_use(compose):
+    """A task whose pool does not exist is never scheduled: airflow-init creates every pool of
+    include/config/airflow.yaml with its slots (docs/decisions/0021)."""
+    from dw.config import airflow_config
+
+    steps = [s.strip() for s in compose["services"]["airflow-init"]["command"][-1].split("&&")]
+    for p in airflow_config().pools.values():
+        (step,) = [s for s in steps if s.startswith(f"airflow pools set {p.name} {p.slots} ")]
+        assert step.endswith("--include-deferred") == p.include_deferred, step

@@ -77,6 +77,8 @@ def render_table(name: str) -> dict[str, str]:
         "copy_stage": _text(copy_stage(cfg)),
     }
     if cfg.kind == "dimension" and cfg.scd == 2:
+        out["create_observations"] = _text(ddl.create_observations(cfg))
+        out["scd2_observe"] = _text(dimension_sql.scd2_observe(cfg))
         for step, stmt in dimension_sql.scd2_statements(cfg).items():
             out[f"scd2_statements[{step}]"] = _text(stmt)
     elif cfg.kind == "dimension":

@@ -12,7 +12,7 @@ for day D (``dw.lake.run_date``) and has the ``aws_conn_id`` connection's lake e
 that ``uri``. Every attempt writes a new object named after its query id, so a load never reads a
 stale or half-written extract (docs/decisions/0002-one-object-per-partition.md). ``lake_state`` is
 a digest of the partitions of ``lake_tables`` the query can read (``lake_bounds``: its literal
-``dt`` bounds) taken before the query starts: the load refuses the extract if they changed since (docs/decisions/0015-stale-extracts.md). With ``restate_unknown_members`` (a
+``dt`` bounds) taken before the query starts: if they changed since, the load redoes the extract (docs/decisions/0015-stale-extracts.md, 0021). With ``restate_unknown_members`` (a
 fact) the extract also restates the fact's open dates in the unknown-member ledger, read from
 the warehouse (docs/decisions/0014-unknown-member-ledger.md).
 
@@ -71,6 +71,18 @@ class LakeQueryOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.max_polls = max_polls
 
+    @classmethod
+    def for_table(cls, table: str, **kwargs: Any) -> "LakeQueryOperator":
+        """The extract of ``table`` as its config (include/config/warehouse/) and the lake's describe it."""
+        from dw.config import lake_config, warehouse_tables
+
+        cfg = warehouse_tables()[table]
+        lake = lake_config()
+        return cls(table=table, sql_path=cfg.extract_sql_path, lake_tables=cfg.lake_tables,
+                   restate_unknown_members=cfg.kind == "fact", bucket=lake.bucket,
+                   extracts_prefix=lake.extracts_prefix, database=lake.athena_database,
+                   workgroup=lake.athena_workgroup, **kwargs)
+
     def _label(self, ds: str) -> str:
         return f"dw.{self.table} extract dt={ds}"
 
@@ -112,10 +124,10 @@ class LakeQueryOperator(BaseOperator):
         sql = self._sql(ds, (context.get("params") or {}).get("look_back_days"))
         engine = lake_engine(self.aws_conn_id)
         self.log.info("%s on %s, SQL %s:\n%s", self._label(ds), engine.name, self.sql_path, sql)
-        # the partitions this query can read: the load refuses the extract if one of them changes
+        # the partitions this query can read: the load redoes the extract if one of them changes
         bounds = {t: (list(b) if b else None) for t, b in dt_bounds(sql).items()}
         state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables, bounds)
-        late = self._late_documents(engine, sql, ds)
+        late = self._late_documents(engine, sql, ds, context)
         try:
             started = engine.start(sql, bucket=self.bucket, prefix=extract_prefix(self.table, ds, self.extracts_prefix),
                                    database=self.database, workgroup=self.workgroup, label=self._label(ds),
@@ -131,13 +143,18 @@ class LakeQueryOperator(BaseOperator):
                        kwargs={"ds": ds, "lake_state": state, "lake_bounds": bounds, "late_documents": late})
         return {**started.result, "lake_state": state, "lake_bounds": bounds, **late}
 
-    def _late_documents(self, engine, sql: str, ds: str) -> dict:
+    def _late_documents(self, engine, sql: str, ds: str, context=None) -> dict:
         """``{"late_documents": n, "late_oldest_created": day}`` for an extract built on
-        ``latest_versions``: the day's documents updated more than ``look_back_days`` after their
-        creation, which the extract does not restate (logged as a warning; runbook extract.md
-        says how to restate them, docs/decisions/0020). Empty for another extract."""
+        ``latest_versions``: the day's documents updated more than the look-back after their
+        creation, which the extract does not restate. Logged as a warning and recorded in
+        ``dw.late_updates`` (the day's row replaced; none: no row), where on-call reads them; the
+        runbook extract.md says how to restate them (docs/decisions/0020, 0021). Empty for
+        another extract."""
+        from dw.config import lake_config
+        from dw.hooks.warehouse import WarehouseHook
         from dw.lake import extract_prefix
         from dw.lake_sql import late_documents_sql
+        from dw.warehouse.ledger import record_late_updates
 
         late_sql = late_documents_sql(sql)
         if late_sql is None:
@@ -146,11 +163,19 @@ class LakeQueryOperator(BaseOperator):
                            database=self.database, workgroup=self.workgroup)
         n = int((rows[0].get("documents") if rows else 0) or 0)
         oldest = rows[0].get("oldest_created") if rows else None
+        look_back = ((context or {}).get("params") or {}).get("look_back_days") or lake_config().look_back_days
+        ti = (context or {}).get("ti")
+        recorded_by = f"{getattr(ti, 'dag_id', None) or 'warehouse'}.{self.task_id}"
+        with WarehouseHook(self.warehouse_conn_id).connect() as conn:
+            if not record_late_updates(conn, self.table, ds, n, oldest, int(look_back), recorded_by):
+                self.log.warning("%s: dw.late_updates does not exist (warehouse not migrated): not recorded",
+                                 self._label(ds))
         if n:
             self.log.warning(
-                "%s: %d document(s) of the day were updated more than look_back_days after their creation "
-                "(oldest created %s): their update is not restated; to restate it, run this day with "
-                "a look_back_days that reaches it (runbook, docs/decisions/0020)", self._label(ds), n, oldest)
+                "%s: %d document(s) of the day were updated more than look_back_days (%s) after their creation "
+                "(oldest created %s): their update is not restated; recorded in dw.late_updates. To restate it, "
+                "backfill this day with a look_back_days that reaches it (runbook, docs/decisions/0020)",
+                self._label(ds), n, look_back, oldest)
         return {"late_documents": n, "late_oldest_created": oldest}
 
     def execute_complete(self, context, event: dict | None = None, ds: str | None = None,

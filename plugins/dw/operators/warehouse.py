@@ -12,8 +12,12 @@ returns the counts (XCom). ``loaded_at`` is the run's ``data_interval_end``, so 
 the same values.
 
 A URI outside the lake bucket's ``extracts/<table>/`` is refused. An extract whose lake changed
-since its query started, or that recorded no lake state (fail closed), is refused (the lake digest the extract
-task returned differs from the lake's now: docs/decisions/0015-stale-extracts.md). A problem in
+since its query started (a partition within its ``lake_bounds`` added or replaced: the digest the
+extract task returned differs from the lake's now, docs/decisions/0015-stale-extracts.md), or that
+recorded no lake state, is not loaded: the load redoes the extract with the extract task's own
+code (on Athena it defers on the query and resumes in ``execute_reextracted``) and loads the new
+one once it is current, at most ``MAX_REEXTRACTS`` times per try, then fails retryable
+(docs/decisions/0021-extracts-redone-by-their-load.md). A problem in
 the data or the config (no extract, wrong header, a row PostgreSQL rejects) fails the task
 without retries (``AirflowFailException``): the error names the table, the date, the file and
 the line/column, and the warehouse is as it was. Infrastructure errors (connections) raise as
@@ -81,6 +85,7 @@ class WarehouseLoadOperator(BaseOperator):
 
     template_fields = ("bucket",)
     ui_color = "#b6d7a8"
+    MAX_REEXTRACTS = 3  # stale extracts redone in one try before it fails (retryable)
 
     def __init__(
         self,
@@ -105,16 +110,9 @@ class WarehouseLoadOperator(BaseOperator):
     def execute(self, context) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from dw.hooks.lake import s3_client
-        from dw.hooks.warehouse import WarehouseHook
         from dw.lake import run_date
-        from dw.warehouse.load import LoadContext, LoadError, load_table
 
-        cfg = self.table_config
         ds = run_date(context)
-        loaded_at = context.get("data_interval_end")
-        if loaded_at is None:
-            raise AirflowFailException(f"dw.{self.table} dt={ds}: the run has no data interval end (loaded_at)")
         pulled = context["ti"].xcom_pull(task_ids=self.extract_task_id)
         uri = extract_uri_from_xcom(pulled)
         if uri is None:
@@ -122,15 +120,37 @@ class WarehouseLoadOperator(BaseOperator):
                 f"dw.{self.table} dt={ds}: task {self.extract_task_id} returned no extract URI for this run "
                 f"(got {pulled!r}); clear the extract task with its downstream tasks"
             )
+        return self._load_if_current(context, ds, pulled, attempt=0)
+
+    def _load_if_current(self, context, ds: str, extract: dict, attempt: int) -> dict:
+        """Load ``extract`` if the partitions it could read are as it found them; else redo the
+        extract (``_reextract``) and try again."""
+        from dw.hooks.lake import s3_client
+
+        uri = extract_uri_from_xcom(extract)
         self._refuse_foreign(ds, uri)
-        self.log.info("loading dw.%s dt=%s from %s (loaded_at %s)", self.table, ds, uri, loaded_at.isoformat())
         s3 = s3_client(self.aws_conn_id)
-        self._refuse_stale(cfg, ds, uri, pulled, s3)
+        stale = self._stale(ds, uri, extract, s3)
+        if stale:
+            return self._reextract(context, ds, stale, attempt + 1)
+        return self._load(context, ds, uri, extract, s3)
+
+    def _load(self, context, ds: str, uri: str, extract: dict, s3) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from dw.hooks.warehouse import WarehouseHook
+        from dw.warehouse.load import LoadContext, LoadError, load_table
+
+        cfg = self.table_config
+        loaded_at = context.get("data_interval_end")
+        if loaded_at is None:
+            raise AirflowFailException(f"dw.{self.table} dt={ds}: the run has no data interval end (loaded_at)")
+        self.log.info("loading dw.%s dt=%s from %s (loaded_at %s)", self.table, ds, uri, loaded_at.isoformat())
         ti = context["ti"]
         load_ctx = LoadContext(
             dag_id=getattr(ti, "dag_id", None), run_id=getattr(ti, "run_id", None), task_id=getattr(ti, "task_id", None),
             try_number=getattr(ti, "try_number", None),
-            query_id=pulled.get("query_id") if isinstance(pulled, dict) else None,
+            query_id=extract.get("query_id") if isinstance(extract, dict) else None,
         )
         t0 = time.monotonic()
         with WarehouseHook(self.conn_id).connect() as conn:
@@ -149,6 +169,47 @@ class WarehouseLoadOperator(BaseOperator):
         )
         return stats.as_dict()
 
+    # ----------------------------------------------------------------- a stale extract is redone
+
+    def _extractor(self):
+        """The run's extract task (the DAG's operator; built from the table's config when this
+        load has no DAG, as in tests)."""
+        if self.has_dag() and self.extract_task_id in self.dag.task_dict:
+            return self.dag.get_task(self.extract_task_id)
+        from dw.operators.lake_query import LakeQueryOperator
+
+        return LakeQueryOperator.for_table(self.table, task_id=self.extract_task_id)
+
+    def _reextract(self, context, ds: str, why: str, attempt: int) -> dict:
+        """Redo the extract with the extract task's own code (the lake as it is now), then load
+        it if it is current (docs/decisions/0021-extracts-redone-by-their-load.md). On Athena the
+        query defers this task; ``execute_reextracted`` resumes it. After ``MAX_REEXTRACTS`` the
+        task fails with a retryable error (the lake kept changing: its retry tries again)."""
+        from airflow.sdk.exceptions import AirflowException, TaskDeferred
+
+        if attempt > self.MAX_REEXTRACTS:
+            raise AirflowException(
+                f"dw.{self.table} dt={ds}: the lake kept changing while this load re-extracted it "
+                f"({self.MAX_REEXTRACTS} extracts in a row were stale: {why}). Nothing was loaded; the task's "
+                "retry extracts and loads again."
+            )
+        self.log.warning("dw.%s dt=%s: %s; extracting again with %s's query (re-extract %d of at most %d), "
+                         "nothing loaded yet", self.table, ds, why, self.extract_task_id, attempt, self.MAX_REEXTRACTS)
+        try:
+            out = self._extractor().execute(context)
+        except TaskDeferred as d:
+            self.defer(trigger=d.trigger, method_name="execute_reextracted", timeout=d.timeout,
+                       kwargs={"extract_kwargs": d.kwargs, "attempt": attempt})
+        return self._load_if_current(context, ds, out, attempt)
+
+    def execute_reextracted(self, context, event: dict | None = None, extract_kwargs: dict | None = None,
+                            attempt: int = 1) -> dict:
+        """Resumed after a re-extract's deferred (Athena) query: its result, loaded if current."""
+        from dw.lake import run_date
+
+        out = self._extractor().execute_complete(context, event=event, **(extract_kwargs or {}))
+        return self._load_if_current(context, run_date(context), out, attempt)
+
     def _refuse_foreign(self, ds: str, uri: str) -> None:
         """Fail (no retries) unless ``uri`` is in the lake bucket under this table's extract
         prefix (``extracts/<table>/``): an XCom is data, and the load must not be pointed at raw
@@ -165,28 +226,19 @@ class WarehouseLoadOperator(BaseOperator):
                 f"s3://{self.bucket}/{prefix}. Nothing was loaded; clear the extract task with its downstream tasks."
             )
 
-    def _refuse_stale(self, cfg, ds: str, uri: str, pulled: Any, s3) -> None:
-        """Fail (no retries) if a raw table the extract read changed since its query started: the
-        extract may hold older data than the lake, and loading it could undo a later run's
-        restatement (a cleared load of an earlier day). Clearing the extract with its downstream
-        tasks writes a current one (docs/decisions/0015-stale-extracts.md)."""
-        from airflow.sdk.exceptions import AirflowFailException
-
+    def _stale(self, ds: str, uri: str, extract: Any, s3) -> str | None:
+        """Why ``extract`` is stale, or None: a raw partition it could read (within its recorded
+        ``lake_bounds``) was added or replaced since its query started, or it recorded no lake
+        state (an older XCom, a deferral that lost it: fail closed). Loading a stale extract could
+        put older data over a later run's restatement (docs/decisions/0015-stale-extracts.md)."""
         from dw.lake_sql import lake_state
 
-        expected = pulled.get("lake_state") if isinstance(pulled, dict) else None
-        if not isinstance(expected, dict):  # fail closed: an extract that cannot be checked is not loaded
-            raise AirflowFailException(
-                f"dw.{self.table} dt={ds}: {self.extract_task_id} recorded no lake state with {uri} (an older "
-                "XCom, or a deferral that lost it), so the extract cannot be checked for staleness. Nothing was "
-                "loaded. Clear the extract task with its downstream tasks."
-            )
-        now = lake_state(s3, self.bucket, list(expected), pulled.get("lake_bounds"))
+        expected = extract.get("lake_state") if isinstance(extract, dict) else None
+        if not isinstance(expected, dict):
+            return f"{self.extract_task_id} recorded no lake state with {uri}, so it cannot be checked for staleness"
+        now = lake_state(s3, self.bucket, list(expected), extract.get("lake_bounds"))
         changed = sorted(t for t in expected if now.get(t) != expected[t])
         if changed:
-            raise AirflowFailException(
-                f"dw.{self.table} dt={ds}: the lake changed since {self.extract_task_id} wrote {uri} "
-                f"(partitions of {', '.join(changed)} added or replaced), so the extract may be stale and "
-                "loading it could put older data over newer. Nothing was loaded. Clear the extract task with "
-                "its downstream tasks to extract and load the lake as it is now."
-            )
+            return (f"the lake changed since {self.extract_task_id} wrote {uri} (partitions of "
+                    f"{', '.join(changed)} added or replaced)")
+        return None

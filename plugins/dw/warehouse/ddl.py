@@ -11,6 +11,10 @@ UPDATE EXCLUSIVE on the parent (readers and running loads go on), not the ACCESS
 ``CREATE TABLE ... PARTITION OF``. A load only checks that its dates' partitions exist
 (``missing_partitions``) and analyzes the ones it changed through ``dw.analyze_partition``
 (Alembic 0009), since the loader owns nothing.
+
+An SCD2 dimension also has ``dw.<table>_observations`` (``create_observations``): the
+observations of every day loaded, from which its load rebuilds a key's versions
+(docs/decisions/0021).
 """
 
 from __future__ import annotations
@@ -81,6 +85,34 @@ def create_table(cfg: TableConfig) -> list[sql.Composed]:
             "CREATE TABLE IF NOT EXISTS {} (\n  {},\n  CONSTRAINT {} PRIMARY KEY (id),\n"
             "  CONSTRAINT {} UNIQUE NULLS NOT DISTINCT ({})\n)"
         ).format(t, column_defs(cols), _constraint(cfg, "pkey"), _constraint(cfg, "natural_key"), nk)
+    ]
+
+
+def observations_ident(cfg: TableConfig) -> sql.Identifier:
+    """``dw.<table>_observations``: an SCD2 dimension's observations, per day loaded (0021)."""
+    return sql.Identifier(WAREHOUSE_SCHEMA, f"{cfg.table}_observations")
+
+
+def create_observations(cfg: TableConfig) -> list[sql.Composed]:
+    """An SCD2 dimension's observations table (``dt``: the day whose load recorded them, NULL for
+    those seeded from the versions the dimension held when the table was made), and the seed:
+    each version's first and latest observation, from which the rebuild gives the same versions
+    (docs/decisions/0021)."""
+    from dw.warehouse.sql import WColumn, stage_not_null
+
+    t, dim = observations_ident(cfg), table_ident(cfg)
+    cols = [WColumn(c.name, c.type, stage_not_null(cfg, c.name)) for c in cfg.columns]
+    nk = ids(cfg.natural_key)
+    names = cfg.column_names
+    first = [sql.SQL("v.valid_from") if n == cfg.version_column else sql.Identifier("v", n) for n in names]
+    return [
+        sql.SQL("CREATE TABLE {} (\n  dt date,\n  {}\n)").format(t, column_defs(cols)),
+        sql.SQL("CREATE INDEX {} ON {} ({})").format(_constraint(cfg, "observations_key"), t, nk),
+        sql.SQL("CREATE INDEX {} ON {} (dt)").format(_constraint(cfg, "observations_dt"), t),
+        sql.SQL("INSERT INTO {t} ({cols}) SELECT {latest} FROM {dim} AS v WHERE v.id <> {unk}\n"
+                "UNION SELECT {first} FROM {dim} AS v WHERE v.id <> {unk} AND v.valid_from > '-infinity'").format(
+            t=t, cols=ids(names), latest=ids(names, "v"), dim=dim, unk=unknown(),
+            first=sql.SQL(", ").join(first)),
     ]
 
 

@@ -83,15 +83,41 @@ def dimension_upsert(cfg: TableConfig) -> sql.Composed:
 
 # SCD2: the history of every key in the stage is rebuilt from all its observations, then merged.
 SCD2_OBS = sql.Identifier("scd2_obs")
+SCD2_KEYS = sql.Identifier("scd2_keys")
+
+
+def scd2_observe(cfg: TableConfig) -> list[sql.Composed]:
+    """Before the rebuild (docs/decisions/0021): the day's observations (the stage: the day's
+    partition) replace those the warehouse recorded for the day (``%(run_date)s``) in
+    ``dw.<table>_observations``, then the stage becomes every recorded observation of the keys
+    the day had or has, what ``scd2_statements`` rebuilds from."""
+    from dw.warehouse.ddl import observations_ident
+
+    o = observations_ident(cfg)
+    nk = ids(cfg.natural_key)
+    cols = ids(cfg.column_names)
+    return [
+        sql.SQL("CREATE TEMP TABLE {k} ON COMMIT DROP AS\n"
+                "SELECT {nk} FROM {o} WHERE dt = %(run_date)s::date UNION SELECT {nk} FROM {stage}").format(
+            k=SCD2_KEYS, nk=nk, o=o, stage=STAGE),
+        sql.SQL("DELETE FROM {} WHERE dt = %(run_date)s::date").format(o),
+        sql.SQL("INSERT INTO {o} (dt, {cols}) SELECT DISTINCT %(run_date)s::date, {cols} FROM {stage}").format(
+            o=o, cols=cols, stage=STAGE),
+        sql.SQL("DELETE FROM {}").format(STAGE),
+        sql.SQL("INSERT INTO {stage} ({cols}) SELECT {ocols} FROM {o} AS o\n"
+                "WHERE EXISTS (SELECT 1 FROM {k} AS k WHERE {match})").format(
+            stage=STAGE, cols=cols, ocols=ids(cfg.column_names, "o"), o=o, k=SCD2_KEYS,
+            match=natural_key_match(cfg, "k", "o")),
+    ]
 SCD2_VERSIONS = sql.Identifier("scd2_versions")
 
 
 def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
     """The SCD2 load, as named statements ``dw.warehouse.load`` runs in order (docs/decisions/0011):
 
-    The stage holds *every observation in the lake* of the keys it contains (the extract's
-    contract), so each key's version history is rebuilt from scratch and the result does not
-    depend on the order runs happen in:
+    The stage holds every observation the warehouse recorded of the keys it contains
+    (``scd2_observe``: the observations of every day loaded), so each key's version history is
+    rebuilt from scratch and the result does not depend on the order runs happen in:
 
     - ``obs``: one observation per key and source version time (the fixed members' keys left out)
     - ``versions``: consecutive observations with equal tracked columns form one version; it

@@ -21,6 +21,9 @@ per fact table, the dates whose last load left rows of that kind, so the next ru
   before the run's day leave the ledger for ``dw.unknown_member_expired`` (with their counts and
   the day that expired them, readable by analysts), so the ledger stays bounded and nothing is
   restated forever: a dimension row that arrives that late needs a backfill of the date.
+
+``record_late_updates`` keeps ``dw.late_updates`` (Alembic 0015): per fact and day, the documents
+its extract saw updated beyond the look-back, not restated (docs/decisions/0020, 0021).
 """
 
 from __future__ import annotations
@@ -129,3 +132,27 @@ def open_dates(conn, table: str, run_date: str, heal_days: int = HEAL_DAYS) -> l
             (table, since, until),
         ).fetchall()
     return [r[0].isoformat() for r in rows]
+
+
+# --------------------------------------------------------------------------- late updates
+
+LATE_UPDATES = sql.Identifier(WAREHOUSE_SCHEMA, "late_updates")
+
+
+def record_late_updates(conn, table: str, day: str, documents: int, oldest_created: str | None,
+                        look_back_days: int, recorded_by: str) -> bool:
+    """Replace ``dw.late_updates``' row of (``table``, ``day``) with what the fact's extract of
+    ``day`` saw beyond its look-back (Alembic 0015): ``documents`` updated more than
+    ``look_back_days`` after their creation, the oldest created on ``oldest_created``; none: no
+    row. One transaction, so every attempt of the day's extract leaves the same row. Returns
+    False (nothing recorded) on a warehouse not migrated to 0015 yet."""
+    with conn.transaction(), conn.cursor() as cur:
+        if cur.execute("SELECT to_regclass('dw.late_updates') IS NULL").fetchone()[0]:
+            return False
+        cur.execute(sql.SQL("DELETE FROM {} WHERE table_name = %s AND dt = %s::date").format(LATE_UPDATES), (table, day))
+        if documents:
+            cur.execute(
+                sql.SQL("INSERT INTO {} (dt, table_name, documents, oldest_created, look_back_days, recorded_by) "
+                        "VALUES (%s::date, %s, %s, %s::date, %s, %s)").format(LATE_UPDATES),
+                (day, table, documents, oldest_created, look_back_days, recorded_by))
+    return True

@@ -11,8 +11,9 @@ One transaction per table and run:
 3. Dimension SCD1: the latest version per natural key updates the row of its key where something
    changed and the source version is not older, and is inserted where the key is new
    (insert-only dimensions: inserted only); ``dimension_sql.dimension_upsert``. SCD2: the
-   versions of the stage's keys are rebuilt from their observations and merged
-   (``dimension_sql.scd2_statements``).
+   day's observations replace the day's in ``dw.<table>_observations``, and the versions of
+   the keys the day had or has are rebuilt from every recorded observation and merged
+   (``dimension_sql.scd2_observe``, ``scd2_statements``; docs/decisions/0021).
    Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
    monthly partitions of its dates must exist (the migrate task makes them; a missing one is a
    ``LoadError`` naming it); from
@@ -217,7 +218,7 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
 
         if cfg.kind == "dimension":
             if cfg.scd == 2:
-                stats = _load_scd2(cur, cfg, params, copied)
+                stats = _load_scd2(cur, cfg, dict(params, run_date=run_date), copied)
             else:
                 inserted, updated = cur.execute(dimension_sql.dimension_upsert(cfg), params).fetchone()
                 stats = LoadStats(copied=copied, inserted=inserted, updated=updated)
@@ -330,8 +331,10 @@ def redacted_message(e, cfg: TableConfig) -> str:
 
 
 def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
-    from dw.warehouse.dimension_sql import scd2_statements
+    from dw.warehouse.dimension_sql import scd2_observe, scd2_statements
 
+    for stmt in scd2_observe(cfg):
+        cur.execute(stmt, params)
     stmts = scd2_statements(cfg)
     cur.execute(stmts["obs"])
     cur.execute(stmts["versions"])

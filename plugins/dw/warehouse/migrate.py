@@ -227,7 +227,28 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
             for insert in member_inserts(cfg):
                 cur.execute(insert)
             _grant(cur, cfg)
+            if cfg.scd == 2:
+                _ensure_observations(cur, cfg)
     return created
+
+
+def _ensure_observations(cur, cfg: TableConfig) -> None:
+    """An SCD2 dimension's observations table, created (and seeded from the dimension's versions)
+    if missing; the owner's, the loader reads and writes rows, the analyst nothing (0021)."""
+    from psycopg import sql
+
+    from dw.warehouse.ddl import create_observations, observations_ident
+
+    t = observations_ident(cfg)
+    name = f"{cfg.table}_observations"
+    if not cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{WAREHOUSE_SCHEMA}.{name}",)).fetchone()[0]:
+        for stmt in create_observations(cfg):
+            cur.execute(stmt)
+        log.info("created dw.%s (%d observations seeded from dw.%s)", name, cur.rowcount, cfg.table)
+    _own(cur, name)
+    loader, analyst = sql.Identifier(LOADER_ROLE), sql.Identifier(ANALYST_ROLE)
+    cur.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}, {}").format(t, loader, analyst))
+    cur.execute(sql.SQL("GRANT SELECT, INSERT, DELETE ON {} TO {}").format(t, loader))
 
 
 def ensure_fact_partitions(pg, tables: dict[str, TableConfig], dates) -> list[str]:

@@ -50,6 +50,36 @@ CREATE TEMP TABLE "stage" (
 -- @@ copy_stage
 COPY "stage" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") FROM STDIN (FORMAT csv, HEADER true)
 
+-- @@ create_observations
+CREATE TABLE "dw"."subscription_dim_observations" (
+  dt date,
+  "subscription_id" text NOT NULL,
+  "organization_analytics_id" uuid,
+  "product_handle" text,
+  "state" text,
+  "source_updated_at" timestamptz NOT NULL
+)
+;
+CREATE INDEX "subscription_dim_observations_key" ON "dw"."subscription_dim_observations" ("subscription_id")
+;
+CREATE INDEX "subscription_dim_observations_dt" ON "dw"."subscription_dim_observations" (dt)
+;
+INSERT INTO "dw"."subscription_dim_observations" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") SELECT "v"."subscription_id", "v"."organization_analytics_id", "v"."product_handle", "v"."state", "v"."source_updated_at" FROM "dw"."subscription_dim" AS v WHERE v.id <> '00000000-0000-0000-0000-000000000000'::uuid
+UNION SELECT "v"."subscription_id", "v"."organization_analytics_id", "v"."product_handle", "v"."state", v.valid_from FROM "dw"."subscription_dim" AS v WHERE v.id <> '00000000-0000-0000-0000-000000000000'::uuid AND v.valid_from > '-infinity'
+
+-- @@ scd2_observe
+CREATE TEMP TABLE "scd2_keys" ON COMMIT DROP AS
+SELECT "subscription_id" FROM "dw"."subscription_dim_observations" WHERE dt = %(run_date)s::date UNION SELECT "subscription_id" FROM "stage"
+;
+DELETE FROM "dw"."subscription_dim_observations" WHERE dt = %(run_date)s::date
+;
+INSERT INTO "dw"."subscription_dim_observations" (dt, "subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") SELECT DISTINCT %(run_date)s::date, "subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at" FROM "stage"
+;
+DELETE FROM "stage"
+;
+INSERT INTO "stage" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") SELECT "o"."subscription_id", "o"."organization_analytics_id", "o"."product_handle", "o"."state", "o"."source_updated_at" FROM "dw"."subscription_dim_observations" AS o
+WHERE EXISTS (SELECT 1 FROM "scd2_keys" AS k WHERE "k"."subscription_id" = "o"."subscription_id")
+
 -- @@ scd2_statements[obs]
 CREATE TEMP TABLE "scd2_obs" ON COMMIT DROP AS
 SELECT DISTINCT ON ("subscription_id", "source_updated_at") "s"."subscription_id", "s"."organization_analytics_id", "s"."product_handle", "s"."state", "s"."source_updated_at" FROM "stage" AS s
