@@ -1,0 +1,2 @@
+DROP INDEX dw.schema_changes_dt;
+DROP TABLE dw.load_quarantine;
