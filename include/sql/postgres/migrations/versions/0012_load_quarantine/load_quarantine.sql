@@ -23,5 +23,3 @@ REVOKE ALL ON dw.load_quarantine FROM PUBLIC;
 GRANT SELECT, INSERT, DELETE ON dw.load_quarantine TO dw_loader;
 GRANT SELECT (table_name, dt, file, line, column_name, reason, quarantined_at) ON dw.load_quarantine TO dw_analyst;
 COMMENT ON TABLE dw.load_quarantine IS 'Extract rows a warehouse load could not take, with the reason (dw-etl).';
--- the Warehouse view reads recent days of dw.schema_changes by date
-CREATE INDEX schema_changes_dt ON dw.schema_changes (dt);
