@@ -1,6 +1,7 @@
 """Warehouse contracts against a real PostgreSQL and moto S3 (docs/decisions/0043): a new
 enumerated value lands the same day in the dimension and the facts; ``freeze`` fails with the
-warehouse unchanged; a row that does not convert is quarantined while the rest loads, and a load
+warehouse unchanged; a row that does not convert is quarantined while the rest loads (discard_value:
+its value NULLed instead), and a load
 of the fixed extract brings it in and empties its quarantine."""
 
 from __future__ import annotations
@@ -92,3 +93,16 @@ def test_a_refused_row_is_quarantined_the_rest_loads_and_a_fixed_load_clears_it(
     assert q(wh, "select count(*) from dw.load_quarantine") == [(0,)]
     assert q(wh, "select count(*) from dw.schema_changes where change = 'type_mismatch'") == [(0,)]
     assert q(wh, "select sum(jobs_ran) from dw.job_ran_fact where date = %s", (D1,)) == [(3,)]
+
+
+def test_discard_value_nulls_the_refused_value_and_keeps_the_row(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    f = dw_tables["job_ran_fact"]
+    cols = [c.model_copy(update={"contract": {"data_type": "discard_value"}}) if c.name == "credits_used" else c
+            for c in f.columns]
+    tables = {**dw_tables, "job_ran_fact": f.model_copy(update={"columns": cols})}
+    s = load_jobs(wh, lake, tables, [job(), job(outcome="failed", credits="12x")])
+    assert (s.quarantined, s.inserted) == (0, 2)
+    assert [(c.column_name, c.action, c.row_count) for c in s.changes] == [("credits_used", "discard_value", 1)]
+    assert q(wh, "select outcome::text, credits_used from dw.job_ran_fact order by 1") == [("failed", None), ("success", 10)]
+    assert changes(wh) == [(D1, "job_ran_fact", "credits_used", "type_mismatch", "bigint", 1, "discard_value")]
