@@ -1,8 +1,8 @@
 """Warehouse contracts against a real PostgreSQL and moto S3 (docs/decisions/0043): a new
 enumerated value lands the same day in the dimension and the facts; ``freeze`` fails with the
-warehouse unchanged; a row that does not convert is quarantined while the rest loads (discard_value:
-its value NULLed instead), and a load
-of the fixed extract brings it in and empties its quarantine."""
+warehouse unchanged; a row that does not convert is quarantined while the rest loads, and a load
+of the fixed extract brings it in and empties its quarantine; ``discard_value`` NULLs the value
+and keeps the row."""
 
 from __future__ import annotations
 
