@@ -282,6 +282,9 @@ def _warehouse_contract(contract: dict | None, where: str) -> dict[str, str]:
         if kind not in WAREHOUSE_CONTRACT_KINDS:
             raise ValueError(f"{where}: contract {kind} does not apply to a warehouse table "
                              f"(it takes {', '.join(WAREHOUSE_CONTRACT_KINDS)})")
+    if checked.get("data_type") == "evolve":
+        raise ValueError(f"{where}: contract data_type: evolve does not apply to a warehouse column (its type "
+                         "changes by a migration): discard_row, discard_value or freeze")
     return checked
 
 

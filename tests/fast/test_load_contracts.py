@@ -32,6 +32,7 @@ def test_contracts_resolve_column_then_table_then_default(include):
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d.update(contract={"enum_values": "grow"}), r"resource_dim.yaml.*unknown mode 'grow'"),
     (lambda d: d.update(contract={"new_fields": "evolve"}), r"resource_dim.yaml.*new_fields does not apply"),
+    (lambda d: d.update(contract={"data_type": "evolve"}), r"resource_dim.yaml.*data_type: evolve does not apply"),
     (lambda d: _column(d, "resource_class").update(contract={"enum_values": "evolve"}),
      r"resource_dim.yaml.*enum_values applies to a dw.<enum> column only"),
 ])
