@@ -5,7 +5,8 @@
 3. runs every ingestion DAG and then warehouse, for each date, with `dag.test()` in one
    `devstack.run_day` process (`--parallel N`: ingestion in N processes at once; `--cli`: one
    `airflow dags test` process per DAG);
-4. prints what each table loaded (COPY / DELETE / INSERT / UPDATE, from the dw.load_audit ledger)
+4. prints what each table loaded (COPY / DELETE / INSERT / UPDATE, from the dw.load_audit ledger),
+   the day's upstream changes and quarantined rows (dw.schema_changes, dw.load_quarantine),
    and the table sizes; ``--timings`` adds every task's duration (from Airflow's metadata DB).
 
 The run for date D is the DAG run with logical date D+1 (its data interval is day D).
@@ -167,6 +168,22 @@ def ledger_since(uri: str, mark: int) -> list[tuple]:
         ).fetchall()
 
 
+def changes_of(uri: str, day: dt.date) -> list[str]:
+    """The day's upstream changes (dw.schema_changes) and quarantined rows (dw.load_quarantine), as lines."""
+    import psycopg
+
+    with psycopg.connect(uri) as con:
+        if con.execute("select to_regclass('dw.load_quarantine')").fetchone()[0] is None:
+            return []
+        lines = [f"  change  {src}.{ent}.{col}: {ch} {det!r} in {n} row(s) → {action}"
+                 for src, ent, col, ch, det, n, action in con.execute(
+                     "select source, entity, column_name, change, detail, row_count, action from dw.schema_changes "
+                     "where dt = %s order by 1, 2, 3, 5", (day,))]
+        lines += [f"  quarantine dw.{t}: {n} row(s) in dw.load_quarantine" for t, n in con.execute(
+            "select table_name, count(*) from dw.load_quarantine where dt = %s group by 1 order by 1", (day,))]
+        return lines
+
+
 def table_sizes(uri: str) -> list[tuple[str, int]]:
     import psycopg
     from psycopg import sql
@@ -257,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
                 for table, c, d, i, u, unk, dates, outcome in ledger_since(pg_uri, mark):
                     print(f"  dw.load {table:<18} COPY {c:>7} / DELETE {d:>6} / INSERT {i:>7} / UPDATE {u:>6}"
                           f"  (unknown {unk:>5})  {outcome}{'  dates ' + dates if dates else ''}")
+                for line in changes_of(pg_uri, day):
+                    print(line)
         print(f"day {day} in {time.monotonic() - t_day:.1f}s")
     print("\nwarehouse tables (rows):")
     for name, n in table_sizes(pg_uri):

@@ -104,7 +104,9 @@ def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tu
     """{table: (row count, md5 of all rows)} for every table of schema dw but the load ledger
     (dw.load_audit records attempts, not data). The audit timestamps
     are left out unless asked for: they record which run wrote a row, so they differ between
-    runs in different orders while the data is the same."""
+    runs in different orders while the data is the same. So are, unless asked for, the rows of
+    dw.schema_changes recording a type's growth (``recorded_by`` ``….:enum_values``): a type grows
+    once, by whichever load meets the label first (docs/decisions/0043)."""
     import psycopg
     from psycopg import sql
 
@@ -120,8 +122,10 @@ def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tu
                 "order by ordinal_position", (t,)
             ) if with_audit or r[0] not in AUDIT_COLUMNS]
             row = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in cols))
+            where = sql.SQL("where recorded_by not like '%:enum_values'" if t == "schema_changes" and not with_audit
+                            else "")
             q = sql.SQL("select count(*), coalesce(md5(string_agg(r, E'\\n' order by r)), '') from "
-                        "(select {} as r from {}) s").format(row, sql.Identifier("dw", t))
+                        "(select {} as r from {} {}) s").format(row, sql.Identifier("dw", t), where)
             out[t] = tuple(con.execute(q).fetchone())
     return out
 

@@ -173,7 +173,18 @@ def reconcile_dimensions(db, uri: str) -> None:
 
 
 def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse, mongo_app, monkeypatch):
+    """Also a day with a new enumerated value upstream: D2 (the 5th) holds the generator's jobs on
+    executor firecracker / operating system freebsd (devstack.generate.mongo.NEW_RESOURCE), which no
+    type of the warehouse has: the day completes, the values are in the warehouse (reconciled at the
+    full grain below), recorded, and the run's notification (the Slack post) names them."""
+    import json
+
+    import psycopg
+
     from devstack import generate
+    from tests.test_reliability_access import _Served
+
+    assert generate.mongo.new_values_day(D2) and not generate.mongo.new_values_day(D1)
 
     generate.seed_base(mongo_app, scale=SCALE)
     generate.seed_day(mongo_app, D1, scale=SCALE)
@@ -188,7 +199,25 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
 
     generate.seed_day(mongo_app, D2, scale=SCALE)
     ingest_day(stack, D2, scale=SCALE)
-    stats_d2 = load_stats(run_dag("warehouse", D2))
+    slack = _Served()
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps(
+            {"conn_type": "slackwebhook", "password": f"http://127.0.0.1:{slack.port}/hook"}))
+        stats_d2 = load_stats(run_dag("warehouse", D2))
+    finally:
+        monkeypatch.delenv("AIRFLOW_CONN_SLACK_ALERTS")
+        slack.server.shutdown()
+    # the new values grew their types on the resource dimension's load, which warned naming them
+    grown = {(c["column_name"], c["detail"]) for c in stats_d2["resource_dim"]["changes"]}
+    assert grown == {("operating_system", "freebsd"), ("executor", "firecracker")}, stats_d2["resource_dim"]
+    posts = [json.loads(p)["text"] for p in slack.posts]
+    assert [p for p in posts if "dimensions.resource_dim.load" in p and "new value 'freebsd'" in p
+            and "new value 'firecracker'" in p and p.startswith("dw-etl WARNING")], posts
+    assert not any(p.startswith("dw-etl FAILED") for p in posts), posts
+    with psycopg.connect(warehouse) as con:
+        assert con.execute("select sum(f.jobs_ran) from dw.job_ran_fact f join dw.resource_dim r on r.id = f.resource_id "
+                           "where r.operating_system = 'freebsd' and r.executor = 'firecracker' and f.date = %s",
+                           (D2,)).fetchone()[0] == generate.mongo.NEW_VALUE_JOBS
     # D2's documents touch D1 (jobs that ran over midnight, corrections): D2's run restates D1
     # whole, and D1's rows that pointed at users/projects which arrived on D2 heal
     assert stats_d2["job_ran_fact"]["dates"] == [D1.isoformat(), D2.isoformat()]
@@ -209,8 +238,6 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
     for table, s in again.items():
         assert (s["deleted"], s["inserted"], s["updated"]) == (0, 0, 0), (table, s)
     assert warehouse_fingerprint(warehouse) == state_a
-
-    import psycopg
 
     # what still points at the unknown user is exactly the jobs whose user is not in MongoDB
     known_users = {u["analytics_id"].lower() for u in mongo_app.users.find({}, {"analytics_id": 1})}

@@ -47,7 +47,7 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
     from tests.helpers import csv_bytes, org
 
     MigrateWarehouseOperator(task_id="migrate").execute(ctx(D))
-    hashed = {"user_dim"}  # readable column by column, never its email_hash
+    hashed = {"user_dim"}  # readable column by column, never its email_hash (dw.load_quarantine: never its record)
     published = sorted(f"dw.{t}" for t in [*warehouse_tables(), "date_dim", "late_updates", "load_audit", "load_totals", "schema_changes",
                                                        "schema_changes_first_seen", "unknown_member_dates",
                                                        "unknown_member_expired"]
@@ -67,6 +67,11 @@ def test_analyst_reads_the_published_tables_only_never_a_stage(warehouse, lake):
                           "column_name, 'select') order by ordinal_position").fetchall()
         assert [c for (c,) in cols] == ["id", "analytics_id", "login", "created_at", "source_updated_at",
                                         "dw_created_at", "dw_updated_at"]
+        # dw.load_quarantine: every column but the quarantined row itself (docs/decisions/0043)
+        cols = su.execute("select column_name from information_schema.columns where table_schema = 'dw' "
+                          "and table_name = 'load_quarantine' and has_column_privilege('dw_analyst', "
+                          "'dw.load_quarantine', column_name, 'select') order by ordinal_position").fetchall()
+        assert [c for (c,) in cols] == ["table_name", "dt", "file", "line", "column_name", "reason", "quarantined_at"]
         su.execute("set role dw_analyst")
         try:
             assert su.execute("select count(*) from pg_class where relname in ('stage', 'resolved')").fetchone() == (0,)
@@ -444,7 +449,8 @@ def test_a_malformed_vendor_object_never_puts_its_email_in_a_log_a_notification_
         notify.task_failed(ctx(D, TI(), exception=e.value))
         assert len(slack.posts) == 1 and "chargify.customers dt=2024-01-15" in slack.posts[0]
 
-        # a load failing on extract rows that hold the email (the value rejected, and a whole row quoted)
+        # a load of extract rows that hold the email: the value refused (not a uuid) is quarantined,
+        # the run warns (Slack too); a whole row quoted by PostgreSQL (a row of the wrong shape) fails it
         MigrateWarehouseOperator(task_id="migrate").execute(ctx(D))
         cols = ["analytics_id", "name", "vcs_type", "plan_tier", "created_at", "source_updated_at"]
         for i, bad in enumerate(([
@@ -453,11 +459,16 @@ def test_a_malformed_vendor_object_never_puts_its_email_in_a_log_a_notification_
             key = f"extracts/organization_dim/dt={D}/bad-{i}.csv"
             lake.put_object(Bucket=lake.bucket, Key=key, Body=csv_bytes(cols, bad))
             load = load_task(task_id="load", table="organization_dim", extract_task_id="extract")
-            with pytest.raises(AirflowException) as le:
-                load.execute(ctx(D, RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}", "lake_state": {}}}, "load",
-                                          "manual__x")))
-            assert "dw.organization_dim dt=2024-01-15" in str(le.value) and ": line 2 (data row 1)" in str(le.value)
-            assert EMAIL not in str(le.value)
+            load_ctx = ctx(D, RunTI({"extract": {"uri": f"s3://{lake.bucket}/{key}", "lake_state": {}}}, "load",
+                                    "manual__x"))
+            if i == 0:
+                assert load.execute(load_ctx)["quarantined"] == 1
+                assert len(slack.posts) == 2 and "1 row(s) set aside in dw.load_quarantine" in slack.posts[1]
+            else:
+                with pytest.raises(AirflowException) as le:
+                    load.execute(load_ctx)
+                assert "dw.organization_dim dt=2024-01-15" in str(le.value) and ": line 2 (data row 1)" in str(le.value)
+                assert EMAIL not in str(le.value)
             lake.delete_object(Bucket=lake.bucket, Key=key)
     finally:
         vendor.close()
@@ -466,14 +477,20 @@ def test_a_malformed_vendor_object_never_puts_its_email_in_a_log_a_notification_
     out, err = capfd.readouterr()
     assert EMAIL not in str(e.value)
     assert EMAIL not in caplog.text and EMAIL not in out + err
-    assert EMAIL not in slack.posts[0]
+    assert not any(EMAIL in p for p in slack.posts)
     assert not any(EMAIL in t for t in lake_texts(lake).values())
-    assert rows(warehouse, "select count(*) from dw.load_audit where outcome = 'failed'") == [(2,)]
+    assert rows(warehouse, "select count(*) from dw.load_audit where outcome = 'failed'") == [(1,)]
     with psycopg.connect(warehouse) as con:
         for schema, table in con.execute("select table_schema, table_name from information_schema.tables "
                                          "where table_schema = 'dw'").fetchall():
-            q = psycopg.sql.SQL("select t::text from {} as t").format(psycopg.sql.Identifier(schema, table))
+            # the quarantined row is the one place a record is kept (its record column: no analyst reads it)
+            q = psycopg.sql.SQL("select (to_jsonb(t) - 'record')::text from {} as t").format(
+                psycopg.sql.Identifier(schema, table))
             assert not any(EMAIL in r for (r,) in con.execute(q)), (schema, table)
+        assert con.execute("select count(*) from dw.load_quarantine where record::text like %s",
+                           (f"%{EMAIL}%",)).fetchone() == (1,)
+        assert con.execute("select has_column_privilege('dw_analyst', 'dw.load_quarantine', 'record', 'select')"
+                           ).fetchone() == (False,)
 
 
 def test_uploads_use_the_configured_kms_key(lake, mongo_app, monkeypatch):

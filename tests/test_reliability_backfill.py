@@ -154,11 +154,19 @@ def in_order(stack, week):
     mp.undo()
 
 
+GROWN = "select distinct column_name, detail, action from dw.schema_changes where change = 'new_enum_value' order by 1, 2"
+
+
 def test_backfill_in_reverse_order_equals_in_order(stack, week, in_order, monkeypatch):
+    """Also: the week holds a day of new enumerated values (2024-04-05); in either order the types
+    grow by the same labels, recorded once each (in order by resource_dim's load of the 5th, in
+    reverse by job_ran_fact's of the 6th, which restates the 5th first)."""
     uri = new_warehouse(stack, week, monkeypatch)
     for day in reversed(DAYS):
         run_day(week, day)
     assert warehouse_fingerprint(uri) == in_order[1]
+    assert rows(uri, GROWN) == rows(in_order[0], GROWN) == [("executor", "firecracker", "evolve"),
+                                                           ("operating_system", "freebsd", "evolve")]
 
 
 def test_backfill_with_four_runs_at_once_equals_in_order_without_deadlock(stack, week, in_order, monkeypatch):

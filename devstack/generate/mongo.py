@@ -19,7 +19,12 @@ The data is as messy as production:
   days' jobs is corrected (credits recomputed, outcome re-classified), organizations change
   plan and users change login;
 - **a few fields of unexpected type** that still convert without loss (numeric strings,
-  integer booleans, upper-case UUIDs, integral floats).
+  integer booleans, upper-case UUIDs, integral floats);
+- **enumerated values the warehouse's types do not hold yet**: on every day whose day of the
+  month is a multiple of 5 (2024-01-15, the demo's day, is one), the day's first
+  ``NEW_VALUE_JOBS`` jobs run on executor ``firecracker`` with operating system ``freebsd``
+  (``NEW_RESOURCE``), whatever the scale; the first such day a warehouse loads grows its types
+  (docs/decisions/0043).
 
 A day that ``seed_day`` has already written is recorded in the collection ``_seed_log`` and
 skipped, so re-seeding never reverts the updates a later day made to earlier documents.
@@ -69,6 +74,15 @@ RESOURCES = [
     ("macos", "macos", ["macos.m1.medium.gen1", "macos.m1.large.gen1", "m2pro.medium", "m2pro.large"], 150),
 ]
 RESOURCE_WEIGHTS = [0.70, 0.18, 0.04, 0.02, 0.06]
+# (executor, operating_system) of no type of the warehouse's first migration: the first
+# NEW_VALUE_JOBS jobs of the days new_values_day() picks (docs/decisions/0043)
+NEW_RESOURCE = ("firecracker", "freebsd")
+NEW_VALUE_JOBS = 3
+
+
+def new_values_day(day: dt.date) -> bool:
+    """Whether ``day``'s first jobs run on ``NEW_RESOURCE``: the 5th, 10th, ... of each month."""
+    return day.day % 5 == 0
 PLANS = ["free", "performance", "scale", "server"]
 
 
@@ -167,6 +181,8 @@ def day_jobs(seed: int, scale: float, day: dt.date) -> Iterator[tuple[dict, dt.d
         u = users[r.randrange(len(users))] if r.random() < 0.9 else users[-1 - r.randrange(min(len(users), 8 * s.new_users_per_day))]
         ex_i = r.choices(range(len(RESOURCES)), RESOURCE_WEIGHTS)[0]
         executor, os_, classes, rate = RESOURCES[ex_i]
+        if i < NEW_VALUE_JOBS and new_values_day(day):  # no draw: the day's other jobs stay as they were
+            executor, os_ = NEW_RESOURCE
         started = start + dt.timedelta(seconds=r.randrange(0, 86_400), microseconds=r.randrange(0, 1000) * 1000)
         duration = dt.timedelta(seconds=int(r.expovariate(1 / 420)) + 5)
         stopped = started + duration

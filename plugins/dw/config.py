@@ -291,15 +291,48 @@ def _check_type(value: str) -> str:
 ColumnType = Annotated[str, Field(min_length=1)]
 
 
+# a warehouse load's modes when no contract sets one: a new value grows its type, a row that
+# does not convert is quarantined (dw.load_quarantine); docs/decisions/0043
+WAREHOUSE_CONTRACT_DEFAULTS = {"enum_values": "evolve", "data_type": "discard_row"}
+# the contract kinds a warehouse load applies (dw.contracts; new_fields is the lake's)
+WAREHOUSE_CONTRACT_KINDS = ("enum_values", "data_type")
+
+
+def _warehouse_contract(contract: dict | None, where: str) -> dict[str, str]:
+    """``contract`` checked (``dw.contracts.check_contract``) and limited to the kinds a load applies."""
+    from dw.contracts import check_contract
+
+    checked = check_contract(contract, where)
+    for kind in checked:
+        if kind not in WAREHOUSE_CONTRACT_KINDS:
+            raise ValueError(f"{where}: contract {kind} does not apply to a warehouse table "
+                             f"(it takes {', '.join(WAREHOUSE_CONTRACT_KINDS)})")
+    if checked.get("data_type") == "evolve":
+        raise ValueError(f"{where}: contract data_type: evolve does not apply to a warehouse column (its type "
+                         "changes by a migration): discard_row, discard_value or freeze")
+    return checked
+
+
 class Column(_Model):
     name: Identifier
     type: ColumnType
     nullable: bool = True
+    # what the load does with a value of this column that upstream changed (dw.contracts):
+    # enum_values (a dw.<enum> column only), data_type; default: the table's, then the load's defaults
+    contract: dict[str, str] | None = None
 
     @field_validator("type")
     @classmethod
     def _type(cls, v: str) -> str:
         return _check_type(v)
+
+    @model_validator(mode="after")
+    def _contract(self) -> "Column":
+        if self.contract is not None:
+            _warehouse_contract(self.contract, f"column {self.name}")
+            if "enum_values" in self.contract and not _ENUM_RE.match(self.type):
+                raise ValueError(f"column {self.name}: contract enum_values applies to a dw.<enum> column only")
+        return self
 
 
 class Measure(_Model):
@@ -347,6 +380,8 @@ class TableConfig(_Model):
     loaded: bool = True  # false: the table exists (with its unknown member) but no task loads it yet
     columns: list[Column]  # the extract's columns, in order (the stage table)
     checks: TableChecks = Field(default_factory=TableChecks)
+    # the table's contract (dw.contracts: enum_values, data_type), for every column that sets none
+    contract: dict[str, str] | None = None
 
     # dimensions
     scd: Literal[1, 2] | None = None
@@ -377,6 +412,14 @@ class TableConfig(_Model):
                 return c
         raise KeyError(f"{self.table}: no column {name!r}")
 
+    def contract_mode(self, kind: str, column: str) -> str:
+        """The mode of ``kind`` for ``column``: its own contract, else the table's, else the
+        default (``WAREHOUSE_CONTRACT_DEFAULTS``)."""
+        from dw.contracts import resolve_mode
+
+        return resolve_mode(kind, self.contract, self.column(column).contract,
+                            default=WAREHOUSE_CONTRACT_DEFAULTS[kind])
+
     @property
     def extract_sql_path(self) -> Path:
         return paths.sql_dir() / "athena" / "extract" / f"{self.table}.sql"
@@ -397,6 +440,7 @@ class TableConfig(_Model):
     def _shape(self) -> "TableConfig":
         names = self.column_names
         where = f"table {self.table}"
+        _warehouse_contract(self.contract, f"{where}: contract")
         if len(set(names)) != len(names):
             raise ValueError(f"{where}: duplicate column names")
         if self.kind == "dimension":

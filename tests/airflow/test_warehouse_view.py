@@ -120,12 +120,12 @@ def test_endpoints_answer_logged_in(live_airflow, api, day, gone_partition):
     assert a["agrees"] and a["extract_rows"] >= a["warehouse_rows"] > 0
     assert {m["measure"] for m in a["measures"]} == {"jobs_ran", "credits_used", "dlc_credits_used", "minutes_used"}
 
-    assert set(out["open"]) >= {"unknown_members", "failed_loads"}
+    assert set(out["open"]) >= {"unknown_members", "failed_loads", "quarantined", "schema_changes"}
 
 
 def test_queries_on_a_year_of_history_use_indexes_and_answer_within_a_second(warehouse):
-    """dw.load_audit / load_totals / unknown_member_dates with a year of daily loads of every
-    table; the view's queries as dw_analyst: each under a second, no sequential scan of a ledger
+    """dw.load_audit / load_totals / unknown_member_dates / load_quarantine / schema_changes with a
+    year of daily loads of every table; the view's queries as dw_analyst: each under a second, no sequential scan of a ledger
     where an index serves (the failed-load list reads the recent rows only)."""
     import psycopg
 
@@ -152,7 +152,20 @@ def test_queries_on_a_year_of_history_use_indexes_and_answer_within_a_second(war
         """, (facts,))
         con.execute("INSERT INTO dw.unknown_member_dates SELECT 'job_ran_fact', d::date, 3, d "
                     "FROM generate_series('2024-06-01'::date, '2024-12-31', '3 days') AS d")
-        con.execute("ANALYZE dw.load_audit; ANALYZE dw.load_totals; ANALYZE dw.unknown_member_dates")
+        # a year of quarantine and schema changes: every table, every day, three reasons / changes
+        con.execute("""
+            INSERT INTO dw.load_quarantine SELECT t, d::date, 's3://b/x.csv', l, 'c', 'not a valid bigint', '{}', d
+            FROM unnest(%s::text[]) AS t, generate_series('2024-01-01'::date, '2024-12-31', '1 day') AS d,
+                 generate_series(2, 4) AS l
+        """, (list(configs),))
+        con.execute("""
+            INSERT INTO dw.schema_changes SELECT d::date, 'warehouse', t, 'c', 'new_enum_value', 'v' || (l %% 20), 1,
+              'evolve', 'warehouse.x.' || l
+            FROM unnest(%s::text[]) AS t, generate_series('2024-01-01'::date, '2024-12-31', '1 day') AS d,
+                 generate_series(1, 3) AS l
+        """, (list(configs),))
+        con.execute("ANALYZE dw.load_audit; ANALYZE dw.load_totals; ANALYZE dw.unknown_member_dates; "
+                    "ANALYZE dw.load_quarantine; ANALYZE dw.schema_changes")
         statements = []
 
         class Traced:
@@ -171,19 +184,27 @@ def test_queries_on_a_year_of_history_use_indexes_and_answer_within_a_second(war
                 t0 = time.monotonic()
                 end_default = queries.default_end(Traced(cur), today, list(configs))
                 tables = queries.tables(Traced(cur), configs, end, today)
-                queries.open_questions(Traced(cur), today)
+                questions = queries.open_questions(Traced(cur), today)
                 agreement = queries.agreement(Traced(cur), configs, end)
                 elapsed = time.monotonic() - t0
         assert elapsed < 1.0, elapsed
         assert end_default == end
         assert len(tables) == len(configs) and all(t["last_date"] == "2024-12-31" for t in tables)
         assert len(agreement) == 30 * len(facts)
-        # the plans: the ledgers' indexes, no full scan of dw.load_audit for the per-table reads
+        # quarantine counts and schema changes: the recent days only, with each change's first seen
+        assert questions["quarantined"][0] == {"date": "2024-12-31", "table": sorted(configs)[0],
+                                               "reason": "not a valid bigint", "rows": 3,
+                                               "since": questions["quarantined"][0]["since"]}
+        assert all(r["date"] >= "2024-12-01" for r in questions["quarantined"] + questions["schema_changes"])
+        assert all(c["first_seen"] == "2024-01-01" for c in questions["schema_changes"])
+        # the plans: the ledgers' indexes, no full scan of dw.load_audit for the per-table reads, nor
+        # of the quarantine or the schema changes as their history grows
         for q, params in statements:
-            if "load_audit" not in q or "now()" in q:
+            if not any(t in q for t in ("load_audit", "load_quarantine", "schema_changes")) or "now()" in q:
                 continue
             plan = "\n".join(r[0] for r in psycopg.ClientCursor(con).execute("EXPLAIN " + q, params))
-            assert "Seq Scan on load_audit" not in plan, plan
+            for t in ("load_audit", "load_quarantine", "schema_changes"):
+                assert f"Seq Scan on {t}" not in plan, plan
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium; .ci/run does)")

@@ -53,12 +53,15 @@ def _tables():
 
 
 def render_session() -> dict[str, str]:
+    from dw.warehouse import quarantine
     from dw.warehouse.sql import RESOLVED, STAGE, analyze, session_settings
 
     return {
         "session_settings": _text(session_settings()),
         "analyze(STAGE)": _text(analyze(STAGE)),
         "analyze(RESOLVED)": _text(analyze(RESOLVED)),
+        "quarantine.replace_quarantine[common path]": _text(quarantine.replace_quarantine(False)),
+        "quarantine.replace_quarantine[rows quarantined]": _text(quarantine.replace_quarantine(True)),
     }
 
 
@@ -75,6 +78,7 @@ def render_table(name: str) -> dict[str, str]:
         "member_inserts": _text(ddl.member_inserts(cfg) or None),
         "create_stage": _text(create_stage(cfg)),
         "copy_stage": _text(copy_stage(cfg)),
+        **render_quarantine(cfg),
     }
     if cfg.kind == "dimension" and cfg.scd == 2:
         out["create_observations"] = _text(ddl.create_observations(cfg))
@@ -97,6 +101,29 @@ def render_table(name: str) -> dict[str, str]:
         for i, stmt in enumerate(cur.statements):
             out[f"ledger.record[{i}]"] = _text(stmt)
     return out
+
+
+def render_quarantine(cfg) -> dict[str, str]:
+    """The contracts path's statements (dw.warehouse.quarantine): every column refusing its
+    values, then every nullable column NULLing them (discard_value)."""
+    from dw.contracts import Change
+    from dw.warehouse import quarantine
+    from dw.warehouse.sql import stage_not_null
+
+    def refused(mode):
+        out = [Change("warehouse", cfg.table, c.name, "data_type", c.type, 1, mode) for c in cfg.columns
+               if c.type != "text" and (mode == "discard_row" or not stage_not_null(cfg, c.name))]
+        return out + [Change("warehouse", cfg.table, c.name, "data_type", "NULL", 1, "discard_row")
+                      for c in cfg.columns if mode == "discard_row" and stage_not_null(cfg, c.name)]
+
+    return {
+        "quarantine.create_raw": _text(quarantine.create_raw(cfg)),
+        "quarantine.copy_raw": _text(quarantine.copy_raw(cfg)),
+        "quarantine.counts": _text(quarantine.counts(cfg)[0]),
+        "quarantine.create_quarantined[every column refused]": _text(quarantine.create_quarantined(cfg, refused("discard_row"))),
+        "quarantine.fill_stage[every column refused]": _text(quarantine.fill_stage(cfg, refused("discard_row"))),
+        "quarantine.fill_stage[nullable columns discard_value]": _text(quarantine.fill_stage(cfg, refused("discard_value"))),
+    }
 
 
 def _dump(statements: dict[str, str]) -> str:

@@ -17,9 +17,12 @@ extract task returned differs from the lake's now, docs/decisions/0015-stale-ext
 recorded no lake state, is not loaded: the load redoes the extract with the extract task's own
 code (on Athena it defers on the query and resumes in ``execute_reextracted``) and loads the new
 one once it is current, at most ``MAX_REEXTRACTS`` times per try, then fails retryable
-(docs/decisions/0021-extracts-redone-by-their-load.md). A problem in
-the data or the config (no extract, wrong header, a row PostgreSQL rejects) fails the task
-without retries (``AirflowFailException``): the error names the table, the date, the file and
+(docs/decisions/0021-extracts-redone-by-their-load.md). Rows PostgreSQL refuses go through the
+table's contracts (docs/decisions/0043): new enumerated labels grow their types, rows that do not
+convert are quarantined, and the task succeeds with a warning (``dw.notify.changes_seen``) naming
+each change, the count and where to look. A problem in the data or the config (no extract, wrong
+header, a row of the wrong shape, a contract's ``freeze``) fails the task without retries
+(``AirflowFailException``): the error names the table, the date, the file and
 the line/column, and the warehouse is as it was. Infrastructure errors (connections) raise as
 they are and are retried.
 
@@ -78,6 +81,15 @@ def extract_uri_from_xcom(value: Any) -> str | None:
     if isinstance(value, str) and value.startswith("s3://"):
         return value
     return None
+
+
+def changes_where(table: str, ds: str, quarantined: int) -> str:
+    """Where on-call looks after a load that saw upstream changes (docs/decisions/0043)."""
+    where = f"dw.schema_changes (entity {table}, dt {ds})"
+    if quarantined:
+        where = (f"{quarantined} row(s) set aside in dw.load_quarantine (table_name '{table}', dt {ds} and the "
+                 f"dates it restated), {where}; fix the cause, then clear this load (runbook: Documentation)")
+    return where
 
 
 class WarehouseLoadOperator(BaseOperator):
@@ -159,6 +171,10 @@ class WarehouseLoadOperator(BaseOperator):
             except LoadError as e:
                 raise AirflowFailException(str(e)) from None
         seconds = time.monotonic() - t0
+        if stats.changes:  # new labels its types grew by, rows quarantined: the run succeeds, someone is told
+            from dw.notify import changes_seen
+
+            changes_seen(context, stats.changes, where=changes_where(self.table, ds, stats.quarantined))
         for line in (f"COPY {stats.copied}", f"DELETE {stats.deleted}", f"INSERT {stats.inserted}",
                      f"UPDATE {stats.updated}"):
             self.log.info("%s", line)

@@ -3,7 +3,9 @@
 Every read runs in one read-only transaction as ``dw_analyst`` (``analyst``), so the view sees
 what an analyst may see and nothing else (no ``email_hash``, no write). The queries use the
 ledgers' indexes: ``dw.load_audit`` (table_name, date), ``dw.load_totals`` and
-``dw.unknown_member_dates`` (table_name, date); none reads a fact or a dimension.
+``dw.unknown_member_dates`` (table_name, date), ``dw.load_quarantine`` and ``dw.schema_changes``
+(dt; first seen: one index probe per change shown); none reads a fact or a dimension, nor a
+quarantined row itself (the analyst cannot).
 Error texts pass ``redact`` (e-mail addresses, URL passwords, ``password=`` settings) before
 they leave.
 """
@@ -19,6 +21,8 @@ from urllib.parse import quote
 WINDOW_DAYS = 30
 FAILED_DAYS = 7
 HEAL_DAYS = 7  # dw.warehouse.ledger.HEAL_DAYS: open dates older than this are no longer restated
+CHANGE_DAYS = 30  # quarantine and schema changes: the days shown, ending today
+MAX_ROWS = 200
 STATEMENT_TIMEOUT_MS = 5000
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -170,9 +174,40 @@ ORDER BY f.started_at DESC LIMIT 200
 """
 
 
+_QUARANTINE = """
+SELECT q.dt, q.table_name, q.reason, count(*) AS rows, min(q.quarantined_at) AS since
+FROM dw.load_quarantine AS q
+WHERE q.dt >= %(since)s
+GROUP BY q.dt, q.table_name, q.reason ORDER BY q.dt DESC, q.table_name, q.reason LIMIT %(limit)s
+"""
+_CHANGES = """
+SELECT c.dt, c.source, c.entity, c.column_name, c.change, c.detail, c.row_count, c.action,
+  (SELECT f.first_seen FROM dw.schema_changes_first_seen AS f
+    WHERE f.source = c.source AND f.entity = c.entity AND f.column_name = c.column_name
+      AND f.change = c.change AND f.detail = c.detail) AS first_seen
+FROM dw.schema_changes AS c
+WHERE c.dt >= %(since)s
+ORDER BY c.dt DESC, c.source, c.entity, c.column_name, c.change, c.detail LIMIT %(limit)s
+"""
+
+
+def changes(cur, today: dt.date) -> tuple[list[dict], list[dict]]:
+    """The last ``CHANGE_DAYS`` days' rows of ``dw.load_quarantine`` counted per date, table and
+    reason, and of ``dw.schema_changes`` with each change's first-seen date."""
+    p = {"since": today - dt.timedelta(days=CHANGE_DAYS), "limit": MAX_ROWS}
+    quarantined = [{"date": d.isoformat(), "table": t, "reason": redact(reason), "rows": n, "since": _iso(since)}
+                   for d, t, reason, n, since in cur.execute(_QUARANTINE, p)]
+    seen = [{"date": d.isoformat(), "source": src, "entity": ent, "column": col, "change": ch, "detail": redact(det),
+             "rows": n, "action": action, "first_seen": first.isoformat() if first else None,
+             "new": first == d}
+            for d, src, ent, col, ch, det, n, action, first in cur.execute(_CHANGES, p)]
+    return quarantined, seen
+
+
 def open_questions(cur, today: dt.date) -> dict:
     """Dates with unknown members still open (count, age in days, whether the next runs still
-    restate them) and the failed loads of the last ``FAILED_DAYS`` days with their error."""
+    restate them), the failed loads of the last ``FAILED_DAYS`` days with their error, and the
+    quarantine and schema changes of the last ``CHANGE_DAYS`` days (``changes``)."""
     unknown = []
     for table, date, rows, updated, last_run in cur.execute(_OPEN):
         unknown.append({"table": table, "date": date.isoformat(), "rows": rows, "age_days": (today - date).days,
@@ -184,9 +219,8 @@ def open_questions(cur, today: dt.date) -> dict:
         failed.append({"table": table, "date": date.isoformat(), "started_at": _iso(started),
                        "error": redact(error), "resolved": resolved,
                        "log_url": log_url(dag_id, run_id, task_id, try_number)})
-    return {"unknown_members": unknown, "failed_loads": failed,
-            # not produced by the platform yet: the view lists them once they exist
-            "quarantined": None, "schema_changes": None}
+    quarantined, seen = changes(cur, today)
+    return {"unknown_members": unknown, "failed_loads": failed, "quarantined": quarantined, "schema_changes": seen}
 
 
 # --------------------------------------------------------------------------- agreement

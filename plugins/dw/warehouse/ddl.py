@@ -32,6 +32,7 @@ from dw.warehouse.sql import (
     column_defs,
     fact_key,
     ids,
+    members,
     not_applicable,
     table_columns,
     table_ident,
@@ -109,9 +110,9 @@ def create_observations(cfg: TableConfig) -> list[sql.Composed]:
         sql.SQL("CREATE TABLE {} (\n  dt date,\n  {}\n)").format(t, column_defs(cols)),
         sql.SQL("CREATE INDEX {} ON {} ({})").format(_constraint(cfg, "observations_key"), t, nk),
         sql.SQL("CREATE INDEX {} ON {} (dt)").format(_constraint(cfg, "observations_dt"), t),
-        sql.SQL("INSERT INTO {t} ({cols}) SELECT {latest} FROM {dim} AS v WHERE v.id <> {unk}\n"
-                "UNION SELECT {first} FROM {dim} AS v WHERE v.id <> {unk} AND v.valid_from > '-infinity'").format(
-            t=t, cols=ids(names), latest=ids(names, "v"), dim=dim, unk=unknown(),
+        sql.SQL("INSERT INTO {t} ({cols}) SELECT {latest} FROM {dim} AS v WHERE v.id NOT IN {members}\n"
+                "UNION SELECT {first} FROM {dim} AS v WHERE v.id NOT IN {members} AND v.valid_from > '-infinity'").format(
+            t=t, cols=ids(names), latest=ids(names, "v"), dim=dim, members=members(),
             first=sql.SQL(", ").join(first)),
     ]
 

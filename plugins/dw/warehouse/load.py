@@ -7,7 +7,12 @@ One transaction per table and run:
    (backfills with several runs in flight never deadlock or interleave).
 2. The extract is streamed from S3 into ``CREATE TEMP TABLE stage (...) ON COMMIT DROP`` with
    ``COPY ... FROM STDIN (FORMAT csv, HEADER true)``, chunk by chunk (never the whole file in
-   memory), after checking that its header names the config columns in order.
+   memory), after checking that its header names the config columns in order. The COPY runs in
+   a savepoint: when PostgreSQL refuses a row (a value that does not convert, a NULL in a NOT
+   NULL column, a label an enumerated type lacks), the extract is read again through the
+   table's contracts (``dw.warehouse.quarantine``): ``freeze`` fails the load naming the
+   column and count; new labels grow their types first (``enum_values: evolve``, committed on a
+   second connection); refused rows go to ``quarantined`` and the rest fill the stage.
 3. Dimension SCD1: the latest version per natural key updates the row of its key where something
    changed and the source version is not older, and is inserted where the key is new
    (insert-only dimensions: inserted only); ``dimension_sql.dimension_upsert``. SCD2: the
@@ -23,7 +28,10 @@ One transaction per table and run:
    ``fact_sql``); the partitions it wrote to are analyzed (``dw.analyze_partition``, which runs
    as their owner: the loader owns nothing); the unknown-member ledger is
    updated (``ledger.record``).
-4. A ``dw.load_audit`` row, then commit.
+4. The table's ``dw.load_quarantine`` rows of the run's date and the restated dates are
+   replaced by the rows it quarantined (none on the common path), and its own rows of
+   ``dw.schema_changes`` for the day by the changes it saw (``dw.contracts.record_changes``).
+5. A ``dw.load_audit`` row, then commit.
 
 A fact extract must hold complete dates: every date it contains is replaced as a whole
 (rows of other dates are never touched).
@@ -32,7 +40,7 @@ A fact extract must hold complete dates: every date it contains is replaced as a
 re-run writes the same values. Errors in the data (a missing extract, a wrong header, a row
 PostgreSQL rejects) raise ``LoadError`` naming the table, the date, the file and the line and
 column, never a value of the extract (it may be personal data); the transaction rolls back
-and the warehouse is as it was.
+and the warehouse is as it was (a label a type grew by stays, recorded).
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ import datetime as dt
 import logging
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from dw.config import TableConfig, warehouse_tables
 from dw.lake import split_s3_uri
@@ -55,7 +63,7 @@ LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
 # run before a fact load's statements that read the fact (docs/decisions/0030-partitioned-facts.md)
 FACT_BY_KEY = "SELECT set_config('enable_seqscan', 'off', true)"
 MAX_HEADER_BYTES = 1 << 20
-_COPY_CONTEXT = re.compile(r"COPY stage, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
+_COPY_CONTEXT = re.compile(r"COPY stage(?:_raw)?, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
 
 
 LOADER_ROLE_SQL = "SET LOCAL ROLE dw_loader"
@@ -66,6 +74,10 @@ class LoadError(Exception):
     will not help. The message names table, date, file and line/column."""
 
 
+class RowRefused(LoadError):
+    """PostgreSQL refused a row of the extract (its line and column named)."""
+
+
 @dataclass(frozen=True)
 class LoadStats:
     copied: int = 0  # rows COPY'd into the stage
@@ -74,6 +86,8 @@ class LoadStats:
     updated: int = 0
     unknown: int = 0  # fact rows written pointing at an unknown member (any lookup)
     dates: list[str] = field(default_factory=list)  # fact dates the extract restated
+    quarantined: int = 0  # extract rows set aside in dw.load_quarantine
+    changes: list = field(default_factory=list)  # dw.contracts.Change seen (new labels, refused values)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +95,7 @@ class LoadStats:
     def summary(self) -> str:
         return (
             f"COPY {self.copied} / DELETE {self.deleted} / INSERT {self.inserted} / UPDATE {self.updated}"
-            f" (unknown {self.unknown})"
+            f" (unknown {self.unknown})" + (f" / QUARANTINE {self.quarantined}" if self.quarantined else "")
         )
 
 
@@ -164,7 +178,7 @@ def load_table(
     started_at = dt.datetime.now(dt.timezone.utc)
     reconnect = (conn.info.dsn, conn.info.password)  # read now: a broken connection may not tell
     try:
-        return _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx, started_at, label)
+        return _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx, started_at, label, reconnect)
     except psycopg.Error as e:
         # a data (22) or constraint (23) error of the merge: its text may quote a row (DETAIL:
         # "Failing row contains ..."), so only its redacted primary message goes on
@@ -182,14 +196,17 @@ def load_table(
         raise
 
 
-def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadContext, started_at, label) -> LoadStats:
-    from dw.warehouse import dimension_sql
+def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadContext, started_at, label,
+          reconnect) -> LoadStats:
+    from dw.contracts import record_changes
+    from dw.warehouse import dimension_sql, quarantine
     from dw.warehouse.sql import STAGE, analyze, create_stage, session_settings
 
     bucket, key = split_s3_uri(extract_uri)
     if cfg.kind == "fact":
         tables = warehouse_tables() if tables is None else tables
     params = {"loaded_at": loaded_at}
+    recorder = f"{ctx.dag_id}.{ctx.task_id}" if ctx.dag_id and ctx.task_id else "dw.warehouse.load"
 
     t0 = time.monotonic()
     with conn.transaction(), conn.cursor() as cur:
@@ -210,7 +227,13 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
             chunks = body.iter_chunks(chunk_size=CHUNK_BYTES)
             head = check_header(chunks, cfg, label)
             cur.execute(create_stage(cfg))
-            copied = _copy(cur, cfg, head, chunks, label)
+            with conn.transaction():  # a savepoint: a refused row leaves the stage empty, the load going
+                copied = _copy(cur, cfg, head, chunks, label)
+            changes, quarantined = [], None
+        except RowRefused:
+            body.close()
+            body = _open_extract(s3, bucket, key, label)
+            copied, changes, quarantined = _through_contracts(cur, cfg, body, run_date, label, reconnect, recorder)
         finally:
             body.close()
         cur.execute(analyze(STAGE))
@@ -224,6 +247,12 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
                 stats = LoadStats(copied=copied, inserted=inserted, updated=updated)
         else:
             stats = _load_fact(cur, cfg, tables, params, copied, label)
+        # this load's quarantine and changes replace what earlier loads of its dates recorded
+        qp = {"table": cfg.table, "run_date": run_date, "dates": stats.dates, "file": extract_uri, "loaded_at": loaded_at}
+        for stmt in quarantine.replace_quarantine(quarantined is not None):
+            cur.execute(stmt, qp)
+        record_changes(cur, run_date, quarantine.SOURCE, cfg.table, recorder, quarantine.quarantine_changes(changes))
+        stats = replace(stats, quarantined=quarantined or 0, changes=changes)
         cur.execute(_AUDIT_INSERT, _audit_params(cfg, run_date, extract_uri, ctx, started_at, stats, None))
     t_end = time.monotonic()
     log.info(
@@ -289,12 +318,18 @@ def check_header(chunks, cfg: TableConfig, label: str) -> bytes:
 
 
 def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
-    import psycopg
-
     from dw.warehouse.sql import copy_stage
 
+    return _copy_into(cur, copy_stage(cfg), cfg, head, chunks, label)
+
+
+def _copy_into(cur, statement, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
+    """COPY the extract (``head`` then ``chunks``) with ``statement``; a row PostgreSQL refuses
+    raises ``RowRefused`` naming its line and column."""
+    import psycopg
+
     try:
-        with cur.copy(copy_stage(cfg)) as copy:
+        with cur.copy(statement) as copy:
             copy.write(head)
             for chunk in chunks:
                 copy.write(chunk)
@@ -310,8 +345,33 @@ def _copy(cur, cfg: TableConfig, head: bytes, chunks, label: str) -> int:
         if column:
             where += f", column {column}"
         # the context quotes the offending value or line: never repeated (it may be personal data)
-        raise LoadError(f"{label}: {where}: {redacted_message(e, cfg)}. Nothing was loaded.") from None
+        raise RowRefused(f"{label}: {where}: {redacted_message(e, cfg)}. Nothing was loaded.") from None
     return cur.rowcount
+
+
+def _through_contracts(cur, cfg: TableConfig, body, run_date: str, label: str, reconnect, recorder: str):
+    """The extract (``body``, read anew) through the table's contracts into the stage
+    (``dw.warehouse.quarantine``). Returns (rows staged, changes seen, rows quarantined)."""
+    import psycopg
+
+    from dw.warehouse import quarantine as q
+
+    chunks = body.iter_chunks(chunk_size=CHUNK_BYTES)
+    head = check_header(chunks, cfg, label)
+    cur.execute(q.create_raw(cfg))
+    _copy_into(cur, q.copy_raw(cfg), cfg, head, chunks, label)  # refused here: not a row of the table's shape
+    changes = q.findings(cur, cfg)
+    if frozen := [c for c in changes if c.mode == "freeze"]:
+        raise LoadError(f"{label}: {q.frozen_message(frozen)}. Nothing was loaded.")
+    if grown := [c for c in changes if c.kind == "enum_values" and c.mode == "evolve"]:
+        dsn, password = reconnect
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10, **({"password": password} if password else {})) as second:
+            q.grow_enums(second, cfg, run_date, f"{recorder}:enum_values", grown)
+        log.warning("%s: added %s", label, ", ".join(f"{c.detail!r} to {c.column_name}" for c in grown))
+    cur.execute(q.create_quarantined(cfg, changes), {"run_date": run_date})
+    staged = cur.execute(q.fill_stage(cfg, changes)).rowcount
+    quarantined = cur.execute("SELECT count(*) FROM quarantined").fetchone()[0]
+    return staged, changes, quarantined
 
 
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')

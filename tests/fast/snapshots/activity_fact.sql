@@ -46,6 +46,52 @@ CREATE TEMP TABLE "stage" (
 -- @@ copy_stage
 COPY "stage" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "event_type", "events", "sessions") FROM STDIN (FORMAT csv, HEADER true)
 
+-- @@ quarantine.create_raw
+CREATE TEMP TABLE "stage_raw" (
+  line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2),
+  "date" text,
+  "organization_analytics_id" text,
+  "project_analytics_id" text,
+  "user_analytics_id" text,
+  "event_type" text,
+  "events" text,
+  "sessions" text
+) ON COMMIT DROP
+
+-- @@ quarantine.copy_raw
+COPY "stage_raw" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "event_type", "events", "sessions") FROM STDIN (FORMAT csv, HEADER true)
+
+-- @@ quarantine.counts
+SELECT count(*) FILTER (WHERE "date" IS NULL), count(*) FILTER (WHERE "date" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("date", 'date')), count(*) FILTER (WHERE "organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("organization_analytics_id", 'uuid')), count(*) FILTER (WHERE "project_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("project_analytics_id", 'uuid')), count(*) FILTER (WHERE "user_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("user_analytics_id", 'uuid')), count(*) FILTER (WHERE "event_type" IS NULL), count(*) FILTER (WHERE "events" IS NULL), count(*) FILTER (WHERE "events" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("events", 'bigint')), count(*) FILTER (WHERE "sessions" IS NULL), count(*) FILTER (WHERE "sessions" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("sessions", 'bigint')) FROM "stage_raw"
+
+-- @@ quarantine.create_quarantined[every column refused]
+CREATE TEMP TABLE "quarantined" ON COMMIT DROP AS
+SELECT r.line, CASE WHEN pg_catalog.pg_input_is_valid("r"."date", 'date') THEN "r"."date"::date ELSE %(run_date)s::date END AS dt, f.col AS column_name, f.reason, pg_catalog.to_jsonb(r) - 'line' AS record
+  FROM "stage_raw" r
+  CROSS JOIN LATERAL (SELECT v.col, v.reason FROM (VALUES (0, 'date', CASE WHEN "r"."date" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (0, 'date', CASE WHEN "r"."date" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."date", 'date') THEN 'not a valid date' END),
+    (1, 'organization_analytics_id', CASE WHEN "r"."organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (2, 'project_analytics_id', CASE WHEN "r"."project_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."project_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (3, 'user_analytics_id', CASE WHEN "r"."user_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."user_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (4, 'event_type', CASE WHEN "r"."event_type" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (5, 'events', CASE WHEN "r"."events" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (5, 'events', CASE WHEN "r"."events" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."events", 'bigint') THEN 'not a valid bigint' END),
+    (6, 'sessions', CASE WHEN "r"."sessions" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (6, 'sessions', CASE WHEN "r"."sessions" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."sessions", 'bigint') THEN 'not a valid bigint' END)) v(i, col, reason)
+                       WHERE v.reason IS NOT NULL ORDER BY v.i LIMIT 1) f
+
+-- @@ quarantine.fill_stage[every column refused]
+INSERT INTO "stage" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "event_type", "events", "sessions")
+SELECT "r"."date"::date, "r"."organization_analytics_id"::uuid, "r"."project_analytics_id"::uuid, "r"."user_analytics_id"::uuid, "r"."event_type"::text, "r"."events"::bigint, "r"."sessions"::bigint
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
+-- @@ quarantine.fill_stage[nullable columns discard_value]
+INSERT INTO "stage" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "event_type", "events", "sessions")
+SELECT "r"."date"::date, CASE WHEN pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN "r"."organization_analytics_id"::uuid END, CASE WHEN pg_catalog.pg_input_is_valid("r"."project_analytics_id", 'uuid') THEN "r"."project_analytics_id"::uuid END, CASE WHEN pg_catalog.pg_input_is_valid("r"."user_analytics_id", 'uuid') THEN "r"."user_analytics_id"::uuid END, "r"."event_type"::text, "r"."events"::bigint, "r"."sessions"::bigint
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
 -- @@ fact_resolve
 CREATE TEMP TABLE "resolved" ON COMMIT DROP AS
 SELECT "r"."date",

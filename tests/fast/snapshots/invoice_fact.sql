@@ -52,6 +52,57 @@ CREATE TEMP TABLE "stage" (
 -- @@ copy_stage
 COPY "stage" ("date", "organization_analytics_id", "subscription_billing_id", "currency", "status", "invoices", "amount_due", "amount_paid", "amount_refunded") FROM STDIN (FORMAT csv, HEADER true)
 
+-- @@ quarantine.create_raw
+CREATE TEMP TABLE "stage_raw" (
+  line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2),
+  "date" text,
+  "organization_analytics_id" text,
+  "subscription_billing_id" text,
+  "currency" text,
+  "status" text,
+  "invoices" text,
+  "amount_due" text,
+  "amount_paid" text,
+  "amount_refunded" text
+) ON COMMIT DROP
+
+-- @@ quarantine.copy_raw
+COPY "stage_raw" ("date", "organization_analytics_id", "subscription_billing_id", "currency", "status", "invoices", "amount_due", "amount_paid", "amount_refunded") FROM STDIN (FORMAT csv, HEADER true)
+
+-- @@ quarantine.counts
+SELECT count(*) FILTER (WHERE "date" IS NULL), count(*) FILTER (WHERE "date" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("date", 'date')), count(*) FILTER (WHERE "organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("organization_analytics_id", 'uuid')), count(*) FILTER (WHERE "currency" IS NULL), count(*) FILTER (WHERE "status" IS NULL), count(*) FILTER (WHERE "invoices" IS NULL), count(*) FILTER (WHERE "invoices" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("invoices", 'bigint')), count(*) FILTER (WHERE "amount_due" IS NULL), count(*) FILTER (WHERE "amount_due" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("amount_due", 'bigint')), count(*) FILTER (WHERE "amount_paid" IS NULL), count(*) FILTER (WHERE "amount_paid" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("amount_paid", 'bigint')), count(*) FILTER (WHERE "amount_refunded" IS NULL), count(*) FILTER (WHERE "amount_refunded" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("amount_refunded", 'bigint')) FROM "stage_raw"
+
+-- @@ quarantine.create_quarantined[every column refused]
+CREATE TEMP TABLE "quarantined" ON COMMIT DROP AS
+SELECT r.line, CASE WHEN pg_catalog.pg_input_is_valid("r"."date", 'date') THEN "r"."date"::date ELSE %(run_date)s::date END AS dt, f.col AS column_name, f.reason, pg_catalog.to_jsonb(r) - 'line' AS record
+  FROM "stage_raw" r
+  CROSS JOIN LATERAL (SELECT v.col, v.reason FROM (VALUES (0, 'date', CASE WHEN "r"."date" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (0, 'date', CASE WHEN "r"."date" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."date", 'date') THEN 'not a valid date' END),
+    (1, 'organization_analytics_id', CASE WHEN "r"."organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (3, 'currency', CASE WHEN "r"."currency" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (4, 'status', CASE WHEN "r"."status" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (5, 'invoices', CASE WHEN "r"."invoices" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (5, 'invoices', CASE WHEN "r"."invoices" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."invoices", 'bigint') THEN 'not a valid bigint' END),
+    (6, 'amount_due', CASE WHEN "r"."amount_due" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (6, 'amount_due', CASE WHEN "r"."amount_due" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."amount_due", 'bigint') THEN 'not a valid bigint' END),
+    (7, 'amount_paid', CASE WHEN "r"."amount_paid" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (7, 'amount_paid', CASE WHEN "r"."amount_paid" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."amount_paid", 'bigint') THEN 'not a valid bigint' END),
+    (8, 'amount_refunded', CASE WHEN "r"."amount_refunded" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (8, 'amount_refunded', CASE WHEN "r"."amount_refunded" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."amount_refunded", 'bigint') THEN 'not a valid bigint' END)) v(i, col, reason)
+                       WHERE v.reason IS NOT NULL ORDER BY v.i LIMIT 1) f
+
+-- @@ quarantine.fill_stage[every column refused]
+INSERT INTO "stage" ("date", "organization_analytics_id", "subscription_billing_id", "currency", "status", "invoices", "amount_due", "amount_paid", "amount_refunded")
+SELECT "r"."date"::date, "r"."organization_analytics_id"::uuid, "r"."subscription_billing_id"::text, "r"."currency"::text, "r"."status"::text, "r"."invoices"::bigint, "r"."amount_due"::bigint, "r"."amount_paid"::bigint, "r"."amount_refunded"::bigint
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
+-- @@ quarantine.fill_stage[nullable columns discard_value]
+INSERT INTO "stage" ("date", "organization_analytics_id", "subscription_billing_id", "currency", "status", "invoices", "amount_due", "amount_paid", "amount_refunded")
+SELECT "r"."date"::date, CASE WHEN pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN "r"."organization_analytics_id"::uuid END, "r"."subscription_billing_id"::text, "r"."currency"::text, "r"."status"::text, "r"."invoices"::bigint, "r"."amount_due"::bigint, "r"."amount_paid"::bigint, "r"."amount_refunded"::bigint
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
 -- @@ fact_resolve
 CREATE TEMP TABLE "resolved" ON COMMIT DROP AS
 SELECT "r"."date",

@@ -66,6 +66,68 @@ CREATE TEMP TABLE "stage" (
 -- @@ copy_stage
 COPY "stage" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "subscription_billing_id", "resource_class", "operating_system", "executor", "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used", "minutes_used") FROM STDIN (FORMAT csv, HEADER true)
 
+-- @@ quarantine.create_raw
+CREATE TEMP TABLE "stage_raw" (
+  line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2),
+  "date" text,
+  "organization_analytics_id" text,
+  "project_analytics_id" text,
+  "user_analytics_id" text,
+  "subscription_billing_id" text,
+  "resource_class" text,
+  "operating_system" text,
+  "executor" text,
+  "project_visibility" text,
+  "outcome" text,
+  "dlc" text,
+  "jobs_ran" text,
+  "credits_used" text,
+  "dlc_credits_used" text,
+  "minutes_used" text
+) ON COMMIT DROP
+
+-- @@ quarantine.copy_raw
+COPY "stage_raw" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "subscription_billing_id", "resource_class", "operating_system", "executor", "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used", "minutes_used") FROM STDIN (FORMAT csv, HEADER true)
+
+-- @@ quarantine.counts
+SELECT count(*) FILTER (WHERE "date" IS NULL), count(*) FILTER (WHERE "date" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("date", 'date')), count(*) FILTER (WHERE "organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("organization_analytics_id", 'uuid')), count(*) FILTER (WHERE "project_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("project_analytics_id", 'uuid')), count(*) FILTER (WHERE "user_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("user_analytics_id", 'uuid')), count(*) FILTER (WHERE "operating_system" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("operating_system", 'dw.operating_system_type')), count(*) FILTER (WHERE "executor" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("executor", 'dw.executor_type')), count(*) FILTER (WHERE "project_visibility" IS NULL), count(*) FILTER (WHERE "project_visibility" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("project_visibility", 'dw.project_visibility_type')), count(*) FILTER (WHERE "outcome" IS NULL), count(*) FILTER (WHERE "outcome" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("outcome", 'dw.job_outcome_type')), count(*) FILTER (WHERE "dlc" IS NULL), count(*) FILTER (WHERE "dlc" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("dlc", 'boolean')), count(*) FILTER (WHERE "jobs_ran" IS NULL), count(*) FILTER (WHERE "jobs_ran" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("jobs_ran", 'bigint')), count(*) FILTER (WHERE "credits_used" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("credits_used", 'bigint')), count(*) FILTER (WHERE "dlc_credits_used" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("dlc_credits_used", 'bigint')), count(*) FILTER (WHERE "minutes_used" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("minutes_used", 'numeric(18,3)')) FROM "stage_raw"
+
+-- @@ quarantine.create_quarantined[every column refused]
+CREATE TEMP TABLE "quarantined" ON COMMIT DROP AS
+SELECT r.line, CASE WHEN pg_catalog.pg_input_is_valid("r"."date", 'date') THEN "r"."date"::date ELSE %(run_date)s::date END AS dt, f.col AS column_name, f.reason, pg_catalog.to_jsonb(r) - 'line' AS record
+  FROM "stage_raw" r
+  CROSS JOIN LATERAL (SELECT v.col, v.reason FROM (VALUES (0, 'date', CASE WHEN "r"."date" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (0, 'date', CASE WHEN "r"."date" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."date", 'date') THEN 'not a valid date' END),
+    (1, 'organization_analytics_id', CASE WHEN "r"."organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (2, 'project_analytics_id', CASE WHEN "r"."project_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."project_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (3, 'user_analytics_id', CASE WHEN "r"."user_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."user_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (6, 'operating_system', CASE WHEN "r"."operating_system" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."operating_system", 'dw.operating_system_type') THEN 'not a value of dw.operating_system_type' END),
+    (7, 'executor', CASE WHEN "r"."executor" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."executor", 'dw.executor_type') THEN 'not a value of dw.executor_type' END),
+    (8, 'project_visibility', CASE WHEN "r"."project_visibility" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (8, 'project_visibility', CASE WHEN "r"."project_visibility" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."project_visibility", 'dw.project_visibility_type') THEN 'not a value of dw.project_visibility_type' END),
+    (9, 'outcome', CASE WHEN "r"."outcome" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (9, 'outcome', CASE WHEN "r"."outcome" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."outcome", 'dw.job_outcome_type') THEN 'not a value of dw.job_outcome_type' END),
+    (10, 'dlc', CASE WHEN "r"."dlc" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (10, 'dlc', CASE WHEN "r"."dlc" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."dlc", 'boolean') THEN 'not a valid boolean' END),
+    (11, 'jobs_ran', CASE WHEN "r"."jobs_ran" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (11, 'jobs_ran', CASE WHEN "r"."jobs_ran" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."jobs_ran", 'bigint') THEN 'not a valid bigint' END),
+    (12, 'credits_used', CASE WHEN "r"."credits_used" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."credits_used", 'bigint') THEN 'not a valid bigint' END),
+    (13, 'dlc_credits_used', CASE WHEN "r"."dlc_credits_used" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."dlc_credits_used", 'bigint') THEN 'not a valid bigint' END),
+    (14, 'minutes_used', CASE WHEN "r"."minutes_used" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."minutes_used", 'numeric(18,3)') THEN 'not a valid numeric(18,3)' END)) v(i, col, reason)
+                       WHERE v.reason IS NOT NULL ORDER BY v.i LIMIT 1) f
+
+-- @@ quarantine.fill_stage[every column refused]
+INSERT INTO "stage" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "subscription_billing_id", "resource_class", "operating_system", "executor", "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used", "minutes_used")
+SELECT "r"."date"::date, "r"."organization_analytics_id"::uuid, "r"."project_analytics_id"::uuid, "r"."user_analytics_id"::uuid, "r"."subscription_billing_id"::text, "r"."resource_class"::text, "r"."operating_system"::"dw"."operating_system_type", "r"."executor"::"dw"."executor_type", "r"."project_visibility"::"dw"."project_visibility_type", "r"."outcome"::"dw"."job_outcome_type", "r"."dlc"::boolean, "r"."jobs_ran"::bigint, "r"."credits_used"::bigint, "r"."dlc_credits_used"::bigint, "r"."minutes_used"::numeric(18, 3)
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
+-- @@ quarantine.fill_stage[nullable columns discard_value]
+INSERT INTO "stage" ("date", "organization_analytics_id", "project_analytics_id", "user_analytics_id", "subscription_billing_id", "resource_class", "operating_system", "executor", "project_visibility", "outcome", "dlc", "jobs_ran", "credits_used", "dlc_credits_used", "minutes_used")
+SELECT "r"."date"::date, CASE WHEN pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN "r"."organization_analytics_id"::uuid END, CASE WHEN pg_catalog.pg_input_is_valid("r"."project_analytics_id", 'uuid') THEN "r"."project_analytics_id"::uuid END, CASE WHEN pg_catalog.pg_input_is_valid("r"."user_analytics_id", 'uuid') THEN "r"."user_analytics_id"::uuid END, "r"."subscription_billing_id"::text, "r"."resource_class"::text, CASE WHEN pg_catalog.pg_input_is_valid("r"."operating_system", 'dw.operating_system_type') THEN "r"."operating_system"::"dw"."operating_system_type" END, CASE WHEN pg_catalog.pg_input_is_valid("r"."executor", 'dw.executor_type') THEN "r"."executor"::"dw"."executor_type" END, "r"."project_visibility"::"dw"."project_visibility_type", "r"."outcome"::"dw"."job_outcome_type", "r"."dlc"::boolean, "r"."jobs_ran"::bigint, CASE WHEN pg_catalog.pg_input_is_valid("r"."credits_used", 'bigint') THEN "r"."credits_used"::bigint END, CASE WHEN pg_catalog.pg_input_is_valid("r"."dlc_credits_used", 'bigint') THEN "r"."dlc_credits_used"::bigint END, CASE WHEN pg_catalog.pg_input_is_valid("r"."minutes_used", 'numeric(18,3)') THEN "r"."minutes_used"::numeric(18, 3) END
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
 -- @@ fact_resolve
 CREATE TEMP TABLE "resolved" ON COMMIT DROP AS
 SELECT "r"."date",

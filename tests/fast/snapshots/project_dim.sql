@@ -44,6 +44,49 @@ CREATE TEMP TABLE "stage" (
 -- @@ copy_stage
 COPY "stage" ("analytics_id", "organization_analytics_id", "name", "visibility", "created_at", "source_updated_at") FROM STDIN (FORMAT csv, HEADER true)
 
+-- @@ quarantine.create_raw
+CREATE TEMP TABLE "stage_raw" (
+  line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2),
+  "analytics_id" text,
+  "organization_analytics_id" text,
+  "name" text,
+  "visibility" text,
+  "created_at" text,
+  "source_updated_at" text
+) ON COMMIT DROP
+
+-- @@ quarantine.copy_raw
+COPY "stage_raw" ("analytics_id", "organization_analytics_id", "name", "visibility", "created_at", "source_updated_at") FROM STDIN (FORMAT csv, HEADER true)
+
+-- @@ quarantine.counts
+SELECT count(*) FILTER (WHERE "analytics_id" IS NULL), count(*) FILTER (WHERE "analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("analytics_id", 'uuid')), count(*) FILTER (WHERE "organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("organization_analytics_id", 'uuid')), count(*) FILTER (WHERE "visibility" IS NULL), count(*) FILTER (WHERE "visibility" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("visibility", 'dw.project_visibility_type')), count(*) FILTER (WHERE "created_at" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("created_at", 'timestamptz')), count(*) FILTER (WHERE "source_updated_at" IS NULL), count(*) FILTER (WHERE "source_updated_at" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("source_updated_at", 'timestamptz')) FROM "stage_raw"
+
+-- @@ quarantine.create_quarantined[every column refused]
+CREATE TEMP TABLE "quarantined" ON COMMIT DROP AS
+SELECT r.line, %(run_date)s::date AS dt, f.col AS column_name, f.reason, pg_catalog.to_jsonb(r) - 'line' AS record
+  FROM "stage_raw" r
+  CROSS JOIN LATERAL (SELECT v.col, v.reason FROM (VALUES (0, 'analytics_id', CASE WHEN "r"."analytics_id" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (0, 'analytics_id', CASE WHEN "r"."analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (1, 'organization_analytics_id', CASE WHEN "r"."organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (3, 'visibility', CASE WHEN "r"."visibility" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (3, 'visibility', CASE WHEN "r"."visibility" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."visibility", 'dw.project_visibility_type') THEN 'not a value of dw.project_visibility_type' END),
+    (4, 'created_at', CASE WHEN "r"."created_at" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."created_at", 'timestamptz') THEN 'not a valid timestamptz' END),
+    (5, 'source_updated_at', CASE WHEN "r"."source_updated_at" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (5, 'source_updated_at', CASE WHEN "r"."source_updated_at" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."source_updated_at", 'timestamptz') THEN 'not a valid timestamptz' END)) v(i, col, reason)
+                       WHERE v.reason IS NOT NULL ORDER BY v.i LIMIT 1) f
+
+-- @@ quarantine.fill_stage[every column refused]
+INSERT INTO "stage" ("analytics_id", "organization_analytics_id", "name", "visibility", "created_at", "source_updated_at")
+SELECT "r"."analytics_id"::uuid, "r"."organization_analytics_id"::uuid, "r"."name"::text, "r"."visibility"::"dw"."project_visibility_type", "r"."created_at"::timestamptz, "r"."source_updated_at"::timestamptz
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
+-- @@ quarantine.fill_stage[nullable columns discard_value]
+INSERT INTO "stage" ("analytics_id", "organization_analytics_id", "name", "visibility", "created_at", "source_updated_at")
+SELECT "r"."analytics_id"::uuid, CASE WHEN pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN "r"."organization_analytics_id"::uuid END, "r"."name"::text, "r"."visibility"::"dw"."project_visibility_type", CASE WHEN pg_catalog.pg_input_is_valid("r"."created_at", 'timestamptz') THEN "r"."created_at"::timestamptz END, "r"."source_updated_at"::timestamptz
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
 -- @@ dimension_upsert
 WITH src AS (SELECT DISTINCT ON ("s"."analytics_id") "s"."analytics_id", "s"."organization_analytics_id", "s"."name", "s"."visibility", "s"."created_at", "s"."source_updated_at" FROM "stage" AS s ORDER BY "s"."analytics_id" ASC, "s"."source_updated_at" DESC NULLS LAST, "s"."organization_analytics_id" DESC NULLS LAST, "s"."name" DESC NULLS LAST, "s"."visibility" DESC NULLS LAST, "s"."created_at" DESC NULLS LAST),
 u AS (UPDATE "dw"."project_dim" AS d SET "organization_analytics_id" = s."organization_analytics_id", "name" = s."name", "visibility" = s."visibility", "created_at" = s."created_at", "source_updated_at" = s."source_updated_at", dw_updated_at = %(loaded_at)s FROM src AS s WHERE "d"."analytics_id" = "s"."analytics_id" AND d.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid) AND ROW("d"."organization_analytics_id", "d"."name", "d"."visibility", "d"."created_at", "d"."source_updated_at") IS DISTINCT FROM ROW("s"."organization_analytics_id", "s"."name", "s"."visibility", "s"."created_at", "s"."source_updated_at") AND ("d"."source_updated_at" IS NULL OR "s"."source_updated_at" >= "d"."source_updated_at") RETURNING 1),

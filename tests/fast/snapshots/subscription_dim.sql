@@ -50,6 +50,44 @@ CREATE TEMP TABLE "stage" (
 -- @@ copy_stage
 COPY "stage" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") FROM STDIN (FORMAT csv, HEADER true)
 
+-- @@ quarantine.create_raw
+CREATE TEMP TABLE "stage_raw" (
+  line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2),
+  "subscription_id" text,
+  "organization_analytics_id" text,
+  "product_handle" text,
+  "state" text,
+  "source_updated_at" text
+) ON COMMIT DROP
+
+-- @@ quarantine.copy_raw
+COPY "stage_raw" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") FROM STDIN (FORMAT csv, HEADER true)
+
+-- @@ quarantine.counts
+SELECT count(*) FILTER (WHERE "subscription_id" IS NULL), count(*) FILTER (WHERE "organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("organization_analytics_id", 'uuid')), count(*) FILTER (WHERE "source_updated_at" IS NULL), count(*) FILTER (WHERE "source_updated_at" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("source_updated_at", 'timestamptz')) FROM "stage_raw"
+
+-- @@ quarantine.create_quarantined[every column refused]
+CREATE TEMP TABLE "quarantined" ON COMMIT DROP AS
+SELECT r.line, %(run_date)s::date AS dt, f.col AS column_name, f.reason, pg_catalog.to_jsonb(r) - 'line' AS record
+  FROM "stage_raw" r
+  CROSS JOIN LATERAL (SELECT v.col, v.reason FROM (VALUES (0, 'subscription_id', CASE WHEN "r"."subscription_id" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (1, 'organization_analytics_id', CASE WHEN "r"."organization_analytics_id" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN 'not a valid uuid' END),
+    (4, 'source_updated_at', CASE WHEN "r"."source_updated_at" IS NULL THEN 'NULL in a NOT NULL column' END),
+    (4, 'source_updated_at', CASE WHEN "r"."source_updated_at" IS NOT NULL AND NOT pg_catalog.pg_input_is_valid("r"."source_updated_at", 'timestamptz') THEN 'not a valid timestamptz' END)) v(i, col, reason)
+                       WHERE v.reason IS NOT NULL ORDER BY v.i LIMIT 1) f
+
+-- @@ quarantine.fill_stage[every column refused]
+INSERT INTO "stage" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at")
+SELECT "r"."subscription_id"::text, "r"."organization_analytics_id"::uuid, "r"."product_handle"::text, "r"."state"::text, "r"."source_updated_at"::timestamptz
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
+-- @@ quarantine.fill_stage[nullable columns discard_value]
+INSERT INTO "stage" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at")
+SELECT "r"."subscription_id"::text, CASE WHEN pg_catalog.pg_input_is_valid("r"."organization_analytics_id", 'uuid') THEN "r"."organization_analytics_id"::uuid END, "r"."product_handle"::text, "r"."state"::text, "r"."source_updated_at"::timestamptz
+  FROM "stage_raw" r
+ WHERE NOT EXISTS (SELECT FROM "quarantined" q WHERE q.line = r.line)
+
 -- @@ create_observations
 CREATE TABLE "dw"."subscription_dim_observations" (
   dt date,
@@ -64,8 +102,8 @@ CREATE INDEX "subscription_dim_observations_key" ON "dw"."subscription_dim_obser
 ;
 CREATE INDEX "subscription_dim_observations_dt" ON "dw"."subscription_dim_observations" (dt)
 ;
-INSERT INTO "dw"."subscription_dim_observations" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") SELECT "v"."subscription_id", "v"."organization_analytics_id", "v"."product_handle", "v"."state", "v"."source_updated_at" FROM "dw"."subscription_dim" AS v WHERE v.id <> '00000000-0000-0000-0000-000000000000'::uuid
-UNION SELECT "v"."subscription_id", "v"."organization_analytics_id", "v"."product_handle", "v"."state", v.valid_from FROM "dw"."subscription_dim" AS v WHERE v.id <> '00000000-0000-0000-0000-000000000000'::uuid AND v.valid_from > '-infinity'
+INSERT INTO "dw"."subscription_dim_observations" ("subscription_id", "organization_analytics_id", "product_handle", "state", "source_updated_at") SELECT "v"."subscription_id", "v"."organization_analytics_id", "v"."product_handle", "v"."state", "v"."source_updated_at" FROM "dw"."subscription_dim" AS v WHERE v.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid)
+UNION SELECT "v"."subscription_id", "v"."organization_analytics_id", "v"."product_handle", "v"."state", v.valid_from FROM "dw"."subscription_dim" AS v WHERE v.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid) AND v.valid_from > '-infinity'
 
 -- @@ scd2_observe
 CREATE TEMP TABLE "scd2_keys" ON COMMIT DROP AS

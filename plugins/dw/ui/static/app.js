@@ -116,6 +116,15 @@ function drawOpen(data) {
   f.replaceChildren(...(data.failed_loads.length ? data.failed_loads.map((r) => el("tr", {},
     td(r.table), el("td", {}, link(r.date, r.log_url)), td(r.started_at), td(r.error, "error"),
     el("td", {}, badge(r.resolved ? "yes" : "no")))) : [el("tr", {}, el("td", { colspan: 5, text: "none" }))]));
+  const q = document.querySelector("#quarantine tbody");
+  q.replaceChildren(...(data.quarantined.length ? data.quarantined.map((r) => el("tr", { "data-table": r.table, "data-date": r.date },
+    td(r.date), td(r.table), td(r.reason), tdNum(r.rows), td(r.since))) :
+    [el("tr", {}, el("td", { colspan: 5, text: "none" }))]));
+  const c = document.querySelector("#changes tbody");
+  c.replaceChildren(...(data.schema_changes.length ? data.schema_changes.map((r) => el("tr", { "data-entity": r.entity, "data-date": r.date },
+    td(r.date), td(`${r.source}.${r.entity}.${r.column}`), td(r.change), td(r.detail), tdNum(r.rows),
+    el("td", {}, badge(r.action, r.action === "freeze" ? "no" : "")), td(r.new ? `${r.first_seen} (new)` : r.first_seen))) :
+    [el("tr", {}, el("td", { colspan: 7, text: "none" }))]));
 }
 
 function drawAgreement(data) {

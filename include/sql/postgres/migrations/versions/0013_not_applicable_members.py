@@ -1,7 +1,7 @@
 """not_applicable_members: the config tables as migrations, and a Not applicable member per dimension
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2024-01-13
 
 The SQL of this step lives next to this file, in 0013_not_applicable_members/, one file per type
@@ -27,7 +27,7 @@ from pathlib import Path
 from dw.warehouse.migrate import run_sql_files
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS dw.add_enum_value(text, text);

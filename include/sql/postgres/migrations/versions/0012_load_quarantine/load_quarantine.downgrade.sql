@@ -1,0 +1,1 @@
+DROP TABLE dw.load_quarantine;
