@@ -47,10 +47,16 @@ def ctx(day=DAY) -> dict:
     return {"data_interval_start": day, "data_interval_end": day.add(days=1), "ti": None}
 
 
-def run(collection: str, day=DAY) -> dict:
+FREEZE = {"data_type": "freeze", "new_fields": "freeze"}  # today's failures, as before contracts
+
+
+def run(collection: str, day=DAY, contract: dict | None = None) -> dict:
+    """The collection's task; ``contract`` replaces the collection's contract in the config."""
     from dw.dag_factory import mongo_task
 
     op = mongo_task(task_id=f"ingest_{collection}", collection=collection)
+    if contract is not None:
+        op.collection = op.collection.model_copy(update={"contract": contract})
     return op.execute(ctx(day))
 
 
@@ -111,7 +117,7 @@ def test_incremental_window_is_gte_start_lt_end(lake, mongo_app):
     out = run("jobs")
 
     part = RawPartition("mongo", "jobs", DS)
-    assert out == {"uri": part.uri, "rows": 2, "bytes": len(read_object(lake, part.key))}
+    assert out == {"uri": part.uri, "rows": 2, "bytes": len(read_object(lake, part.key)), "quarantined": 0, "changes": 0}
     assert objects(lake, "raw/mongo/jobs/") == [part.key]
     t = read_partition(lake, "jobs")
     assert sorted(t.column("id").to_pylist()) == sorted([str(docs["at_start"]["_id"]), str(docs["last_ms"]["_id"])])
@@ -162,10 +168,10 @@ def test_rerun_replaces_partition(lake, mongo_app):
     assert t.column("outcome").to_pylist() == ["success", "success"]
 
 
-def test_extra_unknown_fields_are_ignored(lake, mongo_app):
+def test_extra_unknown_fields_are_dropped_under_discard_value(lake, mongo_app):
     mongo_app.jobs.insert_one(job(brand_new_field={"x": 1}, another="y"))
 
-    assert run("jobs")["rows"] == 1
+    assert run("jobs", contract={"new_fields": "discard_value"})["rows"] == 1
     t = read_partition(lake, "jobs")
     assert "brand_new_field" not in t.column_names and "another" not in t.column_names
     assert t.column_names == mongo_source().collections["jobs"].lake_columns
@@ -204,7 +210,7 @@ def test_unconvertible_value_fails_and_lake_is_unchanged(lake, mongo_app, field,
     mongo_app.jobs.insert_many(good + [bad])
 
     with pytest.raises(AirflowFailException) as ei:
-        run("jobs")
+        run("jobs", contract=FREEZE)
 
     msg = str(ei.value)
     assert msg.startswith(f"mongo.jobs dt={DS}: document {bad['_id']}: field {field}: "), msg
@@ -218,7 +224,7 @@ def test_unconvertible_value_on_first_run_lands_nothing(lake, mongo_app):
 
     mongo_app.jobs.insert_one(job(credits_used="x" * 500))
     with pytest.raises(AirflowFailException) as ei:
-        run("jobs")
+        run("jobs", contract=FREEZE)
     assert "credits_used" in str(ei.value) and "xxx" not in str(ei.value)  # the value is never shown
     assert objects(lake, "raw/") == []
 
@@ -229,12 +235,12 @@ def test_missing_required_field_fails(lake, mongo_app):
     bad = job(started_at=_DROP)
     mongo_app.jobs.insert_many([job(), bad])
     with pytest.raises(AirflowFailException, match=rf"document {bad['_id']}: field started_at: is missing or null"):
-        run("jobs")
+        run("jobs", contract=FREEZE)
     assert objects(lake, "raw/") == []
 
     mongo_app.jobs.update_one({"_id": bad["_id"]}, {"$set": {"started_at": None}})
     with pytest.raises(AirflowFailException, match="field started_at: is missing or null"):
-        run("jobs")
+        run("jobs", contract=FREEZE)
 
 
 # --------------------------------------------------------------------------- PII
@@ -271,7 +277,7 @@ def test_pii_error_names_field_not_value(lake, mongo_app):
            "email": ["dave.private@example.com"], "updated_at": dt.datetime(2023, 5, 1)}
     mongo_app.users.insert_one(doc)
     with pytest.raises(AirflowFailException) as ei:
-        run("users")
+        run("users", contract=FREEZE)
     msg = str(ei.value)
     assert f"document {doc['_id']}: field email:" in msg
     assert "dave.private" not in msg and "example.com" not in msg
@@ -285,6 +291,7 @@ ALL_TYPES = MongoCollection.model_validate(
     {
         "name": "things",
         "mode": "snapshot",
+        "contract": {"data_type": "freeze"},  # a value that does not convert fails (the error is the subject)
         "fields": {
             "_id": {"type": "object_id", "required": True},
             "ref": {"type": "object_id"},
@@ -434,7 +441,7 @@ def test_small_batches_give_the_same_data(mongo_app, tmp_path):
 
 
 def test_land_partition_removes_temp_file_on_success_and_failure(lake, mongo_app, tmp_path):
-    cfg = mongo_source().collections["jobs"]
+    cfg = mongo_source().collections["jobs"].model_copy(update={"contract": FREEZE})
     mongo_app.jobs.insert_one(job())
     part = RawPartition("mongo", "jobs", DS)
     q = window_query(cfg, DAY, DAY.add(days=1))
