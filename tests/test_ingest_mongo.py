@@ -50,14 +50,14 @@ def ctx(day=DAY) -> dict:
 FREEZE = {"data_type": "freeze", "new_fields": "freeze"}  # today's failures, as before contracts
 
 
-def run(collection: str, day=DAY, contract: dict | None = None) -> dict:
+def run(collection: str, day=DAY, contract: dict | None = None, context: dict | None = None) -> dict:
     """The collection's task; ``contract`` replaces the collection's contract in the config."""
     from dw.dag_factory import mongo_task
 
     op = mongo_task(task_id=f"ingest_{collection}", collection=collection)
     if contract is not None:
         op.collection = op.collection.model_copy(update={"contract": contract})
-    return op.execute(ctx(day))
+    return op.execute({**ctx(day), **(context or {})})
 
 
 def objects(lake, prefix: str) -> list[str]:
@@ -466,3 +466,96 @@ def test_operator_module_is_light_at_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": plugins})
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --------------------------------------------------------------------------- contracts: quarantine, new fields, clear
+
+
+def _maybe(lake, key: str) -> bytes | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return read_object(lake, key)
+    except ClientError:
+        return None
+
+
+@pytest.mark.parametrize("kind", ["data_type", "new_fields"])
+@pytest.mark.parametrize("mode", ["discard_row", "discard_value", "evolve", "freeze"])
+def test_contract_modes_on_a_collection(lake, mongo_app, kind, mode):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if kind == "data_type" and mode == "evolve":
+        pytest.skip("data_type: evolve is refused by the config (tests/fast/test_lake_contract.py)")
+    part = RawPartition("mongo", "jobs", DS)
+    bad = job(credits_used="twelve") if kind == "data_type" else job(runner_version="2.1")
+    mongo_app.jobs.insert_many([job(), bad, job()])
+    if mode == "freeze":
+        with pytest.raises(AirflowFailException, match=rf"document {bad['_id']}: (field credits_used|new field 'runner_version')"):
+            run("jobs", contract={kind: mode})
+        assert objects(lake, "") == []
+        return
+    out = run("jobs", contract={kind: mode})
+    t = read_partition(lake, "jobs")
+    manifest = json.loads(read_object(lake, part.manifest_key))
+    [change] = manifest["changes"]
+    field = "credits_used" if kind == "data_type" else "runner_version"
+    assert (change["column_name"], change["kind"], change["mode"], change["row_count"]) == (field, kind, mode, 1)
+    assert manifest["recorded_by"] == "ingest_mongo.jobs"  # the DAG factory's <dag>.<task>
+    if mode == "discard_row":
+        assert (out["rows"], out["quarantined"]) == (2, 1) and str(bad["_id"]) not in t.column("id").to_pylist()
+        [q] = pq.read_table(io.BytesIO(read_object(lake, part.quarantine_key))).to_pylist()
+        assert (q["object_id"], q["field"], q["position"]) == (str(bad["_id"]), field, 1)
+    else:
+        assert (out["rows"], out["quarantined"]) == (3, 0) and _maybe(lake, part.quarantine_key) is None
+        row = next(r for r in t.to_pylist() if r["id"] == str(bad["_id"]))
+        if kind == "data_type":
+            assert row["credits_used"] is None
+        else:
+            assert ("runner_version" in row) == (mode == "evolve")
+            if mode == "evolve":
+                assert row["runner_version"] == "2.1" and t.column("runner_version").null_count == 2
+                assert "include/sql/athena/ddl/raw_mongo_jobs.sql" in change["detail"]
+    assert (manifest["read_rows"], manifest["landed_rows"], manifest["quarantined_rows"]) == (3, out["rows"], out["quarantined"])
+
+
+def test_quarantined_pii_is_hashed_never_in_clear(lake, mongo_app, stack):
+    key = stack.info["pii_key"].encode()
+    doc = {"_id": ObjectId(), "analytics_id": "not-a-uuid", "login": "erin", "email": "Erin.Private@Example.com",
+           "updated_at": dt.datetime(2023, 5, 1)}
+    mongo_app.users.insert_one(doc)
+    assert run("users")["quarantined"] == 1
+    body = read_object(lake, RawPartition("mongo", "users", DS).quarantine_key)
+    assert b"Erin.Private" not in body and b"erin.private" not in body
+    [q] = pq.read_table(io.BytesIO(body)).to_pylist()
+    assert json.loads(q["record"])["email"] == hmac.new(key, b"erin.private@example.com", hashlib.sha256).hexdigest()
+    assert (q["field"], q["expected_type"], q["observed_type"]) == ("analytics_id", "uuid", "string")
+
+
+def test_a_clear_after_the_fix_lands_the_quarantined_record(lake, mongo_app, caplog):
+    """The cause fixed in the config (the field's contract) or upstream, a clear of the ingest
+    task lands the record and empties the quarantine partition (its object is deleted)."""
+    part = RawPartition("mongo", "jobs", DS)
+    bad = job(dlc="maybe")
+    mongo_app.jobs.insert_many([job(), bad])
+    from types import SimpleNamespace
+
+    with caplog.at_level("WARNING", logger="dw.notify"):
+        out = run("jobs", context={"ti": SimpleNamespace(dag_id="ingest_mongo", task_id="jobs")})
+    assert (out["rows"], out["quarantined"]) == (1, 1)
+    assert _maybe(lake, part.quarantine_key) is not None
+    # the task succeeded with a warning naming the count and where to look
+    warning = next(r.getMessage() for r in caplog.records if "dw-etl WARNING" in r.getMessage())
+    assert warning.startswith(f"dw-etl WARNING ingest_mongo › jobs › date {DS}: 1 upstream change(s)")
+    assert f"1 record(s) in {part.quarantine_uri}" in warning and "maybe" not in warning
+
+    # the fix: the field's contract now lands NULL for what does not convert; clear = the same run again
+    out = run("jobs", contract={"data_type": "discard_value"})
+    assert (out["rows"], out["quarantined"]) == (2, 0) and _maybe(lake, part.quarantine_key) is None
+    assert str(bad["_id"]) in read_partition(lake, "jobs").column("id").to_pylist()
+
+    # or the fix upstream: the document corrected, the default contract, nothing set aside, no change recorded
+    mongo_app.jobs.update_one({"_id": bad["_id"]}, {"$set": {"dlc": True}})
+    out = run("jobs")
+    assert (out["rows"], out["quarantined"], out["changes"]) == (2, 0, 0)
+    assert json.loads(read_object(lake, part.manifest_key))["changes"] == []

@@ -90,7 +90,7 @@ class MongoToLakeOperator(BaseOperator):
                 key=part.key,
                 label=label,
                 part=part,
-                recorded_by=f"{self.dag_id}.{self.task_id}",
+                recorded_by=f"ingest_mongo.{coll.name}",  # the DAG factory's <dag>.<task>
             )
         except MongoExtractError as e:
             raise AirflowFailException(f"{e} (nothing was written; {part.uri} is unchanged)") from None

@@ -169,6 +169,8 @@ def write_parquet(
             convert_s += time.perf_counter() - c0
             rows += rb.num_rows
             nbatches += 1
+            if not rb.num_rows:  # every document of the batch set aside
+                continue
             buf.append(rb)
             buffered += rb.num_rows
             if buffered >= row_group_rows:
