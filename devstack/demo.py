@@ -167,6 +167,16 @@ def ledger_since(uri: str, mark: int) -> list[tuple]:
         ).fetchall()
 
 
+def schema_changes(uri: str, day: dt.date) -> list[tuple]:
+    """The upstream changes recorded for ``day`` (new fields, quarantined records: decision 0042)."""
+    import psycopg
+
+    with psycopg.connect(uri) as con:
+        return con.execute(
+            """select source, entity, column_name, change, detail, row_count, action from dw.schema_changes
+               where dt = %s order by 1, 2, 3, 4""", (day,)).fetchall()
+
+
 def table_sizes(uri: str) -> list[tuple[str, int]]:
     import psycopg
     from psycopg import sql
@@ -226,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     generate.seed_base(db, seed=a.seed, scale=a.scale)
     for day in days:
-        generate.seed_day(db, day, seed=a.seed, scale=a.scale)
+        generate.seed_day(db, day, seed=a.seed, scale=a.scale, drift=True)
     print(f"seeded MongoDB up to {days[-1]} (scale {a.scale}) in {time.monotonic() - t0:.1f}s")
     from devstack import vendors
 
@@ -257,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
                 for table, c, d, i, u, unk, dates, outcome in ledger_since(pg_uri, mark):
                     print(f"  dw.load {table:<18} COPY {c:>7} / DELETE {d:>6} / INSERT {i:>7} / UPDATE {u:>6}"
                           f"  (unknown {unk:>5})  {outcome}{'  dates ' + dates if dates else ''}")
+                for source, entity, column, change, detail, n, action in schema_changes(pg_uri, day):
+                    print(f"  dw.schema_changes {source}.{entity}.{column}: {change} {detail.split(';')[0]!r} "
+                          f"in {n} row(s) → {action}")
         print(f"day {day} in {time.monotonic() - t_day:.1f}s")
     print("\nwarehouse tables (rows):")
     for name, n in table_sizes(pg_uri):
