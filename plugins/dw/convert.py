@@ -10,7 +10,9 @@ and scale, ``json``), whether it is required and whether it is PII. ``mongo_spec
 
 Conversion is strict and lossless (docs/decisions/0003-mongo-type-mapping.md): a value that
 does not convert raises ``ConversionError`` naming the label, the document (or object) id and
-the field and the value's type, never a value (any field may hold personal data). Each column takes a fast path (one ``pa.array`` call)
+the field and the value's type, never a value (any field may hold personal data);
+``convert_checked`` applies the fields' data_type contract modes instead (set the record aside,
+land NULL, or fail: docs/decisions/0042). Each column takes a fast path (one ``pa.array`` call)
 when the Python types in the batch allow it, and falls back to a per-value converter otherwise.
 ``pii: keyed_hash`` fields are hashed (HMAC-SHA256, hex) during conversion; the clear value is
 never written, logged or put in an error message.

@@ -7,7 +7,8 @@ after that source's ``lake_ready`` sensors and before the loads that read it.) F
 it reads each entity's manifest ``changes/<source>/<entity>/dt=D/manifest.json`` (written by the
 ingest task next to its partition: ``dw.lake_contract``) and, in one transaction, replaces the
 rows of ``dw.schema_changes`` that the ingest task (``recorded_by`` = ``ingest_<source>.<entity>``)
-has for D and the entity with the manifest's changes (``dw.contracts.record_changes``), so a
+has for D and the entity with the manifest's changes (``dw.contracts.record_changes``, as
+``dw_loader``), so a
 re-ingested day and a cleared task write the day's rows again, never twice. An entity without a
 manifest (landed before contracts) is skipped and named in the log. Returns (XCom)
 ``{"entities": n, "changes": n, "quarantined": n}``.
@@ -78,6 +79,7 @@ class LakeChangesOperator(BaseOperator):
         manifests = self.manifests(s3_client(self.aws_conn_id), ds)
         total = quarantined = 0
         with WarehouseHook(self.conn_id).get_conn() as conn, conn.cursor() as cur:
+            cur.execute("SET LOCAL ROLE dw_loader")  # the loader's rights only (docs/decisions/0041)
             for m in manifests:
                 changes = changes_of(m)
                 record_changes(cur, dt.date.fromisoformat(ds), m["source"], m["entity"], m["recorded_by"], changes)
