@@ -37,6 +37,7 @@ from dw.sources.mongo import (
     write_parquet,
 )
 from dw.lake import RawPartition
+from tests.helpers import CONTRACT_CASES, lake_object
 
 DAY = pendulum.datetime(2024, 1, 15, tz="UTC")
 DS = "2024-01-15"
@@ -471,22 +472,10 @@ def test_operator_module_is_light_at_import():
 # --------------------------------------------------------------------------- contracts: quarantine, new fields, clear
 
 
-def _maybe(lake, key: str) -> bytes | None:
-    from botocore.exceptions import ClientError
-
-    try:
-        return read_object(lake, key)
-    except ClientError:
-        return None
-
-
-@pytest.mark.parametrize("kind", ["data_type", "new_fields"])
-@pytest.mark.parametrize("mode", ["discard_row", "discard_value", "evolve", "freeze"])
+@pytest.mark.parametrize("mode,kind", CONTRACT_CASES)
 def test_contract_modes_on_a_collection(lake, mongo_app, kind, mode):
     from airflow.sdk.exceptions import AirflowFailException
 
-    if kind == "data_type" and mode == "evolve":
-        pytest.skip("data_type: evolve is refused by the config (tests/fast/test_lake_contract.py)")
     part = RawPartition("mongo", "jobs", DS)
     bad = job(credits_used="twelve") if kind == "data_type" else job(runner_version="2.1")
     mongo_app.jobs.insert_many([job(), bad, job()])
@@ -507,7 +496,7 @@ def test_contract_modes_on_a_collection(lake, mongo_app, kind, mode):
         [q] = pq.read_table(io.BytesIO(read_object(lake, part.quarantine_key))).to_pylist()
         assert (q["object_id"], q["field"], q["position"]) == (str(bad["_id"]), field, 1)
     else:
-        assert (out["rows"], out["quarantined"]) == (3, 0) and _maybe(lake, part.quarantine_key) is None
+        assert (out["rows"], out["quarantined"]) == (3, 0) and lake_object(lake, part.quarantine_key) is None
         row = next(r for r in t.to_pylist() if r["id"] == str(bad["_id"]))
         if kind == "data_type":
             assert row["credits_used"] is None
@@ -543,7 +532,7 @@ def test_a_clear_after_the_fix_lands_the_quarantined_record(lake, mongo_app, cap
     with caplog.at_level("WARNING", logger="dw.notify"):
         out = run("jobs", context={"ti": SimpleNamespace(dag_id="ingest_mongo", task_id="jobs")})
     assert (out["rows"], out["quarantined"]) == (1, 1)
-    assert _maybe(lake, part.quarantine_key) is not None
+    assert lake_object(lake, part.quarantine_key) is not None
     # the task succeeded with a warning naming the count and where to look
     warning = next(r.getMessage() for r in caplog.records if "dw-etl WARNING" in r.getMessage())
     assert warning.startswith(f"dw-etl WARNING ingest_mongo › jobs › date {DS}: 1 upstream change(s)")
@@ -551,7 +540,7 @@ def test_a_clear_after_the_fix_lands_the_quarantined_record(lake, mongo_app, cap
 
     # the fix: the field's contract now lands NULL for what does not convert; clear = the same run again
     out = run("jobs", contract={"data_type": "discard_value"})
-    assert (out["rows"], out["quarantined"]) == (2, 0) and _maybe(lake, part.quarantine_key) is None
+    assert (out["rows"], out["quarantined"]) == (2, 0) and lake_object(lake, part.quarantine_key) is None
     assert str(bad["_id"]) in read_partition(lake, "jobs").column("id").to_pylist()
 
     # or the fix upstream: the document corrected, the default contract, nothing set aside, no change recorded

@@ -310,3 +310,17 @@ def upload_day(s3, *, bucket: str, quarantine_key: str, manifest_key: str, day: 
     s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(m, indent=1).encode(),
                   **upload_args("application/json"))
     return m
+
+
+def report(context, day: DayContract, part, noun: str = "record") -> dict:
+    """After a landing: the warning of ``dw.notify.changes_seen`` when ``day`` saw changes (the
+    count, the quarantine's URI, the manifest), and the XCom fields ``quarantined`` and ``changes``."""
+    changes = day.changes()
+    quarantined = len(day.quarantine)
+    if changes:
+        from dw import notify
+
+        where = (f"{quarantined} {noun}(s) in {part.quarantine_uri}; " if quarantined else "") + \
+            f"the changes in {part.manifest_uri} and, once the warehouse run records them, dw.schema_changes"
+        notify.changes_seen(context, changes, where=where)
+    return {"quarantined": quarantined, "changes": len(changes)}

@@ -103,13 +103,6 @@ class MongoToLakeOperator(BaseOperator):
             "mongo.%s ds=%s mode=%s window=%s rows=%d bytes=%d seconds=%.2f (convert %.2f) -> %s",
             coll.name, ds, coll.mode, window, stats.rows, stats.bytes, seconds, stats.convert_seconds, part.uri,
         )
-        changes = stats.day.changes()
-        quarantined = len(stats.day.quarantine)
-        if changes:
-            from dw import notify
+        from dw.lake_contract import report
 
-            where = (f"{quarantined} record(s) in {part.quarantine_uri}; " if quarantined else "") + \
-                f"the changes in {part.manifest_uri} and, once the warehouse run records them, dw.schema_changes"
-            notify.changes_seen(context, changes, where=where)
-        return {"uri": part.uri, "rows": stats.rows, "bytes": stats.bytes, "quarantined": quarantined,
-                "changes": len(changes)}
+        return {"uri": part.uri, "rows": stats.rows, "bytes": stats.bytes, **report(context, stats.day, part)}

@@ -118,17 +118,10 @@ class VendorToLakeOperator(BaseOperator):
             label, stats.rows, stats.duplicates, stats.pages, stats.requests, stats.retries, stats.parquet_bytes,
             stats.json_bytes, stats.seconds, stats.uri,
         )
-        changes = stats.day.changes()
-        quarantined = len(stats.day.quarantine)
-        if changes:
-            from dw import notify
+        from dw.lake_contract import report
 
-            where = (f"{quarantined} object(s) in {part.quarantine_uri}; " if quarantined else "") + \
-                f"the changes in {part.manifest_uri} and, once the warehouse run records them, dw.schema_changes"
-            notify.changes_seen(context, changes, where=where)
         return {"uri": stats.uri, "json_uri": stats.json_uri, "rows": stats.rows, "pages": stats.pages,
-                "requests": stats.requests, "retries": stats.retries, "quarantined": quarantined,
-                "changes": len(changes)}
+                "requests": stats.requests, "retries": stats.retries, **report(context, stats.day, part, "object")}
 
 
 def _first_partition(part: RawPartition, s3) -> bool:
