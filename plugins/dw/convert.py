@@ -544,7 +544,7 @@ def type_name(v: Any) -> str:
         return "int64"
     return {float: "float64", str: "string", dict: "object", list: "array", ObjectId: "object_id",
             Decimal128: "decimal", decimal.Decimal: "decimal", _uuid.UUID: "uuid", Binary: "binary",
-            DatetimeMS: "timestamp"}.get(t, "timestamp" if isinstance(v, dt.datetime) else t.__name__)
+            DatetimeMS: "out_of_range_date"}.get(t, "timestamp" if isinstance(v, dt.datetime) else t.__name__)
 
 
 @dataclass(frozen=True)

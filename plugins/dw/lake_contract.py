@@ -127,10 +127,11 @@ class DayContract:
         self.read += len(records)
         aside: dict[int, Issue] = {}
         extras: dict[int, list[str]] = {}
+        known = self.known
         for i, rec in enumerate(records):
-            new = [k for k in rec if k not in self.known]
-            if not new:
+            if rec.keys() <= known:  # the usual case, one set comparison
                 continue
+            new = [k for k in rec if k not in known]
             extras[i] = new
             for k in new:
                 observed = type_name(rec[k])
@@ -181,22 +182,24 @@ class DayContract:
             pairs = self.new_values[k]
             types = {type_name(v) for _, v in pairs} - {"null"}
             kind = types.pop() if len(types) == 1 else "json"
-            values: list = [None] * self.landed
-            if kind in ("bool", "int64", "float64", "string"):
+            arr = None
+            if kind in _ARROW:
+                values: list = [None] * self.landed
                 for row, v in pairs:
                     values[row] = v
-            elif kind == "timestamp":
-                from dw.convert import _c_timestamp
-
-                for row, v in pairs:
-                    values[row] = None if v is None else _c_timestamp(v)
-            else:  # mixed or non-scalar types: JSON text
+                try:
+                    arr = pa.array(values, _ARROW[kind])
+                except (pa.ArrowException, OverflowError, ValueError, TypeError):  # e.g. an int beyond int64
+                    arr = None
+            if arr is None:  # mixed or non-scalar types: JSON text
                 kind = "string"
+                values = [None] * self.landed
                 for row, v in pairs:
-                    values[row] = None if v is None else (v if isinstance(v, str) and False else _record_json(v))
+                    values[row] = None if v is None else _record_json(v)
+                arr = pa.array(values, pa.string())
             col = lake_column_name(k, taken)
             taken.add(col)
-            out.append((k, col, kind, pa.array(values, _ARROW[kind])))
+            out.append((k, col, kind, arr))
         return out
 
     def add_new_columns(self, path: str, taken: set[str]) -> list[tuple[str, str, str]]:

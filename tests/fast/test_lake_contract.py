@@ -193,3 +193,14 @@ def test_lake_column_names_are_identifiers():
     assert lake_column_name("$weird-Key", set()) == "_weird_key"
     assert lake_column_name("9lives", set()) == "_9lives"
     assert lake_column_name("n", {"n"}) == "n_2"
+
+
+def test_new_columns_take_the_days_type_or_json_text():
+    day = day_of(coll())
+    when = dt.datetime(2024, 1, 15, 3, 4, 5)
+    day.apply([doc(1, a=1, b=True, c=when, d=1, e=2**70), doc(2, a=2, b=False, c=None, d="x", e=1)])
+    cols = {k: (col, kind, arr.to_pylist()) for k, col, kind, arr in day.new_columns({"id", "n"})}
+    assert cols["a"] == ("a", "int64", [1, 2]) and cols["b"] == ("b", "bool", [True, False])
+    assert cols["c"][1] == "timestamp" and cols["c"][2][0].replace(tzinfo=None) == when
+    assert cols["d"] == ("d", "string", ["1", '"x"'])  # types disagree: JSON text
+    assert cols["e"] == ("e", "string", [str(2**70), "1"])  # beyond int64: JSON text
