@@ -548,3 +548,25 @@ def test_a_clear_after_the_fix_lands_the_quarantined_record(lake, mongo_app, cap
     out = run("jobs")
     assert (out["rows"], out["quarantined"], out["changes"]) == (2, 0, 0)
     assert json.loads(read_object(lake, part.manifest_key))["changes"] == []
+
+
+def test_schema_changes_task_refuses_a_manifest_of_another_landing(lake, mongo_app):
+    """A landing cut between its partition and its manifest leaves the previous manifest beside the
+    new partition: the warehouse's schema_changes task fails (retryably) instead of recording it."""
+    from airflow.sdk.exceptions import AirflowException
+
+    from dw.operators.lake_changes import LakeChangesOperator
+
+    mongo_app.jobs.insert_many([job(), job(runner_version="1")])
+    run("jobs")
+    part = RawPartition("mongo", "jobs", DS)
+    op = LakeChangesOperator(task_id="mongo", source="mongo", entities=["jobs"], bucket=lake.bucket)
+    [m] = op.manifests(lake, DS)
+    assert m["landing"] and [c["column_name"] for c in m["changes"]] == ["runner_version"]
+    old_manifest = read_object(lake, part.manifest_key)
+    mongo_app.jobs.insert_one(job())
+    run("jobs")  # a new partition ...
+    lake.put_object(Bucket=lake.bucket, Key=part.manifest_key, Body=old_manifest)  # ... beside the old manifest
+    with pytest.raises(AirflowException, match="was cut between the two") as e:
+        op.manifests(lake, DS)
+    assert not isinstance(e.value, __import__("airflow.sdk.exceptions", fromlist=["x"]).AirflowFailException)

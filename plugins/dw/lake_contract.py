@@ -20,8 +20,9 @@
   ``pii`` field replaced by its keyed hash (removed when it is not a string), as in the raw data.
 
 Nothing is dropped silently: every change, whatever the mode, is a ``dw.contracts.Change``
-that the ingest task writes in the day's manifest (``changes/<source>/<entity>/dt=D/manifest.json``)
-for the warehouse DAG's ``schema_changes`` tasks (``dw.operators.lake_changes``).
+that the ingest task writes in the day's manifest (``changes/<source>/<entity>/dt=D/manifest.json``,
+after the partition, carrying the partition's landing id) for the warehouse DAG's
+``schema_changes`` tasks (``dw.operators.lake_changes``).
 """
 
 from __future__ import annotations
@@ -267,10 +268,11 @@ def _expected(conv: BatchConverter, field: str) -> str:
 
 
 def manifest(*, source: str, entity: str, ds: str, recorded_by: str, day: DayContract, partition_uri: str,
-             quarantine_uri: str | None) -> dict:
-    """The day's manifest of changes (JSON), read by ``dw.operators.lake_changes``."""
+             quarantine_uri: str | None, landing: str = "") -> dict:
+    """The day's manifest of changes (JSON), read by ``dw.operators.lake_changes``; ``landing`` is
+    the ``dw-landing`` id of the partition it describes."""
     return {
-        "source": source, "entity": entity, "dt": ds, "recorded_by": recorded_by,
+        "source": source, "entity": entity, "dt": ds, "recorded_by": recorded_by, "landing": landing,
         "read_rows": day.read, "landed_rows": day.landed, "quarantined_rows": len(day.quarantine),
         "partition": partition_uri, "quarantine": quarantine_uri,
         "changes": [{"column_name": c.column_name, "kind": c.kind, "detail": c.detail, "row_count": c.row_count,
@@ -285,10 +287,13 @@ def changes_of(m: dict) -> list[Change]:
 
 
 def upload_day(s3, *, bucket: str, quarantine_key: str, manifest_key: str, day: DayContract, source: str,
-               entity: str, ds: str, recorded_by: str, partition_uri: str, tmp_dir: str | None = None) -> dict:
+               entity: str, ds: str, recorded_by: str, partition_uri: str, landing: str,
+               tmp_dir: str | None = None) -> dict:
     """Replace the day's quarantine object (one Parquet object, written whole; deleted when no
-    record was set aside) and then its manifest (JSON). Called before the partition's own upload,
-    which stays the last step of a landing. Returns the manifest."""
+    record was set aside) and then its manifest (JSON, with the partition's ``landing`` id).
+    Called once the partition has landed: a landing that fails before leaves the day's
+    partition, quarantine and manifest as they were (a record is in the partition or in the
+    quarantine, never in neither). Returns the manifest."""
     import os
     import tempfile
 
@@ -309,7 +314,7 @@ def upload_day(s3, *, bucket: str, quarantine_key: str, manifest_key: str, day: 
     else:
         s3.delete_object(Bucket=bucket, Key=quarantine_key)  # a clear that lands every record empties it
     m = manifest(source=source, entity=entity, ds=ds, recorded_by=recorded_by, day=day, partition_uri=partition_uri,
-                 quarantine_uri=q_uri)
+                 quarantine_uri=q_uri, landing=landing)
     s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(m, indent=1).encode(),
                   **upload_args("application/json"))
     return m

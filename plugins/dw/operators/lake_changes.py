@@ -10,7 +10,9 @@ rows of ``dw.schema_changes`` that the ingest task (``recorded_by`` = ``ingest_<
 has for D and the entity with the manifest's changes (``dw.contracts.record_changes``, as
 ``dw_loader``), so a
 re-ingested day and a cleared task write the day's rows again, never twice. An entity without a
-manifest (landed before contracts) is skipped and named in the log. Returns (XCom)
+manifest (landed before contracts) is skipped and named in the log; a manifest of another
+landing than the partition's (``dw-landing`` ids differ: the ingest task was cut between the
+two) fails the task retryably. Returns (XCom)
 ``{"entities": n, "changes": n, "quarantined": n}``.
 
 Parse-time cost: ``dw.lake`` only; boto3 and psycopg are imported in ``execute``.
@@ -64,8 +66,24 @@ class LakeChangesOperator(BaseOperator):
 
                 raise AirflowFailException(f"{part.manifest_uri}: not a manifest of changes ({e}); re-run "
                                            f"ingest_{self.source} task {entity} for {ds}") from None
+            self._check_landing(s3, part, m)
             out.append(m)
         return out
+
+    def _check_landing(self, s3, part: RawPartition, m: dict) -> None:
+        """The manifest must describe the partition that is in the lake (the same ``dw-landing``
+        id): a landing cut between its partition and its manifest fails this task, retryably,
+        until the ingest task's retry writes both."""
+        from airflow.sdk.exceptions import AirflowException
+
+        from dw.sources.http import LANDING_META
+
+        landed = s3.head_object(Bucket=part.bucket, Key=part.key).get("Metadata", {}).get(LANDING_META)
+        if m.get("landing") != landed:
+            raise AirflowException(
+                f"{part.manifest_uri} describes landing {m.get('landing') or 'none'}, the partition {part.uri} is "
+                f"landing {landed or 'none'}: ingest_{self.source} task {part.entity} for {part.ds} was cut between "
+                "the two; its retry writes both (this task retries)")
 
     def execute(self, context) -> dict:
         import datetime as dt

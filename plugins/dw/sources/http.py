@@ -12,8 +12,8 @@
   files — raw JSON lines (gzip) and Parquet of the configured fields (converted strictly by
   ``dw.convert``, PII fields replaced by their keyed hash; an object that does not fit, or a new
   top-level field, goes as the entity's contract says: ``dw.lake_contract``) — each object
-  once (de-duplicated by its id); the day's quarantine and manifest of changes are uploaded
-  first (``quarantine/`` and ``changes/<vendor>/<entity>/dt=D/``), then two objects, each in one PUT:
+  once (de-duplicated by its id), then uploaded as two objects, each in one PUT (and after them
+  the day's quarantine and manifest of changes, ``quarantine/`` and ``changes/<vendor>/<entity>/dt=D/``):
   ``raw/<vendor>/<entity>_json/dt=D/part-00000.jsonl.gz`` first, then
   ``raw/<vendor>/<entity>/dt=D/part-00000.parquet`` (docs/decisions/0010-vendor-landing.md),
   both carrying the same ``dw-landing`` id: a reader takes the day as landed only when the
@@ -447,9 +447,9 @@ def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *
                    pii_key: bytes | None, s3_client, bucket: str, key: str, tmp_dir: str | None = None,
                    client: VendorClient | None = None, raw_members: bool = False, part=None,
                    recorded_by: str = "") -> LandStats:
-    """Run ``fetch(sink)`` (the vendor's paging; returns the pages it read), then upload (with
-    ``part``, the ``dw.lake.RawPartition``) the day's quarantine and manifest, then the raw JSON
-    and the Parquet object, both tagged with the landing's id (``pair_landed``). Nothing is
+    """Run ``fetch(sink)`` (the vendor's paging; returns the pages it read), then upload the raw
+    JSON and the Parquet object, both tagged with the landing's id (``pair_landed``), then (with
+    ``part``, the ``dw.lake.RawPartition``) the day's quarantine and manifest. Nothing is
     uploaded if ``fetch`` raises."""
     t0 = time.monotonic()
     sink = PartitionSink(vendor, entity, ds=ds, pii_key=pii_key, tmp_dir=tmp_dir, raw_members=raw_members)
@@ -461,15 +461,15 @@ def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *
 
         landing = landing_id(sink.json_path, sink.parquet_path)
         meta = {"Metadata": {LANDING_META: landing}}
+        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs={**upload_args("application/gzip"), **meta})
+        s3_client.upload_file(sink.parquet_path, bucket, key,
+                              ExtraArgs={**upload_args("application/vnd.apache.parquet"), **meta})
         if part is not None:
             from dw.lake_contract import upload_day
 
             upload_day(s3_client, bucket=bucket, quarantine_key=part.quarantine_key, manifest_key=part.manifest_key,
                        day=sink.day, source=vendor, entity=entity.name, ds=ds, recorded_by=recorded_by,
-                       partition_uri=f"s3://{bucket}/{key}", tmp_dir=tmp_dir)
-        s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs={**upload_args("application/gzip"), **meta})
-        s3_client.upload_file(sink.parquet_path, bucket, key,
-                              ExtraArgs={**upload_args("application/vnd.apache.parquet"), **meta})
+                       partition_uri=f"s3://{bucket}/{key}", landing=landing, tmp_dir=tmp_dir)
         st = client.stats if client else RequestStats()
         return LandStats(rows=sink.rows, duplicates=sink.duplicates, requests=st.requests, retries=st.retries,
                          pages=pages, parquet_bytes=os.path.getsize(sink.parquet_path),
