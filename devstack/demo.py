@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"day {day} in {time.monotonic() - t_day:.1f}s")
     print("\nwarehouse tables (rows):")
     for name, n in table_sizes(pg_uri):
-        print(f"  dw.{name:<20} {n:>9}")
+        print(f"  dw.{name:<28} {n:>9}")
     print(f"\ndone in {time.monotonic() - t_all:.1f}s — `make psql` opens the warehouse")
     return 0
 
