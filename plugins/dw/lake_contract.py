@@ -3,7 +3,7 @@
     day = DayContract(source="mongo", entity="jobs", conv=<BatchConverter with modes>, known={...},
                       new_fields="evolve", pii=<dict path -> hash function>, label="mongo.jobs dt=D")
     batch = day.apply(records)          # per batch: the rows to land (a RecordBatch of conv.schema)
-    day.add_new_columns(parquet_path)   # once the day is written: the evolved new fields as columns
+    day.add_new_columns(parquet_path, taken)  # once the day is written: the evolved new fields as columns
     day.changes(), day.quarantine_table(), day.manifest(...)
 
 - **Values that do not convert** (``data_type``): the converter's modes (``BatchConverter.
@@ -119,6 +119,7 @@ class DayContract:
         self.issues: list[Issue] = []  # values that did not convert (discard_row / discard_value)
         self.nulled_fields: set[tuple[str, str]] = set()
         self.quarantine: list[dict] = []
+        self.evolved: list[tuple[str, str, str]] = []  # (field, lake column, lake type) added by add_new_columns
 
     # ------------------------------------------------------------------ per batch
 
@@ -237,7 +238,7 @@ class DayContract:
         """The day's changes: one per new field (with its observed type(s)) and one per field and
         observed type of the values that did not convert."""
         out = []
-        evolved = {k: (col, kind) for k, col, kind in getattr(self, "evolved", [])}
+        evolved = {k: (col, kind) for k, col, kind in self.evolved}
         for k in sorted(self.new_types):
             types = "|".join(sorted(self.new_types[k]))
             detail = types
