@@ -36,7 +36,7 @@ def seed(stack: Stack, last: dt.date, days: int, scale: float, seed_value: int =
         db = client[mongo_source().database]
         generate.seed_base(db, seed=seed_value, scale=scale)
         for day in dates:
-            generate.seed_day(db, day, seed=seed_value, scale=scale)
+            generate.seed_day(db, day, seed=seed_value, scale=scale, drift=True)
     clock = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(3), dt.timezone.utc)
     vendors.configure_all(stack.vendor_urls(), seed=seed_value, scale=scale, now=clock)
     return dates

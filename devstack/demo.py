@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     generate.seed_base(db, seed=a.seed, scale=a.scale)
     for day in days:
-        generate.seed_day(db, day, seed=a.seed, scale=a.scale)
+        generate.seed_day(db, day, seed=a.seed, scale=a.scale, drift=True)
     print(f"seeded MongoDB up to {days[-1]} (scale {a.scale}) in {time.monotonic() - t0:.1f}s")
     from devstack import vendors
 
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"day {day} in {time.monotonic() - t_day:.1f}s")
     print("\nwarehouse tables (rows):")
     for name, n in table_sizes(pg_uri):
-        print(f"  dw.{name:<20} {n:>9}")
+        print(f"  dw.{name:<28} {n:>9}")
     print(f"\ndone in {time.monotonic() - t_all:.1f}s — `make psql` opens the warehouse")
     return 0
 

@@ -303,3 +303,20 @@ class Webhook:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+# --------------------------------------------------------------------------- lake contracts
+
+# (mode, kind) of every lake contract the config accepts (data_type: evolve is refused)
+CONTRACT_CASES = [(m, k) for k in ("data_type", "new_fields") for m in ("discard_row", "discard_value", "evolve", "freeze")
+                  if (m, k) != ("evolve", "data_type")]
+
+
+def lake_object(lake, key: str) -> bytes | None:
+    """The object's bytes, None if it does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return lake.get_object(Bucket=lake.bucket, Key=key)["Body"].read()
+    except ClientError:
+        return None

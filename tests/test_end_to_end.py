@@ -34,12 +34,13 @@ def _num(v, kind=int):
     return kind(v) if kind is int else Decimal(str(v))
 
 
-def mongo_truth(db, dates) -> dict[tuple[str, str], dict]:
-    """Per (date, organization analytics_id): the job measures, straight from MongoDB."""
+def mongo_truth(db, dates, exclude=()) -> dict[tuple[str, str], dict]:
+    """Per (date, organization analytics_id): the job measures, straight from MongoDB (without
+    the jobs ``exclude`` names: the quarantined ones)."""
     truth: dict[tuple[str, str], dict] = defaultdict(lambda: {"jobs": 0, "credits": 0, "dlc_credits": 0, "minutes": Decimal(0)})
     lo = dt.datetime.combine(min(dates), dt.time(), dt.timezone.utc)
     hi = dt.datetime.combine(max(dates) + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
-    for j in db.jobs.find({"started_at": {"$gte": lo, "$lt": hi}}):
+    for j in db.jobs.find({"started_at": {"$gte": lo, "$lt": hi}, "_id": {"$nin": list(exclude)}}):
         key = (j["started_at"].date().isoformat(), j["organization_analytics_id"])
         t = truth[key]
         t["jobs"] += 1
@@ -263,7 +264,9 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
               != str(j["organization_analytics_id"]).lower()]
     assert jobs and not strays, (len(strays), strays[:3])
 
-    # reconciliation: every measure of every (date, organization) equals MongoDB's sums
+    # reconciliation: every measure of every (date, organization) equals MongoDB's sums; no record
+    # was quarantined on these days (a drift day: test_a_drift_day_completes_quarantines_records_and_reconciles)
+    assert lake.list_objects_v2(Bucket=lake.bucket, Prefix="quarantine/").get("KeyCount", 0) == 0
     truth = mongo_truth(mongo_app, [D1, D2])
     got = warehouse_totals(warehouse, [D1, D2])
     assert set(got) == set(truth), (sorted(set(got) - set(truth))[:5], sorted(set(truth) - set(got))[:5])
@@ -282,6 +285,78 @@ def test_two_days_rerun_reverse_order_and_reconciliation(stack, lake, warehouse,
     run_dag("warehouse", D2)
     run_dag("warehouse", D1)
     assert warehouse_fingerprint(wh_b) == state_a
+
+
+D_DRIFT = dt.date(2024, 3, 15)  # a drift day of the generator (devstack.generate.mongo.is_drift_day)
+
+
+def test_a_drift_day_completes_quarantines_records_and_reconciles(stack, lake, warehouse, mongo_app):
+    """Upstream drift on a day (a few jobs' dlc as text, a few with a new field): the day completes,
+    the rest lands, the drifted records are in the quarantine, the new field is a column that the
+    extract reads beside the day before's partition without it, dw.schema_changes says so, and
+    MongoDB's jobs of the day = landed + quarantined. Once upstream fixes the records, a clear of
+    the ingest task lands them and the quarantine is gone."""
+    import io
+    import json
+
+    import psycopg
+    import pyarrow.parquet as pq
+    from botocore.exceptions import ClientError
+
+    from devstack import generate
+    from dw.lake import RawPartition
+
+    prev = D_DRIFT - dt.timedelta(days=1)
+    generate.seed_base(mongo_app, scale=SCALE)
+    generate.seed_day(mongo_app, prev, scale=SCALE, drift=True)  # not a drift day: no new field
+    generate.seed_day(mongo_app, D_DRIFT, scale=SCALE, drift=True)
+    typed, new_field = generate.drifted_jobs(42, SCALE, D_DRIFT)
+    assert len(typed) == 3 and len(new_field) == 5
+    run_dag("ingest_mongo", prev)
+    ingest_day(stack, D_DRIFT, scale=SCALE)
+    run_dag("warehouse", D_DRIFT)
+
+    part = RawPartition("mongo", "jobs", D_DRIFT.isoformat())
+
+    def table(key):
+        try:
+            return pq.read_table(io.BytesIO(lake.get_object(Bucket=lake.bucket, Key=key)["Body"].read()))
+        except ClientError:
+            return None
+
+    raw, quarantine = table(part.key), table(part.quarantine_key)
+    lo = dt.datetime.combine(D_DRIFT, dt.time(), dt.timezone.utc)
+    window = len(list(mongo_app.jobs.find({"updated_at": {"$gte": lo, "$lt": lo + dt.timedelta(days=1)}}, {"_id": 1})))
+    assert raw.num_rows + quarantine.num_rows == window  # nothing dropped silently
+    assert sorted(quarantine.column("object_id").to_pylist()) == sorted(map(str, typed))
+    assert set(quarantine.column("field").to_pylist()) == {"dlc"}
+    assert sorted(raw.column("runner_version").drop_null().to_pylist()) == [f"2.{n}.0" for n in range(5)]
+    manifest = json.loads(lake.get_object(Bucket=lake.bucket, Key=part.manifest_key)["Body"].read())
+    assert (manifest["read_rows"], manifest["quarantined_rows"]) == (window, 3)
+
+    def ledger():
+        with psycopg.connect(warehouse) as con:
+            return {r[:5]: r[5:] for r in con.execute(
+                "select source, entity, column_name, change, action, row_count, recorded_by, detail "
+                "from dw.schema_changes where dt = %s", (D_DRIFT,))}
+
+    got = ledger()
+    assert got[("mongo", "jobs", "dlc", "type_mismatch", "quarantine")][:2] == (3, "ingest_mongo.jobs")
+    n, by, detail = got[("mongo", "jobs", "runner_version", "new_field", "evolve")]
+    assert (n, by) == (5, "ingest_mongo.jobs") and "raw_mongo_jobs.sql" in detail
+    assert set(got) == {("mongo", "jobs", "dlc", "type_mismatch", "quarantine"),
+                        ("mongo", "jobs", "runner_version", "new_field", "evolve")}
+
+    # the warehouse holds MongoDB's jobs of the day but the quarantined ones, measure for measure
+    assert warehouse_totals(warehouse, [D_DRIFT]) == mongo_truth(mongo_app, [D_DRIFT], exclude=typed)
+
+    # upstream fixes the records; a clear of the ingest task (and of the warehouse run) lands them
+    mongo_app.jobs.update_many({"_id": {"$in": typed}}, {"$set": {"dlc": True}})
+    run_dag("ingest_mongo", D_DRIFT)
+    run_dag("warehouse", D_DRIFT)
+    assert table(part.quarantine_key) is None and table(part.key).num_rows == window
+    assert set(ledger()) == {("mongo", "jobs", "runner_version", "new_field", "evolve")}
+    assert warehouse_totals(warehouse, [D_DRIFT]) == mongo_truth(mongo_app, [D_DRIFT])
 
 
 def test_a_new_table_is_one_yaml_and_one_sql_file(stack, lake, warehouse, mongo_app, monkeypatch, tmp_path):

@@ -57,3 +57,13 @@ def test_a_seeded_day_is_the_same_whether_or_not_the_day_before_was_seeded(stack
         for name in names:
             client.drop_database(name)
         client.close()
+
+
+def test_drift_is_the_15th_and_a_pure_function_of_seed_scale_and_day():
+    day = dt.date(2024, 3, 15)
+    assert g.is_drift_day(day) and not g.is_drift_day(day - dt.timedelta(days=1))
+    typed, new_field = g.drifted_jobs(42, 0.02, day)
+    assert (typed, new_field) == g.drifted_jobs(42, 0.02, day)
+    assert len(typed) == 3 and len(new_field) == 5 and not set(typed) & set(new_field)
+    finished = {doc["_id"] for doc, stops in g.day_jobs(42, 0.02, day) if stops is None}
+    assert set(typed) | set(new_field) <= finished  # finished jobs: no later step rewrites their dlc

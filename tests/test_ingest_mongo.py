@@ -37,6 +37,7 @@ from dw.sources.mongo import (
     write_parquet,
 )
 from dw.lake import RawPartition
+from tests.helpers import CONTRACT_CASES, lake_object
 
 DAY = pendulum.datetime(2024, 1, 15, tz="UTC")
 DS = "2024-01-15"
@@ -47,11 +48,17 @@ def ctx(day=DAY) -> dict:
     return {"data_interval_start": day, "data_interval_end": day.add(days=1), "ti": None}
 
 
-def run(collection: str, day=DAY) -> dict:
+FREEZE = {"data_type": "freeze", "new_fields": "freeze"}  # today's failures, as before contracts
+
+
+def run(collection: str, day=DAY, contract: dict | None = None, context: dict | None = None) -> dict:
+    """The collection's task; ``contract`` replaces the collection's contract in the config."""
     from dw.dag_factory import mongo_task
 
     op = mongo_task(task_id=f"ingest_{collection}", collection=collection)
-    return op.execute(ctx(day))
+    if contract is not None:
+        op.collection = op.collection.model_copy(update={"contract": contract})
+    return op.execute({**ctx(day), **(context or {})})
 
 
 def objects(lake, prefix: str) -> list[str]:
@@ -111,7 +118,7 @@ def test_incremental_window_is_gte_start_lt_end(lake, mongo_app):
     out = run("jobs")
 
     part = RawPartition("mongo", "jobs", DS)
-    assert out == {"uri": part.uri, "rows": 2, "bytes": len(read_object(lake, part.key))}
+    assert out == {"uri": part.uri, "rows": 2, "bytes": len(read_object(lake, part.key)), "quarantined": 0, "changes": 0}
     assert objects(lake, "raw/mongo/jobs/") == [part.key]
     t = read_partition(lake, "jobs")
     assert sorted(t.column("id").to_pylist()) == sorted([str(docs["at_start"]["_id"]), str(docs["last_ms"]["_id"])])
@@ -162,10 +169,10 @@ def test_rerun_replaces_partition(lake, mongo_app):
     assert t.column("outcome").to_pylist() == ["success", "success"]
 
 
-def test_extra_unknown_fields_are_ignored(lake, mongo_app):
+def test_extra_unknown_fields_are_dropped_under_discard_value(lake, mongo_app):
     mongo_app.jobs.insert_one(job(brand_new_field={"x": 1}, another="y"))
 
-    assert run("jobs")["rows"] == 1
+    assert run("jobs", contract={"new_fields": "discard_value"})["rows"] == 1
     t = read_partition(lake, "jobs")
     assert "brand_new_field" not in t.column_names and "another" not in t.column_names
     assert t.column_names == mongo_source().collections["jobs"].lake_columns
@@ -204,7 +211,7 @@ def test_unconvertible_value_fails_and_lake_is_unchanged(lake, mongo_app, field,
     mongo_app.jobs.insert_many(good + [bad])
 
     with pytest.raises(AirflowFailException) as ei:
-        run("jobs")
+        run("jobs", contract=FREEZE)
 
     msg = str(ei.value)
     assert msg.startswith(f"mongo.jobs dt={DS}: document {bad['_id']}: field {field}: "), msg
@@ -218,7 +225,7 @@ def test_unconvertible_value_on_first_run_lands_nothing(lake, mongo_app):
 
     mongo_app.jobs.insert_one(job(credits_used="x" * 500))
     with pytest.raises(AirflowFailException) as ei:
-        run("jobs")
+        run("jobs", contract=FREEZE)
     assert "credits_used" in str(ei.value) and "xxx" not in str(ei.value)  # the value is never shown
     assert objects(lake, "raw/") == []
 
@@ -229,12 +236,12 @@ def test_missing_required_field_fails(lake, mongo_app):
     bad = job(started_at=_DROP)
     mongo_app.jobs.insert_many([job(), bad])
     with pytest.raises(AirflowFailException, match=rf"document {bad['_id']}: field started_at: is missing or null"):
-        run("jobs")
+        run("jobs", contract=FREEZE)
     assert objects(lake, "raw/") == []
 
     mongo_app.jobs.update_one({"_id": bad["_id"]}, {"$set": {"started_at": None}})
     with pytest.raises(AirflowFailException, match="field started_at: is missing or null"):
-        run("jobs")
+        run("jobs", contract=FREEZE)
 
 
 # --------------------------------------------------------------------------- PII
@@ -271,7 +278,7 @@ def test_pii_error_names_field_not_value(lake, mongo_app):
            "email": ["dave.private@example.com"], "updated_at": dt.datetime(2023, 5, 1)}
     mongo_app.users.insert_one(doc)
     with pytest.raises(AirflowFailException) as ei:
-        run("users")
+        run("users", contract=FREEZE)
     msg = str(ei.value)
     assert f"document {doc['_id']}: field email:" in msg
     assert "dave.private" not in msg and "example.com" not in msg
@@ -285,6 +292,7 @@ ALL_TYPES = MongoCollection.model_validate(
     {
         "name": "things",
         "mode": "snapshot",
+        "contract": {"data_type": "freeze"},  # a value that does not convert fails (the error is the subject)
         "fields": {
             "_id": {"type": "object_id", "required": True},
             "ref": {"type": "object_id"},
@@ -434,7 +442,7 @@ def test_small_batches_give_the_same_data(mongo_app, tmp_path):
 
 
 def test_land_partition_removes_temp_file_on_success_and_failure(lake, mongo_app, tmp_path):
-    cfg = mongo_source().collections["jobs"]
+    cfg = mongo_source().collections["jobs"].model_copy(update={"contract": FREEZE})
     mongo_app.jobs.insert_one(job())
     part = RawPartition("mongo", "jobs", DS)
     q = window_query(cfg, DAY, DAY.add(days=1))
@@ -459,3 +467,106 @@ def test_operator_module_is_light_at_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": plugins})
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --------------------------------------------------------------------------- contracts: quarantine, new fields, clear
+
+
+@pytest.mark.parametrize("mode,kind", CONTRACT_CASES)
+def test_contract_modes_on_a_collection(lake, mongo_app, kind, mode):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    part = RawPartition("mongo", "jobs", DS)
+    bad = job(credits_used="twelve") if kind == "data_type" else job(runner_version="2.1")
+    mongo_app.jobs.insert_many([job(), bad, job()])
+    if mode == "freeze":
+        with pytest.raises(AirflowFailException, match=rf"document {bad['_id']}: (field credits_used|new field 'runner_version')"):
+            run("jobs", contract={kind: mode})
+        assert objects(lake, "") == []
+        return
+    out = run("jobs", contract={kind: mode})
+    t = read_partition(lake, "jobs")
+    manifest = json.loads(read_object(lake, part.manifest_key))
+    [change] = manifest["changes"]
+    field = "credits_used" if kind == "data_type" else "runner_version"
+    assert (change["column_name"], change["kind"], change["mode"], change["row_count"]) == (field, kind, mode, 1)
+    assert manifest["recorded_by"] == "ingest_mongo.jobs"  # the DAG factory's <dag>.<task>
+    if mode == "discard_row":
+        assert (out["rows"], out["quarantined"]) == (2, 1) and str(bad["_id"]) not in t.column("id").to_pylist()
+        [q] = pq.read_table(io.BytesIO(read_object(lake, part.quarantine_key))).to_pylist()
+        assert (q["object_id"], q["field"], q["position"]) == (str(bad["_id"]), field, 1)
+    else:
+        assert (out["rows"], out["quarantined"]) == (3, 0) and lake_object(lake, part.quarantine_key) is None
+        row = next(r for r in t.to_pylist() if r["id"] == str(bad["_id"]))
+        if kind == "data_type":
+            assert row["credits_used"] is None
+        else:
+            assert ("runner_version" in row) == (mode == "evolve")
+            if mode == "evolve":
+                assert row["runner_version"] == "2.1" and t.column("runner_version").null_count == 2
+                assert "include/sql/athena/ddl/raw_mongo_jobs.sql" in change["detail"]
+    assert (manifest["read_rows"], manifest["landed_rows"], manifest["quarantined_rows"]) == (3, out["rows"], out["quarantined"])
+
+
+def test_quarantined_pii_is_hashed_never_in_clear(lake, mongo_app, stack):
+    key = stack.info["pii_key"].encode()
+    doc = {"_id": ObjectId(), "analytics_id": "not-a-uuid", "login": "erin", "email": "Erin.Private@Example.com",
+           "updated_at": dt.datetime(2023, 5, 1)}
+    mongo_app.users.insert_one(doc)
+    assert run("users")["quarantined"] == 1
+    body = read_object(lake, RawPartition("mongo", "users", DS).quarantine_key)
+    assert b"Erin.Private" not in body and b"erin.private" not in body
+    [q] = pq.read_table(io.BytesIO(body)).to_pylist()
+    assert json.loads(q["record"])["email"] == hmac.new(key, b"erin.private@example.com", hashlib.sha256).hexdigest()
+    assert (q["field"], q["expected_type"], q["observed_type"]) == ("analytics_id", "uuid", "string")
+
+
+def test_a_clear_after_the_fix_lands_the_quarantined_record(lake, mongo_app, caplog):
+    """The cause fixed in the config (the field's contract) or upstream, a clear of the ingest
+    task lands the record and empties the quarantine partition (its object is deleted)."""
+    part = RawPartition("mongo", "jobs", DS)
+    bad = job(dlc="maybe")
+    mongo_app.jobs.insert_many([job(), bad])
+    from types import SimpleNamespace
+
+    with caplog.at_level("WARNING", logger="dw.notify"):
+        out = run("jobs", context={"ti": SimpleNamespace(dag_id="ingest_mongo", task_id="jobs")})
+    assert (out["rows"], out["quarantined"]) == (1, 1)
+    assert lake_object(lake, part.quarantine_key) is not None
+    # the task succeeded with a warning naming the count and where to look
+    warning = next(r.getMessage() for r in caplog.records if "dw-etl WARNING" in r.getMessage())
+    assert warning.startswith(f"dw-etl WARNING ingest_mongo › jobs › date {DS}: 1 upstream change(s)")
+    assert f"1 record(s) in {part.quarantine_uri}" in warning and "maybe" not in warning
+
+    # the fix: the field's contract now lands NULL for what does not convert; clear = the same run again
+    out = run("jobs", contract={"data_type": "discard_value"})
+    assert (out["rows"], out["quarantined"]) == (2, 0) and lake_object(lake, part.quarantine_key) is None
+    assert str(bad["_id"]) in read_partition(lake, "jobs").column("id").to_pylist()
+
+    # or the fix upstream: the document corrected, the default contract, nothing set aside, no change recorded
+    mongo_app.jobs.update_one({"_id": bad["_id"]}, {"$set": {"dlc": True}})
+    out = run("jobs")
+    assert (out["rows"], out["quarantined"], out["changes"]) == (2, 0, 0)
+    assert json.loads(read_object(lake, part.manifest_key))["changes"] == []
+
+
+def test_schema_changes_task_refuses_a_manifest_of_another_landing(lake, mongo_app):
+    """A landing cut between its partition and its manifest leaves the previous manifest beside the
+    new partition: the warehouse's schema_changes task fails (retryably) instead of recording it."""
+    from airflow.sdk.exceptions import AirflowException
+
+    from dw.operators.lake_changes import LakeChangesOperator
+
+    mongo_app.jobs.insert_many([job(), job(runner_version="1")])
+    run("jobs")
+    part = RawPartition("mongo", "jobs", DS)
+    op = LakeChangesOperator(task_id="mongo", source="mongo", entities=["jobs"], bucket=lake.bucket)
+    [m] = op.manifests(lake, DS)
+    assert m["landing"] and [c["column_name"] for c in m["changes"]] == ["runner_version"]
+    old_manifest = read_object(lake, part.manifest_key)
+    mongo_app.jobs.insert_one(job())
+    run("jobs")  # a new partition ...
+    lake.put_object(Bucket=lake.bucket, Key=part.manifest_key, Body=old_manifest)  # ... beside the old manifest
+    with pytest.raises(AirflowException, match="was cut between the two") as e:
+        op.manifests(lake, DS)
+    assert not isinstance(e.value, __import__("airflow.sdk.exceptions", fromlist=["x"]).AirflowFailException)

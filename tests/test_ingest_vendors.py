@@ -16,7 +16,7 @@ import pytest
 
 from dw.config import vendor_source
 from devstack import vendors
-from tests.helpers import FAST, amplitude_served, served
+from tests.helpers import CONTRACT_CASES, FAST, amplitude_served, lake_object, served
 
 D = dt.date(2024, 1, 15)
 UTC = dt.timezone.utc
@@ -296,3 +296,60 @@ def test_each_ingest_dag_emits_one_asset_per_entity():
             t = dag.get_task(name)
             assert [o.name for o in t.outlets] == [f"raw_{source}_{name}"]
             assert t.retries >= 2 and t.doc_md
+
+
+# --------------------------------------------------------------------------- contracts (dw.lake_contract)
+
+
+def _charges_with(kind: str, mode: str) -> dict:
+    """Stripe's charges config, changed so that the stand-in's normal objects show one kind of
+    change: ``data_type`` declares ``captured`` an int64 (its served bools do not convert);
+    ``new_fields`` stops ignoring ``failure_message`` (a key every served charge has)."""
+    ents = vendor_source("stripe").model_dump()["entities"]
+    ch = ents["charges"]
+    if kind == "data_type":
+        ch["fields"]["captured"] = {**ch["fields"]["captured"], "type": "int64", "contract": {"data_type": mode}}
+    else:
+        ch["ignored_fields"] = [f for f in ch["ignored_fields"] if f != "failure_message"]
+        ch["contract"] = {"new_fields": mode}
+    return {"entities": ents}
+
+
+@pytest.mark.parametrize("mode,kind", CONTRACT_CASES)
+def test_contract_modes_on_a_vendor_table(lake, vendor_standins, kind, mode):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from dw.lake import RawPartition
+
+    part = RawPartition("stripe", "charges", D.isoformat())
+    n = len(served(vendor_standins, "stripe", "charges"))
+    assert n > 0
+    if mode == "freeze":
+        with pytest.raises(AirflowFailException, match="captured|failure_message"):
+            land("stripe", "charges", **_charges_with(kind, mode))
+        assert lake_object(lake, part.key) is None and lake_object(lake, part.manifest_key) is None
+        return
+    out = land("stripe", "charges", **_charges_with(kind, mode))
+    table = lake_rows(lake, "stripe", "charges")
+    manifest = json.loads(lake_object(lake, part.manifest_key))
+    [change] = manifest["changes"]
+    quarantine = lake_object(lake, part.quarantine_key)
+    if mode == "discard_row":  # every served charge shows the change: every one is set aside
+        assert out["rows"] == table.num_rows == 0 and out["quarantined"] == n
+        q = pq.read_table(io.BytesIO(quarantine)).to_pylist()
+        assert len(q) == n and {r["field"] for r in q} == {"captured" if kind == "data_type" else "failure_message"}
+        assert manifest["quarantine"] == part.quarantine_uri
+    else:
+        assert out["rows"] == table.num_rows == n and out["quarantined"] == 0 and quarantine is None
+    if kind == "data_type":
+        assert (change["column_name"], change["detail"], change["row_count"]) == ("captured", "bool (expected int64)", n)
+        if mode == "discard_value":
+            assert table.column("captured").null_count == n
+    else:
+        assert change["column_name"] == "failure_message" and change["row_count"] == n
+        assert ("failure_message" in table.column_names) == (mode == "evolve")
+        if mode == "evolve":
+            assert "include/sql/athena/ddl/raw_stripe_charges.sql" in change["detail"]
+    assert (manifest["landed_rows"], manifest["quarantined_rows"], manifest["read_rows"]) == (
+        table.num_rows, out["quarantined"], n)
+    assert out["changes"] == 1

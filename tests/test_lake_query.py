@@ -435,3 +435,29 @@ def test_job_ran_fact_updates_inside_and_beyond_the_look_back(stack, lake, wareh
     out, wider = slice_of(d40, {"look_back_days": 45})  # the documented path for a late update
     assert wider == {d0: [("3", "2021")]} and out["late_documents"] == 0
     assert late_rows() == []  # restated: no longer listed
+
+
+@pytest.mark.parametrize("evolved_day", [D1, D2])
+def test_extracts_read_partitions_with_and_without_an_evolved_column(stack, lake, evolved_day):
+    """A new field landed as an extra column (new_fields: evolve, decision 0042) on one day and not
+    on the other: the extract reads both days by the DDL's columns, whichever comes first."""
+    a, b = "65e5a0000000000000000011", "65e5a0000000000000000012"
+    land(lake, "projects", D1, [project(PROJ, "public", t(D1, 0))])
+    for ds, oid in ((D1, a), (D2, b)):
+        # "ID" would land as a second `id` column: it is renamed id_2 (dw.lake_contract.lake_column_name)
+        extra = {"runner_version": "2.1.0", "Odd Key": {"x": 1}, "ID": "not-the-id"} if ds == evolved_day else {}
+        land(lake, "jobs", ds, [job(oid, t(ds, 9), t(ds, 9, 30), credits_used=7, **extra)])
+    body = lake.get_object(Bucket=lake.bucket, Key=RawPartition("mongo", "jobs", evolved_day).key)["Body"].read()
+    import pyarrow.parquet as pq
+
+    names = pq.read_table(io.BytesIO(body)).column_names
+    assert {"runner_version", "odd_key", "id_2"} <= set(names) and names.count("id") == 1
+    # D2's extract restates D1 only if D2's documents touch it: a job of D1 updated on D2 does
+    land(lake, "jobs", D2, [job(a, t(D1, 9), t(D2, 1), credits_used=8,
+                                **({"runner_version": "2.1.0"} if evolved_day == D2 else {})),
+                            job(b, t(D2, 9), t(D2, 9, 30), credits_used=7,
+                                **({"runner_version": "2.1.0"} if evolved_day == D2 else {}))])
+    _, rows = run_extract("job_ran_fact", D2)
+    # one row per job: its latest version by id (job a's D2 version restates D1)
+    assert sorted((r["date"], r["credits_used"], r["jobs_ran"]) for r in rows) == [("2024-03-04", "8", "1"),
+                                                                                    ("2024-03-05", "7", "1")]

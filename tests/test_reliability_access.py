@@ -437,8 +437,11 @@ def test_a_malformed_vendor_object_never_puts_its_email_in_a_log_a_notification_
             {"conn_type": "http", "host": "127.0.0.1", "port": vendor.port, "schema": "http", "password": "k-123456789"}))
         monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps(
             {"conn_type": "slackwebhook", "password": f"http://127.0.0.1:{slack.port}/hook"}))
+        # data_type: freeze: the failure's messages are the subject (under the default contract the
+        # object is quarantined instead: tests/test_ingest_vendors.py::test_contract_modes_on_a_vendor_table)
         op = vendor_task(task_id="customers", source="chargify", entity="customers",
-                         overrides={"backoff_seconds": 0.01, "max_backoff_seconds": 0.05, "max_attempts": 2})
+                         overrides={"backoff_seconds": 0.01, "max_backoff_seconds": 0.05, "max_attempts": 2,
+                                    "contract": {"data_type": "freeze"}})
         with pytest.raises(AirflowException) as e:
             op.execute(ctx(D))
         assert "chargify.customers dt=2024-01-15" in str(e.value)

@@ -130,7 +130,7 @@ def test_mongo_extraction_killed_mid_stream_leaves_the_previous_partition(lake, 
 
 def test_vendor_extraction_killed_mid_paging_leaves_the_previous_partition(lake, vendor_standins):
     """Stripe customers re-landed page by page; the run is killed while the stand-in holds its
-    third page. Both objects of the day (raw JSON and Parquet) stay as they were."""
+    third page. The objects of the day (raw JSON, Parquet and the manifest of changes) stay as they were."""
     from devstack import vendors
     from dw.dag_factory import vendor_task
 
@@ -142,7 +142,8 @@ def test_vendor_extraction_killed_mid_paging_leaves_the_previous_partition(lake,
     rows = land()["rows"]
     assert rows > 10
     before = lake_fingerprint(lake, lake.bucket, DS)
-    assert sorted(before) == ["raw/stripe/customers/dt=2024-01-15/part-00000.parquet",
+    assert sorted(before) == ["changes/stripe/customers/dt=2024-01-15/manifest.json",  # the day's changes (0042)
+                              "raw/stripe/customers/dt=2024-01-15/part-00000.parquet",
                               "raw/stripe/customers_json/dt=2024-01-15/part-00000.jsonl.gz"]
     vendors.reset(url)
     vendors.inject(url, {"kind": "timeout", "seconds": 30, "path": "/v1/customers", "after": 2})

@@ -44,6 +44,8 @@ from devstack.generate.mongo import (  # noqa: F401
     RESOURCES,
     SEED_LOG,
     day_jobs,
+    drifted_jobs,
+    is_drift_day,
     object_id,
     org_doc,
     project_doc,

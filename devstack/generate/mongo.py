@@ -25,6 +25,12 @@ The data is as messy as production:
   ``NEW_VALUE_JOBS`` jobs run on executor ``firecracker`` with operating system ``freebsd``
   (``NEW_RESOURCE``), whatever the scale; the first such day a warehouse loads grows its types
   (docs/decisions/0043).
+- **upstream drift** (``seed_day(..., drift=True)``, as ``make demo`` and ``make airflow`` seed):
+  on the 15th of each month (``is_drift_day``), ``DRIFT_TYPE_JOBS`` of the day's finished jobs
+  carry ``dlc`` as the text ``"yes"`` (not a bool: the lake contract quarantines them) and
+  ``DRIFT_NEW_FIELD_JOBS`` others a field the config does not declare, ``runner_version`` (a
+  string: it lands as a new column). Which jobs is a pure function of ``(seed, scale, day)``;
+  the tests seed without drift unless they test it.
 
 A day that ``seed_day`` has already written is recorded in the collection ``_seed_log`` and
 skipped, so re-seeding never reverts the updates a later day made to earlier documents.
@@ -84,6 +90,21 @@ def new_values_day(day: dt.date) -> bool:
     """Whether ``day``'s first jobs run on ``NEW_RESOURCE``: the 5th, 10th, ... of each month."""
     return day.day % 5 == 0
 PLANS = ["free", "performance", "scale", "server"]
+DRIFT_TYPE_JOBS = 3  # jobs of a drift day whose dlc is the text "yes"
+DRIFT_NEW_FIELD_JOBS = 5  # jobs of a drift day with the undeclared field runner_version
+
+
+def is_drift_day(day: dt.date) -> bool:
+    """Whether ``seed_day(..., drift=True)`` drifts the day's jobs: the 15th of each month."""
+    return day.day == 15
+
+
+def drifted_jobs(seed: int, scale: float, day: dt.date) -> tuple[list[ObjectId], list[ObjectId]]:
+    """The ids of the day's jobs that a drift day changes: (dlc as text, new field)."""
+    finished = sorted(doc["_id"] for doc, stops in day_jobs(seed, scale, day) if stops is None)
+    r = rng(seed, scale, "drift", day)
+    picked = r.sample(finished, k=min(len(finished), DRIFT_TYPE_JOBS + DRIFT_NEW_FIELD_JOBS))
+    return picked[:DRIFT_TYPE_JOBS], picked[DRIFT_TYPE_JOBS:]
 
 
 def object_id(seed: int, kind: str, key, at: dt.datetime) -> ObjectId:
@@ -298,7 +319,7 @@ def seed_base(db, seed: int = SEED, scale: float = 1.0) -> dict:
     return {"organizations": len(orgs), "projects": len(projects), "users": len(users)}
 
 
-def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
+def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0, drift: bool = False) -> dict:
     """Write what happened on ``day`` (UTC) into MongoDB. Idempotent: a day already seeded is
     skipped (re-writing it would undo what later days changed in its documents).
 
@@ -311,7 +332,9 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
       move to the day (started_at + 1 day), and billing-cycle credit corrections reach the jobs
       of 30 (0.4%) and 35 (0.2%) days back, and 40 days back (0.1%: beyond the platform's
       ``look_back_days``, reported by the extract, not restated);
-    - some organizations change plan and some users change login (``updated_at`` in this day).
+    - some organizations change plan and some users change login (``updated_at`` in this day);
+    - with ``drift`` on a drift day (``is_drift_day``): a few jobs of a type that does not convert
+      and a few with a new field (``drifted_jobs``).
     """
     key = f"day:{day.isoformat()}"
     if _logged(db, key, seed, scale):
@@ -408,10 +431,19 @@ def seed_day(db, day: dt.date, seed: int = SEED, scale: float = 1.0) -> dict:
 
     # the day's jobs
     jobs = [doc for doc, _ in day_jobs(seed, scale, day)]
+    drifted = 0
+    if drift and is_drift_day(day):
+        typed, new_field = drifted_jobs(seed, scale, day)
+        by_id = {doc["_id"]: doc for doc in jobs}
+        for oid in typed:
+            by_id[oid]["dlc"] = "yes"
+        for n, oid in enumerate(new_field):
+            by_id[oid]["runner_version"] = f"2.{n}.0"
+        drifted = len(typed) + len(new_field)
     _upsert(db.jobs, jobs)
     db[SEED_LOG].insert_one({"_id": key, "seed": seed, "scale": scale})
     return {"jobs": len(jobs), "finished": finished, "corrected": corrected, "new_organizations": n_orgs,
-            "new_projects": n_projects, "new_users": n_users}
+            "new_projects": n_projects, "new_users": n_users, "drifted": drifted}
 
 
 def seed_days(db, days: list[dt.date], seed: int = SEED, scale: float = 1.0) -> list[dict]:

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from dw import config_cache, paths
+from dw.contracts import check_contract
 from dw.sources import VENDORS, source_module
 
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
@@ -76,6 +77,28 @@ class AirflowConfig(_Model):
         if missing:
             raise ValueError(f"pools: {', '.join(sorted(missing))} missing")
         return self
+# A lake contract (dw.contracts) at source, collection / vendor-table and field level: what the
+# ingest task does with values that do not convert (data_type) and with fields the config does not
+# declare (new_fields). A field takes data_type only; enum_values belong to warehouse columns.
+LAKE_KINDS = {"source": ("new_fields", "data_type"), "entity": ("new_fields", "data_type"), "field": ("data_type",)}
+LAKE_DEFAULTS = {"new_fields": "evolve", "data_type": "discard_row"}
+Contract = dict[str, str] | None
+
+
+def lake_contract(value, level: str) -> dict[str, str] | None:
+    """A ``contract:`` mapping of a source config checked for ``level`` (source, entity, field);
+    pydantic names the file and key of a ValueError."""
+    if value is None:
+        return None
+    c = check_contract(value, "contract")
+    for kind, mode in c.items():
+        if kind not in LAKE_KINDS[level]:
+            raise ValueError(f"contract: {kind} cannot be set on a {level} of a lake source "
+                             f"(allowed: {', '.join(LAKE_KINDS[level])})")
+        if kind == "data_type" and mode == "evolve":
+            raise ValueError("contract: data_type: evolve is not a lake mode (the lake lands a field as its "
+                             "configured type: change the field's type, or use discard_row, discard_value or freeze)")
+    return c
 
 
 # --------------------------------------------------------------------------- lake
@@ -117,6 +140,9 @@ class MongoField(_Model):
     lake_name: Identifier | None = None  # column name in the lake, if not the field name
     precision: int | None = Field(default=None, ge=1, le=38)
     scale: int | None = Field(default=None, ge=0, le=38)
+    contract: Contract = None  # data_type only (dw.contracts)
+
+    _contract = field_validator("contract")(classmethod(lambda cls, v: lake_contract(v, "field")))
 
     @model_validator(mode="after")
     def _decimal_needs_precision(self) -> "MongoField":
@@ -135,6 +161,18 @@ class MongoCollection(_Model):
     # the run, naming the source, when a landed partition holds fewer (0: an empty day is valid)
     min_rows: int = Field(default=0, ge=0)
     fields: dict[str, MongoField]
+    contract: Contract = None  # new_fields, data_type (dw.contracts)
+    source_contract: Contract = None  # the source's contract, set from the source (not written in the YAML)
+
+    _contract = field_validator("contract", "source_contract")(classmethod(lambda cls, v: lake_contract(v, "entity")))
+
+    def contract_mode(self, kind: str, field: str | None = None) -> str:
+        """The contract mode of ``kind`` for this collection (or its ``field``): the field's, else
+        the collection's, else the source's, else ``LAKE_DEFAULTS``."""
+        from dw.contracts import resolve_mode
+
+        f = self.fields[field].contract if field else None
+        return resolve_mode(kind, self.source_contract, self.contract, f, default=LAKE_DEFAULTS[kind])
 
     @field_validator("fields")
     @classmethod
@@ -177,14 +215,17 @@ class MongoSource(_Model):
     database: str
     batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
     pii_key_conn_id: str
+    contract: Contract = None  # new_fields, data_type for every collection (dw.contracts)
     collections: dict[str, MongoCollection]
+
+    _contract = field_validator("contract")(classmethod(lambda cls, v: lake_contract(v, "source")))
 
     @model_validator(mode="before")
     @classmethod
     def _names(cls, data: dict) -> dict:
         cols = data.get("collections") or {}
         data = dict(data)
-        data["collections"] = {k: {**v, "name": k} for k, v in cols.items()}
+        data["collections"] = {k: {**v, "name": k, "source_contract": data.get("contract")} for k, v in cols.items()}
         return data
 
 
@@ -209,6 +250,9 @@ class VendorField(_Model):
     type: VendorFieldType
     required: bool = False
     pii: Literal["keyed_hash"] | None = None
+    contract: Contract = None  # data_type only (dw.contracts)
+
+    _contract = field_validator("contract")(classmethod(lambda cls, v: lake_contract(v, "field")))
 
     @model_validator(mode="after")
     def _pii_string(self) -> "VendorField":
@@ -230,6 +274,26 @@ class VendorEntity(_Model):
     params: dict[str, str] = Field(default_factory=dict)  # fixed query parameters (e.g. status: all)
     min_rows: int = Field(default=0, ge=0)  # freshness, as for a Mongo collection
     fields: dict[Identifier, VendorField]
+    # top-level keys of the objects the vendor serves that the lake knows and does not land
+    # (not new fields: kept in the raw JSON only)
+    ignored_fields: list[str] = Field(default_factory=list)
+    contract: Contract = None  # new_fields, data_type (dw.contracts)
+    source_contract: Contract = None  # the source's contract, set from the source (not written in the YAML)
+
+    _contract = field_validator("contract", "source_contract")(classmethod(lambda cls, v: lake_contract(v, "entity")))
+
+    def contract_mode(self, kind: str, field: str | None = None) -> str:
+        """The contract mode of ``kind`` for this entity (or its ``field``), as ``MongoCollection.contract_mode``."""
+        from dw.contracts import resolve_mode
+
+        f = self.fields[field].contract if field else None
+        return resolve_mode(kind, self.source_contract, self.contract, f, default=LAKE_DEFAULTS[kind])
+
+    @property
+    def known_keys(self) -> set[str]:
+        """The objects' top-level keys the config knows: the first step of every field's path,
+        and ``ignored_fields``."""
+        return {(f.path or n).split(".")[0] for n, f in self.fields.items()} | set(self.ignored_fields)
 
     @model_validator(mode="after")
     def _id_is_a_field(self) -> "VendorEntity":
@@ -255,9 +319,17 @@ class VendorSource(_Model):
     # those changed on day D)
     full_history: bool = False
     headers: dict[str, str] = Field(default_factory=dict)  # e.g. Stripe-Version
+    contract: Contract = None  # new_fields, data_type for every entity (dw.contracts)
     entities: dict[str, VendorEntity]
 
-    _names = model_validator(mode="before")(classmethod(lambda cls, data: _keyed(data, "entities")))
+    _contract = field_validator("contract")(classmethod(lambda cls, v: lake_contract(v, "source")))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: dict) -> dict:
+        data = _keyed(data, "entities")
+        data["entities"] = {k: {**v, "source_contract": data.get("contract")} for k, v in data["entities"].items()}
+        return data
 
     @property
     def history_start(self) -> dt.date | None:

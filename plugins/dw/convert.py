@@ -10,7 +10,9 @@ and scale, ``json``), whether it is required and whether it is PII. ``mongo_spec
 
 Conversion is strict and lossless (docs/decisions/0003-mongo-type-mapping.md): a value that
 does not convert raises ``ConversionError`` naming the label, the document (or object) id and
-the field and the value's type, never a value (any field may hold personal data). Each column takes a fast path (one ``pa.array`` call)
+the field and the value's type, never a value (any field may hold personal data);
+``convert_checked`` applies the fields' data_type contract modes instead (set the record aside,
+land NULL, or fail: docs/decisions/0042). Each column takes a fast path (one ``pa.array`` call)
 when the Python types in the batch allow it, and falls back to a per-value converter otherwise.
 ``pii: keyed_hash`` fields are hashed (HMAC-SHA256, hex) during conversion; the clear value is
 never written, logged or put in an error message.
@@ -444,6 +446,17 @@ def _col_json(values, typ):
     return _slow(values, _c_json, typ)
 
 
+_VALUE = {
+    "object_id": _c_object_id,
+    "uuid": _c_uuid,
+    "string": _c_string,
+    "timestamp": _c_timestamp,
+    "bool": _c_bool,
+    "int64": _c_int64,
+    "float64": _c_float64,
+    "json": _c_json,
+}
+
 _COLUMN = {
     "object_id": _col_object_id,
     "uuid": _col_uuid,
@@ -470,27 +483,45 @@ class _Field:
                 raise ValueError(f"field {field.name} is pii: keyed_hash but no PII key was given")
             self._hmac = hmac.new(pii_key, digestmod=hashlib.sha256)
             self.convert = self._hashed
+            self.coerce = self._hash_one
         elif field.type == "decimal":
             dec = _decimal_converter(field.precision, field.scale)
             p, s = field.precision, field.scale
             self.convert = lambda values, typ: _col_decimal(values, typ, p, s, dec)
+            self.coerce = dec
         else:
             self.convert = _COLUMN[field.type]
+            self.coerce = _VALUE[field.type]
+
+    def _hash_one(self, v):
+        if type(v) is not str:
+            raise _Reject(f"(a {type(v).__name__}) is not a string")
+        s = v.strip().lower()
+        if not s:
+            return None
+        h = self._hmac.copy()
+        h.update(s.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
 
     def _hashed(self, values, typ):
-        base = self._hmac
+        return _slow(values, self._hash_one, typ)
 
-        def conv(v):
-            if type(v) is not str:
-                raise _Reject(f"(a {type(v).__name__}) is not a string")
-            s = v.strip().lower()
-            if not s:
-                return None
-            h = base.copy()
-            h.update(s.encode("utf-8", "surrogatepass"))
-            return h.hexdigest()
-
-        return _slow(values, conv, typ)
+    def bad_values(self, docs: list[dict]) -> list[tuple[int, str]]:
+        """Every (position, reason) of this field's values in ``docs`` that do not convert (or
+        are missing from a required field): the slow path, value by value."""
+        out = []
+        name, required, coerce = self.name, self.field.required, self.coerce
+        for i, d in enumerate(docs):
+            v = d.get(name)
+            if v is None:
+                if required:
+                    out.append((i, "is missing or null (the field is required)"))
+                continue
+            try:
+                coerce(v)
+            except _Reject as e:
+                out.append((i, e.args[0]))
+        return out
 
     def column(self, docs: list[dict]) -> pa.Array:
         name = self.name
@@ -502,16 +533,95 @@ class _Field:
         return arr
 
 
+def type_name(v: Any) -> str:
+    """The type of a value as errors, quarantine reasons and dw.schema_changes name it (never the value)."""
+    t = type(v)
+    if v is None:
+        return "null"
+    if t is bool:
+        return "bool"
+    if isinstance(v, int):
+        return "int64"
+    return {float: "float64", str: "string", dict: "object", list: "array", ObjectId: "object_id",
+            Decimal128: "decimal", decimal.Decimal: "decimal", _uuid.UUID: "uuid", Binary: "binary",
+            DatetimeMS: "out_of_range_date"}.get(t, "timestamp" if isinstance(v, dt.datetime) else t.__name__)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A value of one record that did not convert: where, and its types (never the value)."""
+
+    index: int  # the record's position in the batch
+    field: str
+    expected: str  # the configured type
+    observed: str  # type_name of the value
+    reason: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What ``convert_checked`` made of a batch: the landed rows, the records set aside (by
+    position, with the first issue of each) and the values set to NULL."""
+
+    batch: pa.RecordBatch
+    rejected: dict[int, Issue]
+    issues: list[Issue]  # every value that did not convert, whatever the mode did with it
+    nulled: list[Issue]
+
+
 class BatchConverter:
     """Dicts (documents as decoded from BSON, or vendor objects) -> RecordBatches of the fields'
-    lake schema. Errors name the ``label``, the ``noun`` ("document", "object") and its ``_id``."""
+    lake schema. Errors name the ``label``, the ``noun`` ("document", "object") and its ``_id``.
+    ``modes`` (field name -> data_type contract mode) is what ``convert_checked`` does with a
+    value that does not convert; a field without one fails (freeze)."""
 
     def __init__(self, specs: list[FieldSpec], *, pii_key: bytes | None = None, label: str,
-                 metadata: dict[str, str] | None = None, noun: str = "document"):
+                 metadata: dict[str, str] | None = None, noun: str = "document",
+                 modes: dict[str, str] | None = None):
         self.label = label
         self.noun = noun
         self.schema = arrow_schema(specs, metadata)
         self.fields = [_Field(s, pii_key) for s in specs]
+        self.modes = modes or {}
+
+    def convert_checked(self, docs: list[dict]) -> Checked:
+        """``convert`` under the fields' data_type modes: a value that does not convert fails
+        the batch (``freeze``, ConversionError), sets its record aside (``discard_row``) or
+        becomes NULL (``discard_value``; a required field's record is set aside instead). The
+        fast path runs first; only a batch with a bad value is read value by value."""
+        try:
+            return Checked(self.convert(docs), {}, [], [])
+        except ConversionError:
+            pass
+        rejected: dict[int, Issue] = {}
+        issues: list[Issue] = []
+        nulled: list[Issue] = []
+        null_fields: dict[int, list[str]] = {}
+        for f in self.fields:
+            bad = f.bad_values(docs)
+            if not bad:
+                continue
+            mode = self.modes.get(f.name, "freeze")
+            if mode == "freeze":
+                i, reason = bad[0]
+                raise self._error(docs[i], f, reason)
+            for i, reason in bad:
+                v = docs[i].get(f.name)
+                issue = Issue(i, f.name, f.field.type, type_name(v), reason)
+                issues.append(issue)
+                if mode == "discard_value" and v is not None and not f.field.required:
+                    nulled.append(issue)
+                    null_fields.setdefault(i, []).append(f.name)
+                else:
+                    rejected.setdefault(i, issue)
+        keep = []
+        for i, d in enumerate(docs):
+            if i in rejected:
+                continue
+            if i in null_fields:
+                d = {**d, **dict.fromkeys(null_fields[i])}
+            keep.append(d)
+        return Checked(self.convert(keep), rejected, issues, nulled)
 
     def convert(self, docs: list[dict]) -> pa.RecordBatch:
         arrays = []

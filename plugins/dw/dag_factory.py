@@ -264,6 +264,27 @@ def build_warehouse_dag() -> DAG:
                 docs.append((sensors[lt], "lake_ready_sensor.md",
                              {"raw": raw, "raw_prefix": lake.raw_prefix, "min_rows": min_rows(raw.source, raw.entity)}))
 
+        # The day's upstream changes (new fields, quarantined records) the ingest tasks wrote
+        # next to their partitions, into dw.schema_changes: one task per source, once its
+        # partitions are ready, before the loads that read it (docs/decisions/0042).
+        from dw.operators.lake_changes import LakeChangesOperator
+
+        by_source: dict[str, list[str]] = {}
+        for lt in lake_tables:
+            raw = RawTable.parse(lt)
+            by_source.setdefault(raw.source, []).append(raw.entity)
+        changes_tasks = {}
+        with TaskGroup("schema_changes", tooltip="the day's upstream changes into dw.schema_changes") as sc:
+            sc.doc_md = runbooks.render("schema_changes.md")
+            for source, entities in by_source.items():
+                changes_tasks[source] = LakeChangesOperator(task_id=source, source=source, entities=entities,
+                                                            bucket=lake.bucket)
+                for e in entities:
+                    sensors[RawTable(source, e).name] >> changes_tasks[source]
+                migrate >> changes_tasks[source]  # dw.schema_changes is made by the migrations
+                docs.append((changes_tasks[source], "schema_changes_task.md",
+                             {"source": source, "entities": entities}))
+
         groups: dict[str, TaskGroup] = {}
         loads: dict[str, object] = {}
 
@@ -325,6 +346,7 @@ def build_warehouse_dag() -> DAG:
             # a late vendor does not hold up the tables that do not read it.
             for lt in cfg.lake_tables:
                 sensors[lt] >> extract_of[name]
+                changes_tasks[RawTable.parse(lt).source] >> loads[name]
             migrate >> loads[name]
             if cfg.kind == "fact":
                 # A fact's extract also reads the unknown-member ledger (the dates to restate):

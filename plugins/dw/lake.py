@@ -23,6 +23,12 @@ from dw.config import lake_config
 from dw.sources import RawTable
 
 PART_NAME = "part-00000.parquet"
+# Beside the raw tables, per raw table and day: the records set aside by the contracts
+# (quarantine/<source>/<entity>/dt=D/part-00000.parquet) and the day's manifest of changes
+# (changes/<source>/<entity>/dt=D/manifest.json); dw.lake_contract.
+QUARANTINE_PREFIX = "quarantine"
+CHANGES_PREFIX = "changes"
+MANIFEST_NAME = "manifest.json"
 
 
 def upload_args(content_type: str) -> dict[str, str]:
@@ -118,6 +124,22 @@ class RawPartition:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def quarantine_key(self) -> str:
+        return f"{QUARANTINE_PREFIX}/{self.source}/{self.entity}/dt={self.ds}/{PART_NAME}"
+
+    @property
+    def quarantine_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.quarantine_key}"
+
+    @property
+    def manifest_key(self) -> str:
+        return f"{CHANGES_PREFIX}/{self.source}/{self.entity}/dt={self.ds}/{MANIFEST_NAME}"
+
+    @property
+    def manifest_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.manifest_key}"
 
 
 def extract_prefix(table: str, ds: str, root: str | None = None) -> str:

@@ -105,7 +105,9 @@ class FakeClient:
 
 
 def _sink(vendor: str, entity: str, tmp_path, **kw) -> PartitionSink:
-    return PartitionSink(vendor, vendor_source(vendor).entities[entity], ds=D, pii_key=b"k", tmp_dir=str(tmp_path), **kw)
+    """A sink whose contract fails on what does not fit (the error message is the subject)."""
+    ent = vendor_source(vendor).entities[entity].model_copy(update={"contract": {"data_type": "freeze"}})
+    return PartitionSink(vendor, ent, ds=D, pii_key=b"k", tmp_dir=str(tmp_path), **kw)
 
 
 def _customer(**over):

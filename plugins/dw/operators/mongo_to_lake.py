@@ -12,12 +12,18 @@ whole collection. The engine is ``dw.sources.mongo`` (see its docstring and
 docs/decisions/0003-mongo-type-mapping.md).
 
 From the context it reads only ``data_interval_start`` and ``data_interval_end``
-(aware datetimes). It returns (XCom) ``{"uri": ..., "rows": ..., "bytes": ...}``.
+(aware datetimes). It returns (XCom) ``{"uri": ..., "rows": ..., "bytes": ..., "quarantined": ...,
+"changes": ...}``.
 
-A document that does not convert fails the task with AirflowFailException (no
-retries: the data will not fix itself in five minutes; fix the document or the config,
-then clear the task). Infrastructure errors (connections, S3) raise as they are and
-are retried. Either way the partition's previous object, if any, is left untouched.
+The collection's contract (``contract:`` in sources/mongo.yaml, ``dw.lake_contract``) governs
+documents that do not fit: by default a value that does not convert sends its document to
+``quarantine/mongo/<collection>/dt=<ds>/part-00000.parquet`` and a new field lands as an extra
+column; every change is written to ``changes/mongo/<collection>/dt=<ds>/manifest.json`` (the
+warehouse DAG records it in dw.schema_changes) and the task succeeds with a warning
+(``dw.notify.changes_seen``) naming the count and the quarantine. Where the contract says
+``freeze`` the task fails with AirflowFailException (no retries: fix the document or the
+config, then clear the task). Infrastructure errors (connections, S3) raise as they are and
+are retried. A failure leaves the partition's previous object, if any, untouched.
 
 Parse-time cost: dw.lake only; pyarrow, pymongo and boto3 are imported in ``execute``.
 """
@@ -83,6 +89,8 @@ class MongoToLakeOperator(BaseOperator):
                 bucket=part.bucket,
                 key=part.key,
                 label=label,
+                part=part,
+                recorded_by=f"ingest_mongo.{coll.name}",  # the DAG factory's <dag>.<task>
             )
         except MongoExtractError as e:
             raise AirflowFailException(f"{e} (nothing was written; {part.uri} is unchanged)") from None
@@ -95,4 +103,6 @@ class MongoToLakeOperator(BaseOperator):
             "mongo.%s ds=%s mode=%s window=%s rows=%d bytes=%d seconds=%.2f (convert %.2f) -> %s",
             coll.name, ds, coll.mode, window, stats.rows, stats.bytes, seconds, stats.convert_seconds, part.uri,
         )
-        return {"uri": part.uri, "rows": stats.rows, "bytes": stats.bytes}
+        from dw.lake_contract import report
+
+        return {"uri": part.uri, "rows": stats.rows, "bytes": stats.bytes, **report(context, stats.day, part)}

@@ -17,11 +17,16 @@ paging and windows are the vendor's module (``dw.sources.stripe``, ``.chargify``
 - 429 / 5xx / timeouts / truncated bodies are retried inside the task (backoff, Retry-After);
   if they persist the task fails and Airflow retries it later (the run starts over; the
   partition is replaced only once a whole day has been read).
-- 401 / other 4xx / data that does not fit the configured fields: ``AirflowFailException``
-  (no retries). Messages name vendor, entity, date and the request or object at fault, never
-  a credential.
+- 401 / other 4xx: ``AirflowFailException`` (no retries). Messages name vendor, entity, date
+  and the request or object at fault, never a credential.
+- Objects that do not fit the configured fields, and new top-level fields, go as the entity's
+  contract says (``contract:`` in the vendor's YAML, ``dw.lake_contract``): by default the
+  object goes to ``quarantine/<vendor>/<entity>/dt=D/part-00000.parquet`` and a new field lands
+  as an extra column; the changes are written to ``changes/<vendor>/<entity>/dt=D/manifest.json``
+  and the task succeeds with a warning (``dw.notify.changes_seen``). ``freeze`` fails the task
+  (``AirflowFailException``).
 
-Returns (XCom) ``{"uri", "json_uri", "rows", "requests", "retries", "pages"}``.
+Returns (XCom) ``{"uri", "json_uri", "rows", "requests", "retries", "pages", "quarantined", "changes"}``.
 Parse-time cost: ``dw.lake`` only.
 """
 
@@ -100,7 +105,8 @@ class VendorToLakeOperator(BaseOperator):
         try:
             stats = land_partition(fetch, self.source, ent, ds=ds, pii_key=key, s3_client=s3_client(),
                                    bucket=part.bucket, key=part.key, client=client,
-                                   raw_members=vendor.RAW_MEMBERS)
+                                   raw_members=vendor.RAW_MEMBERS, part=part,
+                                   recorded_by=f"ingest_{self.source}.{self.entity}")  # the DAG factory's <dag>.<task>
         except (VendorFatalError, NotYetAvailable) as e:
             raise AirflowFailException(f"{e} (nothing was written; {part.uri} is unchanged)") from None
         except VendorRetryError as e:
@@ -112,8 +118,10 @@ class VendorToLakeOperator(BaseOperator):
             label, stats.rows, stats.duplicates, stats.pages, stats.requests, stats.retries, stats.parquet_bytes,
             stats.json_bytes, stats.seconds, stats.uri,
         )
+        from dw.lake_contract import report
+
         return {"uri": stats.uri, "json_uri": stats.json_uri, "rows": stats.rows, "pages": stats.pages,
-                "requests": stats.requests, "retries": stats.retries}
+                "requests": stats.requests, "retries": stats.retries, **report(context, stats.day, part, "object")}
 
 
 def _first_partition(part: RawPartition, s3) -> bool:

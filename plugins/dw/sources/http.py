@@ -10,8 +10,10 @@
   auth, never in a URL, and only over HTTPS (``check_base_url``; plain HTTP to loopback only).
 - ``PartitionSink``: the objects of one entity and day, written as they arrive to two local
   files — raw JSON lines (gzip) and Parquet of the configured fields (converted strictly by
-  ``dw.convert``, PII fields replaced by their keyed hash) — each object
-  once (de-duplicated by its id), then uploaded as two objects, each in one PUT:
+  ``dw.convert``, PII fields replaced by their keyed hash; an object that does not fit, or a new
+  top-level field, goes as the entity's contract says: ``dw.lake_contract``) — each object
+  once (de-duplicated by its id), then uploaded as two objects, each in one PUT (and after them
+  the day's quarantine and manifest of changes, ``quarantine/`` and ``changes/<vendor>/<entity>/dt=D/``):
   ``raw/<vendor>/<entity>_json/dt=D/part-00000.jsonl.gz`` first, then
   ``raw/<vendor>/<entity>/dt=D/part-00000.parquet`` (docs/decisions/0010-vendor-landing.md),
   both carrying the same ``dw-landing`` id: a reader takes the day as landed only when the
@@ -277,12 +279,22 @@ class PartitionSink:
         # otherwise one JSON line per object, compressed here.
         self.raw_members = raw_members
         self._json = open(self.json_path, "wb") if raw_members else gzip.open(self.json_path, "wb", compresslevel=6)
+        from dw.lake_contract import DayContract
+
         self._conv = BatchConverter(vendor_specs(entity), pii_key=pii_key, label=self.label, noun="object",
-                                    metadata={"dw.source": vendor, "dw.entity": entity.name})
+                                    metadata={"dw.source": vendor, "dw.entity": entity.name},
+                                    modes={n: entity.contract_mode("data_type", n) for n in entity.fields})
         self.schema = self._conv.schema
+        self.day = DayContract(
+            source=vendor, entity=entity.name, conv=self._conv, known=entity.known_keys,
+            new_fields=entity.contract_mode("new_fields"),
+            pii={entity.fields[f.name].path or f.name: f.coerce for f in self._conv.fields if f.pii},
+            label=self.label, noun="object", id_of=lambda o: resolve(o, entity.id_field),
+            ddl_file=f"include/sql/athena/ddl/raw_{vendor}_{entity.name}.sql")
         self._writer = pq.ParquetWriter(self.parquet_path, self.schema, compression="zstd")
         self._paths = [(name, f.path or name, f.type == "epoch_seconds") for name, f in entity.fields.items()]
         self._batch: list[dict] = []
+        self._objects: list[dict] = []
         self._batch_rows = batch_rows
         self.ids: set = set()
         self.rows = 0
@@ -332,6 +344,7 @@ class PartitionSink:
             if not self.raw_members:
                 lines.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
             self._batch.append(self._row(obj, oid))
+            self._objects.append(obj)
         if lines:
             self._json.write(("\n".join(lines) + "\n").encode())
         if len(self._batch) >= self._batch_rows:
@@ -346,17 +359,18 @@ class PartitionSink:
         if not self._batch:
             return
         try:
-            rb = self._conv.convert(self._batch)
-        except ConversionError as e:
+            rb = self.day.apply(self._objects, self._batch)
+        except ConversionError as e:  # a contract that says freeze
             raise VendorFatalError(str(e)) from None
-        self._writer.write_table(pa.Table.from_batches([rb]).replace_schema_metadata(self.schema.metadata))
+        self._writer.write_table(pa.Table.from_batches([rb], self.schema).replace_schema_metadata(self.schema.metadata))
         self.rows += rb.num_rows
-        self._batch = []
+        self._batch, self._objects = [], []
 
     def close(self) -> None:
         self._flush()
         self._writer.close()
         self._json.close()
+        self.day.add_new_columns(self.parquet_path, set(self.schema.names))
 
     def discard(self) -> None:
         import shutil
@@ -381,6 +395,7 @@ class LandStats:
     seconds: float
     uri: str
     json_uri: str
+    day: Any = None  # the sink's dw.lake_contract.DayContract: quarantine and changes
 
 
 def json_key(parquet_key: str) -> str:
@@ -430,10 +445,12 @@ def pair_landed(s3_client, bucket: str, key: str) -> tuple[bool, str]:
 
 def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *, ds: str,
                    pii_key: bytes | None, s3_client, bucket: str, key: str, tmp_dir: str | None = None,
-                   client: VendorClient | None = None, raw_members: bool = False) -> LandStats:
-    """Run ``fetch(sink)`` (the vendor's paging; returns the pages it read), then upload the
-    raw JSON and the Parquet object, both tagged with the landing's id (``pair_landed``).
-    Nothing is uploaded if ``fetch`` raises."""
+                   client: VendorClient | None = None, raw_members: bool = False, part=None,
+                   recorded_by: str = "") -> LandStats:
+    """Run ``fetch(sink)`` (the vendor's paging; returns the pages it read), then upload the raw
+    JSON and the Parquet object, both tagged with the landing's id (``pair_landed``), then (with
+    ``part``, the ``dw.lake.RawPartition``) the day's quarantine and manifest. Nothing is
+    uploaded if ``fetch`` raises."""
     t0 = time.monotonic()
     sink = PartitionSink(vendor, entity, ds=ds, pii_key=pii_key, tmp_dir=tmp_dir, raw_members=raw_members)
     try:
@@ -447,11 +464,17 @@ def land_partition(fetch: Callable[[PartitionSink], int], vendor: str, entity, *
         s3_client.upload_file(sink.json_path, bucket, jkey, ExtraArgs={**upload_args("application/gzip"), **meta})
         s3_client.upload_file(sink.parquet_path, bucket, key,
                               ExtraArgs={**upload_args("application/vnd.apache.parquet"), **meta})
+        if part is not None:
+            from dw.lake_contract import upload_day
+
+            upload_day(s3_client, bucket=bucket, quarantine_key=part.quarantine_key, manifest_key=part.manifest_key,
+                       day=sink.day, source=vendor, entity=entity.name, ds=ds, recorded_by=recorded_by,
+                       partition_uri=f"s3://{bucket}/{key}", landing=landing, tmp_dir=tmp_dir)
         st = client.stats if client else RequestStats()
         return LandStats(rows=sink.rows, duplicates=sink.duplicates, requests=st.requests, retries=st.retries,
                          pages=pages, parquet_bytes=os.path.getsize(sink.parquet_path),
                          json_bytes=os.path.getsize(sink.json_path), seconds=time.monotonic() - t0,
-                         uri=f"s3://{bucket}/{key}", json_uri=f"s3://{bucket}/{jkey}")
+                         uri=f"s3://{bucket}/{key}", json_uri=f"s3://{bucket}/{jkey}", day=sink.day)
     finally:
         sink.discard()
 

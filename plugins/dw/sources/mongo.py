@@ -11,8 +11,12 @@ The engine behind ``MongoToLakeOperator``, usable without Airflow (tests, benchm
   the configured schema (``dw.convert``, strict and lossless) and appended to a
   ``ParquetWriter``. Memory is bounded by the batch size (plus one buffered row group),
   never by the size of the collection.
-- A document that does not convert fails the whole extraction (``MongoExtractError``)
-  naming the collection, the date, the document ``_id`` and the field.
+- Whole documents are read: fields the config does not declare are new fields. The
+  collection's contract (``dw.lake_contract``, ``contract:`` in sources/mongo.yaml) decides what
+  a value that does not convert and a new field do: by default the document goes to the day's
+  quarantine and a new field lands as an extra column; with ``freeze`` the whole extraction
+  fails (``MongoExtractError``) naming the collection, the date, the document ``_id`` and the
+  field. ``Stats.day`` holds what was set aside and seen.
 - ``land_partition`` writes to a local temp file and uploads it with one
   ``upload_file`` (a single PUT or a single multipart upload, visible only when
   complete), so a failure leaves the previous partition object as it was.
@@ -37,6 +41,7 @@ from bson.codec_options import CodecOptions, DatetimeConversion
 
 from dw import convert
 from dw.convert import BatchConverter, ConversionError, mongo_specs
+from dw.lake_contract import DayContract
 
 if TYPE_CHECKING:
     from dw.config import MongoCollection
@@ -68,6 +73,7 @@ class Stats:
     seconds: float  # whole extraction: read + convert + write
     convert_seconds: float  # documents -> Arrow, the part this module controls
     path: str
+    day: DayContract | None = None  # the contract's record of the day (quarantine, changes)
 
 
 # --------------------------------------------------------------------------- schema and query
@@ -79,11 +85,17 @@ def arrow_schema(coll: MongoCollection) -> pa.Schema:
     return convert.arrow_schema(mongo_specs(coll), {"dw.source": "mongo", "dw.collection": coll.name})
 
 
-def projection(coll: MongoCollection) -> dict[str, int]:
-    """Only the configured fields (``_id`` always: errors name the document)."""
-    proj = {name: 1 for name in coll.fields}
-    proj.setdefault("_id", 1)
-    return proj
+def projection(coll: MongoCollection) -> dict[str, int] | None:
+    """None: whole documents, so that fields the config does not declare are seen (new fields)."""
+    return None
+
+
+def day_contract(coll: MongoCollection, conv: BatchConverter, label: str) -> DayContract:
+    """The collection's contract for one day's read, over the converter ``conv``."""
+    return DayContract(source="mongo", entity=coll.name, conv=conv, known=set(coll.fields) | {"_id"},
+                       new_fields=coll.contract_mode("new_fields"),
+                       pii={f.name: f.coerce for f in conv.fields if f.pii}, label=label,
+                       ddl_file=f"include/sql/athena/ddl/raw_mongo_{coll.name}.sql")
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -139,8 +151,11 @@ def write_parquet(
     always has the schema, even with 0 rows. Row groups hold ``row_group_rows`` rows
     (or one source batch, if larger)."""
     t0 = time.perf_counter()
-    conv = BatchConverter(mongo_specs(coll), pii_key=pii_key, label=label or f"mongo.{coll.name}",
-                          metadata={"dw.source": "mongo", "dw.collection": coll.name})
+    label = label or f"mongo.{coll.name}"
+    conv = BatchConverter(mongo_specs(coll), pii_key=pii_key, label=label,
+                          metadata={"dw.source": "mongo", "dw.collection": coll.name},
+                          modes={n: coll.contract_mode("data_type", n) for n in coll.fields})
+    day = day_contract(coll, conv, label)
     rows = nbatches = 0
     convert_s = 0.0
     buf: list[pa.RecordBatch] = []
@@ -150,10 +165,12 @@ def write_parquet(
             if not docs:
                 continue
             c0 = time.perf_counter()
-            rb = conv.convert(docs)
+            rb = day.apply(docs)
             convert_s += time.perf_counter() - c0
             rows += rb.num_rows
             nbatches += 1
+            if not rb.num_rows:  # every document of the batch set aside
+                continue
             buf.append(rb)
             buffered += rb.num_rows
             if buffered >= row_group_rows:
@@ -161,9 +178,10 @@ def write_parquet(
                 buf, buffered = [], 0
         if buf:
             writer.write_table(pa.Table.from_batches(buf, conv.schema), row_group_size=buffered)
+    day.add_new_columns(path, set(conv.schema.names))
     size = os.path.getsize(path)
     return Stats(rows=rows, bytes=size, batches=nbatches, seconds=time.perf_counter() - t0,
-                 convert_seconds=convert_s, path=path)
+                 convert_seconds=convert_s, path=path, day=day)
 
 
 def extract_to_parquet(
@@ -189,7 +207,7 @@ def extract_to_parquet(
         stats = write_parquet(batches, coll, path=path, pii_key=pii_key, label=label, compression=compression,
                               row_group_rows=row_group_rows)
     return Stats(rows=stats.rows, bytes=stats.bytes, batches=stats.batches, seconds=time.perf_counter() - t0,
-                 convert_seconds=stats.convert_seconds, path=path)
+                 convert_seconds=stats.convert_seconds, path=path, day=stats.day)
 
 
 def land_partition(
@@ -204,19 +222,32 @@ def land_partition(
     key: str,
     label: str | None = None,
     tmp_dir: str | None = None,
+    part=None,
+    recorded_by: str = "",
 ) -> Stats:
     """Extract to a local temp file, then upload it to ``s3://bucket/key`` in one
     ``upload_file`` (one PUT, or one multipart upload that S3 makes visible only when
-    it completes): the object is replaced whole or not at all. The temp file is removed
-    in every case."""
+    it completes): the object is replaced whole or not at all, tagged with its landing id
+    (``dw.sources.http.landing_id``). With ``part`` (the ``dw.lake.RawPartition``), the day's
+    quarantine and then its manifest (carrying the same id) are replaced after it
+    (``dw.lake_contract.upload_day``). The temp file is removed in every case."""
     fd, path = tempfile.mkstemp(prefix=f"dw-mongo-{coll.name}-", suffix=".parquet", dir=tmp_dir)
     os.close(fd)
     try:
         stats = extract_to_parquet(collection, coll, query=query, batch_size=batch_size, pii_key=pii_key,
                                    path=path, label=label)
         from dw.lake import upload_args
+        from dw.sources.http import LANDING_META, landing_id
 
-        s3_client.upload_file(path, bucket, key, ExtraArgs=upload_args("application/vnd.apache.parquet"))
+        landing = landing_id(path)
+        s3_client.upload_file(path, bucket, key, ExtraArgs={**upload_args("application/vnd.apache.parquet"),
+                                                            "Metadata": {LANDING_META: landing}})
+        if part is not None:
+            from dw.lake_contract import upload_day
+
+            upload_day(s3_client, bucket=bucket, quarantine_key=part.quarantine_key, manifest_key=part.manifest_key,
+                       day=stats.day, source="mongo", entity=coll.name, ds=part.ds, recorded_by=recorded_by,
+                       partition_uri=f"s3://{bucket}/{key}", landing=landing, tmp_dir=tmp_dir)
         return stats
     finally:
         try:
