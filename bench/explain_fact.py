@@ -37,7 +37,7 @@ def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]
     import psycopg
 
     from dw.warehouse import ddl, fact_sql, ledger, totals
-    from dw.warehouse.load import CHUNK_BYTES, FACT_BY_KEY, LOAD_WORK_MEM, check_header
+    from dw.warehouse.load import CHUNK_BYTES, FACT_BY_KEY, LOAD_WORK_MEM, check_header, dimensions_by_key, JOINS_BY_COST
     from dw.warehouse.sql import RESOLVED, STAGE, analyze, copy_stage, create_stage, session_settings
 
     out: list[str] = []
@@ -56,10 +56,15 @@ def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]
                 copy.write(head)
                 for chunk in chunks:
                     copy.write(chunk)
-            out.append(f"##### COPY into the stage: {time.perf_counter() - t0:.2f} s ({cur.rowcount} rows)\n")
+            copied = cur.rowcount
+            out.append(f"##### COPY into the stage: {time.perf_counter() - t0:.2f} s ({copied} rows)\n")
             print(f"  {'COPY':<28} {time.perf_counter() - t0:6.2f} s", flush=True)
             _step(cur, out, "ANALYZE stage", analyze(STAGE), explain=False)
+            by_key = dimensions_by_key(cur, copied, [lk.dimension for lk in cfg.lookups])
+            out.append(f"##### lookups by key (hash and merge joins off): {by_key}\n")
             _step(cur, out, "resolve (CREATE resolved)", fact_sql.fact_resolve(cfg, tables))
+            if by_key:
+                cur.execute(JOINS_BY_COST)
             _step(cur, out, "ANALYZE resolved", analyze(RESOLVED), explain=False)
             _step(cur, out, "dates + unknown count", fact_sql.fact_dates(cfg))
             dates = [r[0] for r in cur.execute(fact_sql.fact_dates(cfg)).fetchall()]
