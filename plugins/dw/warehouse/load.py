@@ -44,7 +44,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from dw.config import TableConfig, warehouse_tables
+from dw.config import WAREHOUSE_SCHEMA, TableConfig, warehouse_tables
 from dw.lake import split_s3_uri
 
 log = logging.getLogger(__name__)
@@ -344,8 +344,9 @@ def dimensions_by_key(cur, stage_rows: int, dimensions: list[str]) -> bool:
     if not dimensions:
         return False
     largest = cur.execute(
-        "SELECT coalesce(max(c.reltuples), 0) FROM pg_catalog.pg_class AS c WHERE c.oid = ANY(%s::pg_catalog.regclass[])",
-        ([f"dw.{d}" for d in dict.fromkeys(dimensions)],)).fetchone()[0]
+        "SELECT coalesce(max(c.reltuples), 0) FROM pg_catalog.pg_class AS c"
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
+        (WAREHOUSE_SCHEMA, list(dict.fromkeys(dimensions)))).fetchone()[0]
     if stage_rows * BY_KEY_SHARE >= largest:
         return False
     cur.execute(DIMENSIONS_BY_KEY)
