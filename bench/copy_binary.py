@@ -26,24 +26,7 @@ from bench.common import fresh_bucket, fresh_database, log, scaled, stack
 
 
 def copy_object(uri: str, cfg, s3, key: str, fmt: str) -> float:
-    import psycopg
-
-    from dw.warehouse.load import CHUNK_BYTES
-
-    with psycopg.connect(uri) as conn:
-        wd.create_baseline_table(conn, cfg)
-        cols = ", ".join(cfg.column_names)
-        opts = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT binary"
-        t0 = time.perf_counter()
-        body = s3.get_object(Bucket=s3.bucket, Key=key)["Body"]
-        with conn.transaction(), conn.cursor() as cur:
-            with cur.copy(f"COPY {wd.BASELINE_TABLE} ({cols}) FROM STDIN ({opts})") as copy:
-                for chunk in body.iter_chunks(chunk_size=CHUNK_BYTES):
-                    copy.write(chunk)
-        secs = time.perf_counter() - t0
-        conn.execute(f"DROP TABLE {wd.BASELINE_TABLE}")
-        conn.commit()
-    return secs
+    return wd.copy_baseline(uri, cfg, s3, key, "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT binary")
 
 
 def parquet_object(s3, csv_key: str, cfg) -> str:

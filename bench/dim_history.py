@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 from bench import warehouse_data as wd
@@ -87,29 +86,15 @@ def explain_dimension(uri: str, s3, cfg, key: str) -> list[str]:
     ``EXPLAIN (ANALYZE, BUFFERS)``, rolled back; returns the report."""
     import psycopg
 
-    from bench.explain_fact import _step
+    from bench.explain_fact import _step, stage_extract
     from dw.warehouse import dimension_sql
-    from dw.warehouse.load import CHUNK_BYTES, LOAD_WORK_MEM, check_header, dimensions_by_key
-    from dw.warehouse.sql import STAGE, analyze, copy_stage, create_stage, session_settings
+    from dw.warehouse.load import dimensions_by_key
 
     out: list[str] = []
     params = {"loaded_at": wd.LOADED_AT}
     with psycopg.connect(uri) as conn:
         with conn.transaction() as tx, conn.cursor() as cur:
-            for stmt in session_settings():
-                cur.execute(stmt)
-            cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
-            t0 = time.perf_counter()
-            chunks = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].iter_chunks(chunk_size=CHUNK_BYTES)
-            head = check_header(chunks, cfg, key)
-            cur.execute(create_stage(cfg))
-            with cur.copy(copy_stage(cfg)) as copy:
-                copy.write(head)
-                for chunk in chunks:
-                    copy.write(chunk)
-            copied = cur.rowcount
-            out.append(f"##### COPY into the stage: {time.perf_counter() - t0:.2f} s ({copied} rows)\n")
-            _step(cur, out, "ANALYZE stage", analyze(STAGE), explain=False)
+            copied = stage_extract(cur, out, s3, cfg, key)
             by_key = dimensions_by_key(cur, copied, [cfg.table])
             out.append(f"##### by key (hash and merge joins off): {by_key}\n")
             if cfg.scd == 2:

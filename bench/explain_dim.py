@@ -21,6 +21,7 @@ def main() -> int:
     import psycopg
 
     from bench.dim_history import explain_dimension
+    from bench.dim_load import extracts
     from dw.config import warehouse_tables
     from dw.warehouse.migrate import migrate
 
@@ -32,12 +33,7 @@ def main() -> int:
     with stack() as st, fresh_database(st) as uri, fresh_bucket(st) as s3:
         migrate(uri)
         with psycopg.connect(uri) as conn:
-            u_uri, u_key, _ = wd.put_extract(conn, s3, scd1, wd.dimension_select("user_dim", n), "scd1")
-            s1_uri, _, _ = wd.put_extract(conn, s3, scd2, wd.dimension_select("subscription_dim", n), "scd2-first")
-            cols, _ = wd.dimension_select("subscription_dim", n, version="g.v", changed="g.v = 1")
-            observations = (f"FROM (SELECT i, 0 FROM generate_series(0, {n - 1}) AS i UNION ALL "
-                            f"SELECT i, 1 FROM generate_series(0, {n - 1}) AS i WHERE i % 20 = 0) AS g(i, v)")
-            _, s2_key, _ = wd.put_extract(conn, s3, scd2, (cols, observations), "scd2-changed")
+            (u_uri, u_key, _), (s1_uri, _, _), (_, s2_key, _) = extracts(conn, s3, tables, n)
         runs = [("scd1-fresh", scd1, u_key, lambda: wd.load(uri, scd1, u_uri, s3, tables)),
                 ("scd1-unchanged", scd1, u_key, lambda: wd.load(uri, scd2, s1_uri, s3, tables)),
                 ("scd2-changed", scd2, s2_key, None)]
