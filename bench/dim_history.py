@@ -14,7 +14,8 @@ The day, loaded into both, interleaved:
 - ``job_ran_fact``: 50,000 rows of one date whose users and subscriptions are the day's keys;
   then an unchanged re-run.
 
-Figures: each load with history ÷ the same load alone (goal ≤ 1.3×). ``BENCH_BY_KEY=off`` runs
+Figures: each load with history ÷ the same load alone (the fact's: goal ≤ 1.3×, as
+``bench.fact_history``; a dimension's day touches a page of the history per key: no goal). ``BENCH_BY_KEY=off`` runs
 the same with ``dw.warehouse.load.BY_KEY_SHARE`` = 10**12 (never by key): the planner's own choice (hash joins over
 the whole dimensions, the loads before decision 0031), for comparison. Each load of the day is
 also run once under ``EXPLAIN (ANALYZE, BUFFERS)`` in *history*, statement by statement, rolled
@@ -182,7 +183,9 @@ def run(st) -> Report:
             for run_ in ("day", "re-run"):
                 k = table + " " + run_
                 what = "the day's load" if run_ == "day" else "unchanged re-run"
+                # the fact's goal as fact_history's; a dimension's keys are spread over its history, so
+                # each touches its own index and heap pages there (no goal: BENCHMARKS.md §8)
                 rep.add(f"{table} {what}, large history", times[k, "history"], "same, the day's keys only",
-                        times[k, "alone"], goal=1.3, note=notes[k, "history"])
+                        times[k, "alone"], goal=1.3 if table == fact.table else None, note=notes[k, "history"])
         rep.fact("rerun_writes", writes)
     return rep
