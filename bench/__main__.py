@@ -16,7 +16,8 @@ from pathlib import Path
 
 from bench.common import REPO, SCALE, Report, machine, stack, write_results
 
-BENCHMARKS = ["fact_load", "fact_history", "dim_load", "dbt_compare", "mongo_extract", "dag_parse", "demo_day", "extract_history", "backfill_history"]
+BENCHMARKS = ["fact_load", "fact_history", "dim_load", "dim_history", "dbt_compare", "mongo_extract", "dag_parse", "demo_day",
+              "extract_history", "backfill_history"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,22 @@ from bench.common import Report, fresh_bucket, fresh_database, scaled
 NAME = "dim_load"
 
 
+EVERY = 20  # 5% of the SCD2 keys changed: a new plan at a later source version; the other 95% as they were
+
+
+def extracts(conn, s3, tables, n: int) -> tuple:
+    """The SCD1 extract, the SCD2 first extract and the SCD2 5%-changed one on S3, each
+    (uri, key, bytes)."""
+    scd1, scd2 = tables["user_dim"], tables["subscription_dim"]
+    u = wd.put_extract(conn, s3, scd1, wd.dimension_select("user_dim", n), "scd1")
+    s1 = wd.put_extract(conn, s3, scd2, wd.dimension_select("subscription_dim", n), "scd2-first")
+    # every observation of the keys: the first one of each, and a second one for 5% of them
+    cols, _ = wd.dimension_select("subscription_dim", n, version="g.v", changed="g.v = 1")
+    observations = (f"FROM (SELECT i, 0 FROM generate_series(0, {n - 1}) AS i UNION ALL "
+                    f"SELECT i, 1 FROM generate_series(0, {n - 1}) AS i WHERE i % {EVERY} = 0) AS g(i, v)")
+    return u, s1, wd.put_extract(conn, s3, scd2, (cols, observations), "scd2-changed")
+
+
 def run(st) -> Report:
     import psycopg
 
@@ -35,16 +51,8 @@ def run(st) -> Report:
     with fresh_database(st) as uri, fresh_bucket(st) as s3:
         migrate(uri)
         scd1, scd2 = tables["user_dim"], tables["subscription_dim"]
-        every = 20  # 5% changed: a new plan at a later source version; the other 95% as they were
-        changed = f"i % {every} = 0"
         with psycopg.connect(uri) as conn:
-            u_uri, u_key, _ = wd.put_extract(conn, s3, scd1, wd.dimension_select("user_dim", n), "scd1")
-            s1_uri, s1_key, _ = wd.put_extract(conn, s3, scd2, wd.dimension_select("subscription_dim", n), "scd2-first")
-            # every observation of the keys: the first one of each, and a second one for 5% of them
-            cols, _ = wd.dimension_select("subscription_dim", n, version="g.v", changed="g.v = 1")
-            observations = (f"FROM (SELECT i, 0 FROM generate_series(0, {n - 1}) AS i UNION ALL "
-                            f"SELECT i, 1 FROM generate_series(0, {n - 1}) AS i WHERE {changed}) AS g(i, v)")
-            s2_uri, s2_key, _ = wd.put_extract(conn, s3, scd2, (cols, observations), "scd2-changed")
+            (u_uri, u_key, _), (s1_uri, s1_key, _), (s2_uri, s2_key, _) = extracts(conn, s3, tables, n)
 
         base = wd.best_baseline(uri, scd1, s3, u_key)
         secs, stats = wd.load(uri, scd1, u_uri, s3, tables)
@@ -79,7 +87,7 @@ def run(st) -> Report:
         writes = wd.writes_between(before, wd.tuple_counts(uri, "subscription_dim"))
         rep.add("SCD2 subscription_dim 5% changed", secs, "raw COPY", base, goal=3.0, note=stats.summary())
         rep.fact("scd2_changed_writes", writes)
-        changed_rows = len(range(0, n, every))
+        changed_rows = len(range(0, n, EVERY))
         if (stats.inserted, stats.updated) != (changed_rows, changed_rows):
             raise AssertionError(f"SCD2: {changed_rows} subscriptions changed (as many versions to close and to open), "
                                  f"the load wrote {stats.summary()}")

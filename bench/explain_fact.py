@@ -32,34 +32,49 @@ def _step(cur, out: list[str], label: str, stmt, params=None, explain: bool = Tr
     print(f"  {label:<28} {time.perf_counter() - t0:6.2f} s", flush=True)
 
 
+def stage_extract(cur, out: list[str], s3, cfg, key: str) -> int:
+    """The load's first steps in the open transaction of ``cur``: session settings, ``work_mem``,
+    the stage COPY'd from ``key`` and analyzed (timed into ``out``). Returns the rows copied."""
+    from dw.warehouse.load import CHUNK_BYTES, LOAD_WORK_MEM, check_header
+    from dw.warehouse.sql import STAGE, analyze, copy_stage, create_stage, session_settings
+
+    for stmt in session_settings():
+        cur.execute(stmt)
+    cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
+    t0 = time.perf_counter()
+    chunks = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].iter_chunks(chunk_size=CHUNK_BYTES)
+    head = check_header(chunks, cfg, key)
+    cur.execute(create_stage(cfg))
+    with cur.copy(copy_stage(cfg)) as copy:
+        copy.write(head)
+        for chunk in chunks:
+            copy.write(chunk)
+    copied = cur.rowcount
+    out.append(f"##### COPY into the stage: {time.perf_counter() - t0:.2f} s ({copied} rows)\n")
+    print(f"  {'COPY':<28} {time.perf_counter() - t0:6.2f} s", flush=True)
+    _step(cur, out, "ANALYZE stage", analyze(STAGE), explain=False)
+    return copied
+
+
 def explain_load(uri: str, s3, cfg, tables, key: str, commit: bool) -> list[str]:
     """One load of ``key`` in one transaction, every statement explained; returns the report."""
     import psycopg
 
     from dw.warehouse import ddl, fact_sql, ledger, totals
-    from dw.warehouse.load import CHUNK_BYTES, FACT_BY_KEY, LOAD_WORK_MEM, check_header
-    from dw.warehouse.sql import RESOLVED, STAGE, analyze, copy_stage, create_stage, session_settings
+    from dw.warehouse.load import FACT_BY_KEY, JOINS_BY_COST, dimensions_by_key
+    from dw.warehouse.sql import RESOLVED, analyze
 
     out: list[str] = []
     params = {"loaded_at": wd.LOADED_AT}
     with psycopg.connect(uri) as conn:
         t_all = time.perf_counter()
         with conn.transaction() as tx, conn.cursor() as cur:
-            for stmt in session_settings():
-                cur.execute(stmt)
-            cur.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
-            t0 = time.perf_counter()
-            chunks = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].iter_chunks(chunk_size=CHUNK_BYTES)
-            head = check_header(chunks, cfg, key)
-            cur.execute(create_stage(cfg))
-            with cur.copy(copy_stage(cfg)) as copy:
-                copy.write(head)
-                for chunk in chunks:
-                    copy.write(chunk)
-            out.append(f"##### COPY into the stage: {time.perf_counter() - t0:.2f} s ({cur.rowcount} rows)\n")
-            print(f"  {'COPY':<28} {time.perf_counter() - t0:6.2f} s", flush=True)
-            _step(cur, out, "ANALYZE stage", analyze(STAGE), explain=False)
+            copied = stage_extract(cur, out, s3, cfg, key)
+            by_key = dimensions_by_key(cur, copied, [lk.dimension for lk in cfg.lookups])
+            out.append(f"##### lookups by key (hash and merge joins off): {by_key}\n")
             _step(cur, out, "resolve (CREATE resolved)", fact_sql.fact_resolve(cfg, tables))
+            if by_key:
+                cur.execute(JOINS_BY_COST)
             _step(cur, out, "ANALYZE resolved", analyze(RESOLVED), explain=False)
             _step(cur, out, "dates + unknown count", fact_sql.fact_dates(cfg))
             dates = [r[0] for r in cur.execute(fact_sql.fact_dates(cfg)).fetchall()]

@@ -214,9 +214,10 @@ def create_baseline_table(conn, cfg) -> None:
         conn.execute(f"CREATE UNLOGGED TABLE {BASELINE_TABLE} (LIKE pg_temp.stage)")
 
 
-def copy_baseline(uri: str, cfg, s3, key: str) -> float:
+def copy_baseline(uri: str, cfg, s3, key: str, options: str = "FORMAT csv, HEADER true") -> float:
     """The baseline: a raw psycopg COPY of the extract object, streamed from S3 in the load's
-    1 MiB chunks, into an empty UNLOGGED table without indexes; one transaction. Seconds."""
+    1 MiB chunks, into an empty UNLOGGED table without indexes; one transaction. Seconds.
+    ``options``: COPY's (``bench.copy_binary`` passes ``FORMAT binary``)."""
     import psycopg
 
     from dw.warehouse.load import CHUNK_BYTES
@@ -227,7 +228,7 @@ def copy_baseline(uri: str, cfg, s3, key: str) -> float:
         t0 = time.perf_counter()
         body = s3.get_object(Bucket=s3.bucket, Key=key)["Body"]
         with conn.transaction(), conn.cursor() as cur:
-            with cur.copy(f"COPY {BASELINE_TABLE} ({cols}) FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            with cur.copy(f"COPY {BASELINE_TABLE} ({cols}) FROM STDIN ({options})") as copy:
                 for chunk in body.iter_chunks(chunk_size=CHUNK_BYTES):
                     copy.write(chunk)
         secs = time.perf_counter() - t0

@@ -26,6 +26,8 @@ EXPECTED = {
     "dbt_compare": {"ours fresh vs dbt's best fresh", "dbt's best unchanged re-run vs ours",
                     "dbt's best 10% changed re-run vs ours"},
     "dim_load": {"SCD1 user_dim fresh", "SCD2 subscription_dim 5% changed"},
+    "dim_history": {f"{t} {what}, large history" for t in ("user_dim", "subscription_dim", "job_ran_fact")
+                    for what in ("the day's load", "unchanged re-run")},
     "mongo_extract": {"peak RSS, 1M docs vs 100k", "MongoToS3Operator time, 100k", "MongoToS3Operator peak RSS, 100k"},
     "dag_parse": {f"parse dags/{p.name}" for p in (REPO / "dags").glob("*.py")},
     "demo_day": {"day: ingestion + warehouse (wall)", "whole demo command (seeding included)"},
@@ -72,3 +74,6 @@ def test_every_benchmark_produces_its_figures(stack, tmp_path):
     assert reports["dim_load"]["facts"]["scd1_unchanged_writes"] == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0}
     assert all(v == [] for v in reports["dag_parse"]["facts"]["heavy_modules_after_parse"].values())
     assert reports["dim_load"]["facts"]["scd2_changed_writes"]["n_tup_ins"] > 0  # versions opened, not rewritten
+    dh = reports["dim_history"]["facts"]
+    assert all(w == {"n_tup_ins": 0, "n_tup_upd": 0, "n_tup_del": 0} for w in dh["rerun_writes"].values())
+    assert dh["whole_scans_of_large_dimensions"] == {"scd1": [], "scd2": [], "fact": []}

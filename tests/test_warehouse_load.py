@@ -732,3 +732,90 @@ def test_a_load_waits_for_its_tables_lock_at_most_lock_timeout(wh, lake, dw_tabl
         holder.rollback()
     assert warehouse_fingerprint(wh) == before
     assert load(wh, lake, dw_tables, "job_ran_fact", uri, D1).inserted == 1
+
+
+# --------------------------------------------------------------------------- loads by key (0031)
+
+
+def _always_by_key(cur, stage_rows, dimensions):
+    from dw.warehouse import load as load_mod
+
+    cur.execute(load_mod.DIMENSIONS_BY_KEY)
+    return True
+
+
+@pytest.mark.parametrize("case", ["scd1", "scd2", "heal", "order"])
+def test_loads_by_key_give_the_same_tables(wh, lake, dw_tables, monkeypatch, stack, case):
+    """The nested-loop plans of a small stage against a large dimension (hash and merge joins
+    off) load what the planner's own plans load: the SCD1, SCD2 and fact tests, forced by key."""
+    from dw.warehouse import load as load_mod
+
+    monkeypatch.setattr(load_mod, "dimensions_by_key", _always_by_key)
+    {"scd1": lambda: test_scd1_insert_rerun_change_and_keys(wh, lake, dw_tables),
+     "scd2": lambda: test_scd2_versions_and_as_of_lookup(wh, lake, dw_tables),
+     "heal": lambda: test_late_arriving_dimension_heals_on_reload(wh, lake, dw_tables),
+     "order": lambda: test_scd2_history_does_not_depend_on_load_order(stack, lake, dw_tables, monkeypatch)}[case]()
+
+
+def test_a_small_stage_looks_a_large_dimension_up_by_key(wh, lake, dw_tables):
+    """300 extract rows against 5,000 users (more than BY_KEY_SHARE times as many): the SCD1
+    upsert, the SCD2 statements and the fact resolve probe the dimensions' indexes and never scan
+    a dimension whole; a stage as large as the dimension is left to the planner."""
+    from psycopg import sql
+
+    from dw.warehouse import dimension_sql, fact_sql
+    from dw.warehouse.load import DIMENSIONS_BY_KEY, dimensions_by_key
+    from dw.warehouse.sql import STAGE, analyze, create_stage, session_settings
+
+    with psycopg.connect(wh) as con:
+        con.execute("INSERT INTO dw.user_dim (id, analytics_id, login, dw_created_at, dw_updated_at) "
+                    "SELECT md5('u' || g)::uuid, md5('a' || g)::uuid, 'u' || g, %s, %s FROM generate_series(1, 5000) AS g",
+                    (AT1, AT1))
+        con.execute("INSERT INTO dw.subscription_dim (id, subscription_id, product_handle, state, source_updated_at, "
+                    "valid_from, valid_to, is_current, dw_created_at, dw_updated_at) "
+                    "SELECT md5('s' || g)::uuid, 's' || g, 'free', 'active', %s, '-infinity', 'infinity', true, %s, %s "
+                    "FROM generate_series(1, 5000) AS g", (AT1, AT1, AT1))
+        con.commit()
+        con.execute("ANALYZE dw.user_dim")
+        con.execute("ANALYZE dw.subscription_dim")
+        con.commit()
+
+        def plans(cfg, fill: str, rows: int) -> tuple[bool, str]:
+            with con.transaction(force_rollback=True), con.cursor() as cur:
+                for stmt in session_settings():
+                    cur.execute(stmt)
+                cur.execute(create_stage(cfg))
+                cur.execute(sql.SQL(fill).format(STAGE, sql.Literal(rows)))
+                cur.execute(analyze(STAGE))
+                dims = [lk.dimension for lk in cfg.lookups] if cfg.kind == "fact" else [cfg.table]
+                by_key = dimensions_by_key(cur, rows, dims)
+                if cfg.kind == "fact":
+                    stmts = [fact_sql.fact_resolve(dw_tables[cfg.table], dw_tables)]
+                elif cfg.scd == 2:
+                    s = dimension_sql.scd2_statements(cfg)
+                    cur.execute(s["obs"])
+                    cur.execute(s["versions"])
+                    stmts = [s["delete"], s["close"], s["update"], s["open"]]
+                else:
+                    stmts = [dimension_sql.dimension_upsert(cfg)]
+                out = []
+                for stmt in stmts:
+                    out += [r[0] for r in cur.execute(sql.SQL("EXPLAIN ") + stmt, {"loaded_at": AT2}).fetchall()]
+                return by_key, "\n".join(out)
+
+        users = ("INSERT INTO {} (analytics_id, login, source_updated_at) "
+                 "SELECT md5('a' || g * 16)::uuid, 'x', timestamptz '2024-03-05' FROM generate_series(1, {}) AS g")
+        subs = ("INSERT INTO {} (subscription_id, organization_analytics_id, product_handle, state, source_updated_at) "
+                "SELECT 's' || g * 16, NULL, 'pro', 'active', timestamptz '2024-03-05' FROM generate_series(1, {}) AS g")
+        jobs = ("INSERT INTO {} (date, user_analytics_id, subscription_billing_id, project_visibility, outcome, dlc, jobs_ran) "
+                "SELECT date '2024-03-04', md5('a' || g * 16)::uuid, 's' || g * 16, 'public', 'success', false, 1 "
+                "FROM generate_series(1, {}) AS g")
+        for cfg, fill, dim in ((dw_tables["user_dim"], users, "user_dim"), (dw_tables["subscription_dim"], subs, "subscription_dim"),
+                               (dw_tables["job_ran_fact"], jobs, "user_dim")):
+            by_key, plan = plans(cfg, fill, 300)
+            assert by_key, cfg.table
+            assert f"Seq Scan on {dim}" not in plan, plan
+            assert re.search(rf"Index (Only )?Scan using \w+ on {dim}", plan), plan
+            assert "Hash Join" not in plan and "Merge Join" not in plan, plan
+            assert not plans(cfg, fill, 5000)[0]  # as many rows as the dimension: the planner's choice
+    assert DIMENSIONS_BY_KEY

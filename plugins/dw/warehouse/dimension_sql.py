@@ -11,11 +11,11 @@ from dw.warehouse.sql import (
     STAGE,
     dimension_not_null,
     ids,
+    members,
     null_safe_eq,
     row,
     stage_not_null,
     surrogate_key,
-    members,
     table_ident,
 )
 
@@ -169,12 +169,13 @@ def scd2_statements(cfg: TableConfig) -> dict[str, sql.Composed]:
         versions=SCD2_VERSIONS, trk=ids(tracked), key=by_key, ver=sql.Identifier(ver), obs=SCD2_OBS,
         id=surrogate_key(cfg, "b", sql.SQL("b.valid_from")), payload=ids(payload, "b"),
     )
+    # driven by the stage's keys (probing the dimension's key index), the rebuilt ids in a hashed subplan
     delete = sql.SQL(
-        "WITH w AS (DELETE FROM {t} AS d WHERE d.id NOT IN {members}\n"
-        "  AND EXISTS (SELECT 1 FROM {versions} AS v WHERE {match})\n"
-        "  AND NOT EXISTS (SELECT 1 FROM {versions} AS v WHERE v.id = d.id) RETURNING 1)\n"
+        "WITH w AS (DELETE FROM {t} AS d USING (SELECT DISTINCT {key} FROM {versions}) AS v\n"
+        "  WHERE {match} AND d.id NOT IN {members}\n"
+        "  AND d.id NOT IN (SELECT k.id FROM {versions} AS k) RETURNING 1)\n"
         "SELECT count(*) FROM w"
-    ).format(t=t, members=members(), versions=SCD2_VERSIONS, match=natural_key_match(cfg, "v", "d"))
+    ).format(t=t, members=members(), key=by_key, versions=SCD2_VERSIONS, match=natural_key_match(cfg, "v", "d"))
     changing = attrs + [ver, "valid_to", "is_current"]
 
     def write_changed(current: bool) -> sql.Composed:

@@ -13,7 +13,8 @@ One transaction per table and run:
    table's contracts (``dw.warehouse.quarantine``): ``freeze`` fails the load naming the
    column and count; new labels grow their types first (``enum_values: evolve``, committed on a
    second connection); refused rows go to ``quarantined`` and the rest fill the stage.
-3. Dimension SCD1: the latest version per natural key updates the row of its key where something
+3. A stage much smaller than the dimensions it meets looks them up by index
+   (``dimensions_by_key``). Dimension SCD1: the latest version per natural key updates the row of its key where something
    changed and the source version is not older, and is inserted where the key is new
    (insert-only dimensions: inserted only); ``dimension_sql.dimension_upsert``. SCD2: the
    day's observations replace the day's in ``dw.<table>_observations``, and the versions of
@@ -52,7 +53,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-from dw.config import TableConfig, warehouse_tables
+from dw.config import WAREHOUSE_SCHEMA, TableConfig, warehouse_tables
 from dw.lake import split_s3_uri
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ LOCK_TIMEOUT = "20min"  # the longest a load waits for the table's advisory lock
 LOAD_WORK_MEM = "256MB"  # per load transaction (SET LOCAL)
 # run before a fact load's statements that read the fact (docs/decisions/0030-partitioned-facts.md)
 FACT_BY_KEY = "SELECT set_config('enable_seqscan', 'off', true)"
+# a stage this many times smaller than a dimension it meets looks that dimension up by key (0031)
+BY_KEY_SHARE = 10
+DIMENSIONS_BY_KEY = "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+JOINS_BY_COST = "SELECT set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)"
 MAX_HEADER_BYTES = 1 << 20
 _COPY_CONTEXT = re.compile(r"COPY stage(?:_raw)?, line (\d+)(?:, column (\w+))?(?::\s*(.*))?", re.S)
 
@@ -240,6 +245,7 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
         t_copy = time.monotonic()
 
         if cfg.kind == "dimension":
+            dimensions_by_key(cur, copied, [cfg.table])
             if cfg.scd == 2:
                 stats = _load_scd2(cur, cfg, dict(params, run_date=run_date), copied)
             else:
@@ -390,6 +396,24 @@ def redacted_message(e, cfg: TableConfig) -> str:
 # --------------------------------------------------------------------------- merges
 
 
+def dimensions_by_key(cur, stage_rows: int, dimensions: list[str]) -> bool:
+    """When the stage holds ``BY_KEY_SHARE`` times fewer rows than the largest of ``dimensions``
+    (its ``pg_class.reltuples``), turn hash and merge joins off (``DIMENSIONS_BY_KEY``, until
+    ``JOINS_BY_COST`` or the end of the transaction): the resolve's lookups and the dimension
+    merges are then nested loops that probe the dimensions' natural-key and ``id`` indexes once
+    per stage row, and cost the stage's keys, not the dimension (docs/decisions/0031-loads-by-key.md). Returns whether it did."""
+    if not dimensions:
+        return False
+    largest = cur.execute(
+        "SELECT coalesce(max(c.reltuples), 0) FROM pg_catalog.pg_class AS c"
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
+        (WAREHOUSE_SCHEMA, list(dict.fromkeys(dimensions)))).fetchone()[0]
+    if stage_rows * BY_KEY_SHARE >= largest:
+        return False
+    cur.execute(DIMENSIONS_BY_KEY)
+    return True
+
+
 def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
     from dw.warehouse.dimension_sql import scd2_observe, scd2_statements
 
@@ -409,7 +433,10 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
     from dw.warehouse import ddl, fact_sql, ledger, totals
     from dw.warehouse.sql import RESOLVED, analyze
 
+    by_key = dimensions_by_key(cur, copied, [lk.dimension for lk in cfg.lookups])
     cur.execute(fact_sql.fact_resolve(cfg, tables))
+    if by_key:  # the statements after the resolve join temp tables and the fact: the planner chooses
+        cur.execute(JOINS_BY_COST)
     cur.execute(analyze(RESOLVED))
     per_date = cur.execute(fact_sql.fact_dates(cfg)).fetchall()  # (date, rows with an unknown member)
     dates, unknown = [r[0] for r in per_date], sum(r[1] for r in per_date)

@@ -144,9 +144,9 @@ SELECT md5('subscription_dim|' || "b"."subscription_id"::text || '|' || (b.valid
 FROM bounded AS b
 
 -- @@ scd2_statements[delete]
-WITH w AS (DELETE FROM "dw"."subscription_dim" AS d WHERE d.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid)
-  AND EXISTS (SELECT 1 FROM "scd2_versions" AS v WHERE "v"."subscription_id" = "d"."subscription_id")
-  AND NOT EXISTS (SELECT 1 FROM "scd2_versions" AS v WHERE v.id = d.id) RETURNING 1)
+WITH w AS (DELETE FROM "dw"."subscription_dim" AS d USING (SELECT DISTINCT "subscription_id" FROM "scd2_versions") AS v
+  WHERE "v"."subscription_id" = "d"."subscription_id" AND d.id NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, '00000000-0000-0000-0000-000000000001'::uuid)
+  AND d.id NOT IN (SELECT k.id FROM "scd2_versions" AS k) RETURNING 1)
 SELECT count(*) FROM w
 
 -- @@ scd2_statements[close]
