@@ -291,7 +291,8 @@ D_DRIFT = dt.date(2024, 3, 15)  # a drift day of the generator (devstack.generat
 
 
 def test_a_drift_day_completes_quarantines_records_and_reconciles(stack, lake, warehouse, mongo_app):
-    """Upstream drift on a day (a few jobs' dlc as text, a few with a new field): the day completes,
+    """Upstream drift on a day (a few jobs' dlc as text, a few with a new field, new enumerated
+    values): the day completes, the types grow,
     the rest lands, the drifted records are in the quarantine, the new field is a column that the
     extract reads beside the day before's partition without it, dw.schema_changes says so, and
     MongoDB's jobs of the day = landed + quarantined. Once upstream fixes the records, a clear of
@@ -344,8 +345,16 @@ def test_a_drift_day_completes_quarantines_records_and_reconciles(stack, lake, w
     assert got[("mongo", "jobs", "dlc", "type_mismatch", "quarantine")][:2] == (3, "ingest_mongo.jobs")
     n, by, detail = got[("mongo", "jobs", "runner_version", "new_field", "evolve")]
     assert (n, by) == (5, "ingest_mongo.jobs") and "raw_mongo_jobs.sql" in detail
+    # the day is also one of new enumerated values (devstack.generate: days of the month that are a
+    # multiple of 5): the load grew the types and the jobs on them are in the warehouse that day
+    grown = {("warehouse", "resource_dim", "executor", "new_enum_value", "evolve"),
+             ("warehouse", "resource_dim", "operating_system", "new_enum_value", "evolve")}
     assert set(got) == {("mongo", "jobs", "dlc", "type_mismatch", "quarantine"),
-                        ("mongo", "jobs", "runner_version", "new_field", "evolve")}
+                        ("mongo", "jobs", "runner_version", "new_field", "evolve")} | grown
+    with psycopg.connect(warehouse) as con:
+        assert con.execute("select count(*) from dw.job_ran_fact f join dw.resource_dim r on r.id = f.resource_id "
+                           "where f.date = %s and r.operating_system = 'freebsd' and r.executor = 'firecracker'",
+                           (D_DRIFT,)).fetchone()[0] > 0
 
     # the warehouse holds MongoDB's jobs of the day but the quarantined ones, measure for measure
     assert warehouse_totals(warehouse, [D_DRIFT]) == mongo_truth(mongo_app, [D_DRIFT], exclude=typed)
@@ -355,7 +364,7 @@ def test_a_drift_day_completes_quarantines_records_and_reconciles(stack, lake, w
     run_dag("ingest_mongo", D_DRIFT)
     run_dag("warehouse", D_DRIFT)
     assert table(part.quarantine_key) is None and table(part.key).num_rows == window
-    assert set(ledger()) == {("mongo", "jobs", "runner_version", "new_field", "evolve")}
+    assert set(ledger()) == {("mongo", "jobs", "runner_version", "new_field", "evolve")} | grown
     assert warehouse_totals(warehouse, [D_DRIFT]) == mongo_truth(mongo_app, [D_DRIFT])
 
 
