@@ -1,13 +1,14 @@
 """Benchmark: one day's extract against a lake with +0, +90 and +365 synthetic past days.
 
-The lake holds three generated days (D-2 .. D: every job document version as ingest_mongo lands
-it — the day's jobs, the next day's finished over-midnight jobs and corrections — the
-projects snapshot of each day, and a Chargify subscriptions partition per day: a twentieth of
-the organizations' subscriptions changed that day) in a fresh bucket; then synthetic past days are added before
-D-2: copies of D-2's partitions with re-minted ObjectIds and timestamps shifted to their day,
-touched by no document of D. Each extract of ``EXTRACTS`` runs for D on the DuckDB engine, and
-its time and the bytes DuckDB fetched from S3 (its HTTP log) are compared with the +0 lake's:
-goal <= 1.2x for +365 (docs/decisions/0020).
+Each lake (one fresh bucket per history length) holds three generated days (D-2 .. D: every job
+document version as ingest_mongo lands it — the day's jobs, the next day's finished
+over-midnight jobs and corrections — the projects snapshot of each day, and a Chargify
+subscriptions partition per day: a twentieth of the organizations' subscriptions changed that
+day) and its synthetic past days before D-2: copies of D-2's partitions with re-minted ObjectIds
+and timestamps shifted to their day, touched by no document of D. Each extract of ``EXTRACTS`` runs
+for D on the DuckDB engine on every lake, interleaved (``run``), and its best time and the bytes
+DuckDB fetched from S3 (its HTTP log) are compared with the +0 lake's: goal <= 1.2x for +365
+(docs/decisions/0020).
 """
 
 from __future__ import annotations
@@ -139,59 +140,78 @@ def _measure(bucket: str, table: str) -> tuple[float, int, int]:
     return secs, int(got), rows
 
 
+ROUNDS = 7  # interleaved rounds; each figure is the best of them
+
+
+def _build(s3, lake_docs: dict, past: int) -> None:
+    """The three generated days D-2 .. D in ``s3.bucket``, and ``past`` synthetic days before them."""
+    from dw.lake import RawPartition
+
+    for coll, parts in lake_docs.items():
+        for ds, docs in parts.items():
+            if coll == "subscriptions":
+                _write_subscriptions(s3, s3.bucket, ds, docs)
+            else:
+                _write(s3, s3.bucket, coll, ds, docs)
+    oldest = D - dt.timedelta(days=2)
+    src = tempfile.mkstemp(suffix=".parquet")[1]
+    dst = tempfile.mkstemp(suffix=".parquet")[1]
+    try:
+        s3.download_file(s3.bucket, RawPartition("mongo", "jobs", oldest.isoformat(), s3.bucket).key, src)
+        proj_key = RawPartition("mongo", "projects", oldest.isoformat(), s3.bucket).key
+        subs_key = RawPartition("chargify", "subscriptions", oldest.isoformat(), s3.bucket).key
+        for added in range(1, past + 1):
+            ds = (oldest - dt.timedelta(days=added)).isoformat()
+            _shifted_file(src, added, dst)
+            s3.upload_file(dst, s3.bucket, RawPartition("mongo", "jobs", ds, s3.bucket).key)
+            s3.copy_object(Bucket=s3.bucket, Key=RawPartition("mongo", "projects", ds, s3.bucket).key,
+                           CopySource={"Bucket": s3.bucket, "Key": proj_key})
+            s3.copy_object(Bucket=s3.bucket, Key=RawPartition("chargify", "subscriptions", ds, s3.bucket).key,
+                           CopySource={"Bucket": s3.bucket, "Key": subs_key})
+    finally:
+        os.unlink(src)
+        os.unlink(dst)
+
+
 def run(st) -> Report:
+    """One lake (bucket) per history length, built first; then ``ROUNDS`` rounds in which each
+    extract runs on every lake back to back, the lakes' order rotating from round to round, so a
+    change of the shared machine's load during the run weighs on every lake alike."""
+    import contextlib
+
+    from dw.config import lake_config
+
     rep = Report("extract_history")
     scale = SCALE
     log(f"generating D-2 .. D at scale {scale}")
     lake_docs = _versions(scale)
-    with fresh_bucket(st) as s3:
-        os.environ["DW_LAKE_BUCKET"] = s3.bucket
-        from dw.config import lake_config
-
-        lake_config.cache_clear()
+    rep.fact("jobs_rows_per_day", len(lake_docs["jobs"][(D - dt.timedelta(days=2)).isoformat()]))
+    with contextlib.ExitStack() as stack:
+        lakes = {past: stack.enter_context(fresh_bucket(st)) for past in PAST}
+        for past, s3 in lakes.items():
+            log(f"lake +{past} days: {s3.bucket}")
+            _build(s3, lake_docs, past)
+        runs: dict[tuple[str, int], list[tuple[float, int, int]]] = {}
         try:
-            for coll, parts in lake_docs.items():
-                for ds, docs in parts.items():
-                    if coll == "subscriptions":
-                        _write_subscriptions(s3, s3.bucket, ds, docs)
-                    else:
-                        _write(s3, s3.bucket, coll, ds, docs)
-            base = {t: None for t in EXTRACTS}
-            oldest = D - dt.timedelta(days=2)
-            added = 0
-            rep.fact("jobs_rows_per_day", len(lake_docs["jobs"][oldest.isoformat()]))
-            from dw.lake import RawPartition
-
-            src = tempfile.mkstemp(suffix=".parquet")[1]
-            dst = tempfile.mkstemp(suffix=".parquet")[1]
-            s3.download_file(s3.bucket, RawPartition("mongo", "jobs", oldest.isoformat(), s3.bucket).key, src)
-            proj_key = RawPartition("mongo", "projects", oldest.isoformat(), s3.bucket).key
-            subs_key = RawPartition("chargify", "subscriptions", oldest.isoformat(), s3.bucket).key
-            for past in PAST:
-                while added < past:
-                    added += 1
-                    ds = (oldest - dt.timedelta(days=added)).isoformat()
-                    _shifted_file(src, added, dst)
-                    s3.upload_file(dst, s3.bucket, RawPartition("mongo", "jobs", ds, s3.bucket).key)
-                    s3.copy_object(Bucket=s3.bucket, Key=RawPartition("mongo", "projects", ds, s3.bucket).key,
-                                   CopySource={"Bucket": s3.bucket, "Key": proj_key})
-                    s3.copy_object(Bucket=s3.bucket, Key=RawPartition("chargify", "subscriptions", ds, s3.bucket).key,
-                                   CopySource={"Bucket": s3.bucket, "Key": subs_key})
+            for r in range(ROUNDS):
+                order = PAST[r % len(PAST):] + PAST[: r % len(PAST)]
                 for table in EXTRACTS:
-                    # best of 3 (the machine is shared)
-                    runs = [_measure(s3.bucket, table) for _ in range(3)]
-                    secs = min(r[0] for r in runs)
-                    nbytes, rows = runs[0][1], runs[0][2]
-                    if past == 0:
-                        base[table] = (secs, nbytes, rows)
-                        rep.fact(f"{table} rows", rows)
-                        continue
-                    assert rows == base[table][2], (table, past, rows, base[table][2])
-                    goal = 1.2 if past == 365 else None
-                    rep.add(f"{table} time, +{past} days", secs, f"+0 days", base[table][0], goal=goal)
-                    rep.add(f"{table} bytes read, +{past} days", nbytes / 1e6, f"+0 days", base[table][1] / 1e6,
-                            unit="MB", goal=goal)
+                    for past in order:
+                        os.environ["DW_LAKE_BUCKET"] = lakes[past].bucket
+                        lake_config.cache_clear()
+                        runs.setdefault((table, past), []).append(_measure(lakes[past].bucket, table))
         finally:
             os.environ.pop("DW_LAKE_BUCKET", None)
             lake_config.cache_clear()
+    for table in EXTRACTS:
+        base_secs = min(x[0] for x in runs[(table, 0)])
+        base_bytes, base_rows = runs[(table, 0)][0][1], runs[(table, 0)][0][2]
+        rep.fact(f"{table} rows", base_rows)
+        for past in PAST[1:]:
+            got = runs[(table, past)]
+            assert all(x[2] == base_rows for x in got), (table, past, [x[2] for x in got], base_rows)
+            goal = 1.2 if past == 365 else None
+            rep.add(f"{table} time, +{past} days", min(x[0] for x in got), "+0 days", base_secs, goal=goal)
+            rep.add(f"{table} bytes read, +{past} days", got[0][1] / 1e6, "+0 days", base_bytes / 1e6,
+                    unit="MB", goal=goal)
     return rep
