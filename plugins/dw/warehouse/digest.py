@@ -2,7 +2,7 @@
 
 A fact date's rows are a function of its extract slice, the resolve statement and the
 dimensions it looks up. ``date_digests`` sums that up per date of the load's stage: an
-order-free hash of the slice (count, sum and xor of two 64-bit hashes of each stage row), the
+order-free hash of the slice (count, sums and xor of each stage row's 64-bit hash), the
 rendered resolve statement (the config, the Unknown / Not applicable rules) and the dimensions'
 write watermark (per looked-up dimension, the ``dw.load_audit`` id of its last successful load
 that wrote rows; loads of one table serialize on its lock and write their audit row last, so
@@ -34,11 +34,13 @@ DIGESTS = sql.Identifier(WAREHOUSE_SCHEMA, "fact_digests")
 
 
 def slice_sql(cfg: TableConfig) -> sql.Composed:
-    """Per date of the stage: rows, and the sum and xor of two 64-bit hashes of each row's text."""
+    """Per date of the stage: rows, the sums of the high and low halves of each row's 64-bit
+    hash (``hash_record_extended``: each column's own hash, no text output; an enumerated value
+    hashes by its label's OID, so a type made anew changes the digest) and their xor."""
     d = sql.Identifier(cfg.date_column)
     return sql.SQL(
-        "SELECT {d}, count(*), sum(hashtextextended(t, 0)::numeric)::text, bit_xor(hashtextextended(t, 1))\n"
-        "FROM (SELECT s.{d}, s::text AS t FROM {stage} AS s OFFSET 0) AS s\n"
+        "SELECT {d}, count(*), sum((h >> 32)::int4), sum(((h & 4294967295) - 2147483648)::int4), bit_xor(h)\n"
+        "FROM (SELECT s.{d}, hash_record_extended(s.*, 0) AS h FROM {stage} AS s OFFSET 0) AS s\n"
         "WHERE {d} IS NOT NULL GROUP BY {d}"
     ).format(d=d, stage=STAGE)
 
@@ -74,8 +76,8 @@ def date_digests(cur, cfg: TableConfig, recipe: str) -> dict:
     marks = cur.execute(watermark_sql(), {"tables": dims}).fetchall() if dims else []
     head = f"{recipe}\x1f{marks!r}"
     return {
-        d: hashlib.md5(f"{head}\x1f{n}\x1f{s}\x1f{x}".encode()).hexdigest()
-        for d, n, s, x in cur.execute(slice_sql(cfg)).fetchall()
+        d: hashlib.md5(f"{head}\x1f{n}\x1f{hi}\x1f{lo}\x1f{x}".encode()).hexdigest()
+        for d, n, hi, lo, x in cur.execute(slice_sql(cfg)).fetchall()
     }
 
 
