@@ -20,7 +20,9 @@ One transaction per table and run:
    day's observations replace the day's in ``dw.<table>_observations``, and the versions of
    the keys the day had or has are rebuilt from every recorded observation and merged
    (``dimension_sql.scd2_observe``, ``scd2_statements``; docs/decisions/0021).
-   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
+   Fact: dates whose extract slice, resolve statement and looked-up dimensions are those of
+   their last load are skipped (``dw.warehouse.digest``; not with ``full_restatement``); the
+   others: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
    monthly partitions of its dates must exist (the migrate task makes them; a missing one is a
    ``LoadError`` naming it); from
    then on the fact is read by its primary key only (``FACT_BY_KEY``); dates
