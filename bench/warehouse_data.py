@@ -127,19 +127,29 @@ def fact_dimension_sizes() -> dict[str, int]:
             "user_dim": scaled(200_000, 200), "resource_dim": 30, "subscription_dim": scaled(10_000, 10)}
 
 
-def put_fact_extracts(conn, s3, cfg, rows: int, sizes: dict[str, int], dates: int = 10) -> dict[str, tuple[str, str, int]]:
-    """``bench_fact_source`` (2% unknown keys) and its two job_ran_fact extracts on S3:
-    ``{"fresh": (uri, key, bytes), "changed": (...)}`` (changed: every 10th row's credits + 1)."""
+def put_fact_extracts(conn, s3, cfg, rows: int, sizes: dict[str, int], dates: int = 10,
+                      spread: bool = False) -> dict[str, tuple[str, str, int]]:
+    """``bench_fact_source`` (2% unknown keys) and its job_ran_fact extracts on S3:
+    ``{"fresh": (uri, key, bytes), "changed": (...)}`` (changed: every 10th row's credits + 1;
+    row n is on date n % dates, so with 10 dates these are all the rows of one date); with
+    ``spread``, also ``"spread"``: after "changed", 10% of the rows of every date changed."""
     create_fact_source(conn, rows, orgs=sizes["organization_dim"], projects=sizes["project_dim"], users=sizes["user_dim"],
                        subscriptions=sizes["subscription_dim"], dates=dates, unknown_share=0.02)
-    return {"fresh": put_extract(conn, s3, cfg, fact_select(), "fresh"),
-            "changed": put_extract(conn, s3, cfg, fact_select(changed_every=10), "changed")}
+    out = {"fresh": put_extract(conn, s3, cfg, fact_select(), "fresh"),
+           "changed": put_extract(conn, s3, cfg, fact_select(changed_every=10), "changed")}
+    if spread:
+        out["spread"] = put_extract(conn, s3, cfg, fact_select(changed_every=10, spread=True), "spread")
+    return out
 
 
-def fact_select(changed_every: int | None = None) -> tuple[dict[str, str], str]:
+def fact_select(changed_every: int | None = None, spread: bool = False) -> tuple[dict[str, str], str]:
     """The job_ran_fact extract from ``bench_fact_source``; ``changed_every=k`` adds 1 to the
-    credits of every k-th row (a re-run with 1/k of the rows changed)."""
+    credits of every k-th row (a re-run with 1/k of the rows changed); ``spread`` adds 1 more to
+    the rows whose n // k is a multiple of k: after the ``changed_every`` extract, a re-run with
+    1/k of every date's rows changed when there are k dates."""
     bump = f" + CASE WHEN s.n % {changed_every} = 0 THEN 1 ELSE 0 END" if changed_every else ""
+    if changed_every and spread:
+        bump += f" + CASE WHEN (s.n / {changed_every}) % {changed_every} = 0 THEN 1 ELSE 0 END"
     classes = "ARRAY[" + ", ".join("NULL" if c is None else f"'{c}'" for c, _, _ in RESOURCES) + "]::text[]"
     oss = "ARRAY[" + ", ".join(f"'{o}'" for _, o, _ in RESOURCES) + "]"
     exes = "ARRAY[" + ", ".join(f"'{e}'" for _, _, e in RESOURCES) + "]"

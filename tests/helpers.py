@@ -102,7 +102,8 @@ AUDIT_COLUMNS = {"dw_created_at", "dw_updated_at"}
 
 def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tuple[int, str]]:
     """{table: (row count, md5 of all rows)} for every table of schema dw but the load ledger
-    (dw.load_audit records attempts, not data). The audit timestamps
+    (dw.load_audit records attempts, not data) and dw.fact_digests (what each fact date's last
+    load read, down to the load_audit ids of the dimension loads before it: load history too). The audit timestamps
     are left out unless asked for: they record which run wrote a row, so they differ between
     runs in different orders while the data is the same. So are, unless asked for, the rows of
     dw.schema_changes recording a type's growth (``recorded_by`` ``….:enum_values``): a type grows
@@ -114,7 +115,7 @@ def warehouse_fingerprint(uri: str, *, with_audit: bool = False) -> dict[str, tu
     with psycopg.connect(uri) as con:
         tables = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema='dw' and table_type='BASE TABLE' "
-            "and table_name <> 'load_audit' order by 1"
+            "and table_name not in ('load_audit', 'fact_digests') order by 1"
         )]
         for t in tables:
             cols = [r[0] for r in con.execute(

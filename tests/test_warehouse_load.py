@@ -18,7 +18,7 @@ import pytest
 
 from dw.config import NOT_APPLICABLE_ID, UNKNOWN_ID
 from dw.warehouse.migrate import head_revision
-from dw.warehouse.load import LoadError, LoadStats, load_table
+from dw.warehouse.load import LoadContext, LoadError, LoadStats, load_table
 from tests.helpers import csv_bytes, new_warehouse, org, run_migrate, warehouse_fingerprint
 
 UTC = dt.timezone.utc
@@ -378,6 +378,87 @@ def test_empty_extract_loads_nothing(wh, lake, dw_tables):
     s = load_jobs(wh, lake, dw_tables, [])
     assert s == LoadStats()
     assert warehouse_fingerprint(wh, with_audit=True) == before
+
+
+# --------------------------------------------------------------------------- unchanged dates (0032)
+
+
+def load_jobs_full(wh, lake, tables, rows, ds=D1, at=AT1) -> LoadStats:
+    """``load_jobs`` with a forced full restatement (no date skipped)."""
+    uri = put(lake, "job_ran_fact", ds, tables["job_ran_fact"].column_names, rows)
+    with psycopg.connect(wh) as con:
+        return load_table(con, tables["job_ran_fact"], uri, ds, at, lake, tables=tables,
+                          context=LoadContext(full_restatement=True))
+
+
+def test_an_unchanged_date_is_skipped_and_is_what_a_full_restatement_writes(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    rows = [job(date=D1, credits=1), job(date=D1, outcome="failed", user=None), job(date=D2, credits=2)]
+    s = load_jobs(wh, lake, dw_tables, rows)
+    assert (s.inserted, s.skipped) == (3, [])
+    before = warehouse_fingerprint(wh)
+    # the same extract again, rows in another order: both dates skipped, nothing written
+    s = load_jobs(wh, lake, dw_tables, rows[::-1], ds=D2, at=AT2)
+    assert (s.dates, s.skipped, s.deleted, s.inserted, s.updated) == ([D1, D2], [D1, D2], 0, 0, 0)
+    assert warehouse_fingerprint(wh) == before
+    # a full restatement of the same extract finds nothing to write: the skipped dates were right
+    s = load_jobs_full(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert (s.skipped, s.deleted, s.inserted, s.updated) == ([], 0, 0, 0)
+    # one date's slice changed: that date only is resolved and merged
+    s = load_jobs(wh, lake, dw_tables, [job(date=D1, credits=1), job(date=D1, outcome="failed", user=None),
+                                        job(date=D2, credits=7)], ds=D2, at=AT2)
+    assert (s.dates, s.skipped, s.deleted, s.inserted, s.updated) == ([D1, D2], [D1], 0, 0, 1)
+    assert [r[10] for r in facts(wh, D2)] == [7]
+    assert q(wh, "select extract_rows from dw.load_totals where table_name = 'job_ran_fact' order by date") == [(2,), (1,)]
+
+
+def test_a_date_is_not_skipped_once_a_dimension_it_looks_up_was_written(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    rows = [job(date=D1, proj=PROJ_A), job(date=D2, proj=PROJ_LATE)]
+    s = load_jobs(wh, lake, dw_tables, rows)
+    assert s.unknown == 1
+    ledger = q(wh, "select date::text, source_rows, dw_updated_at from dw.unknown_member_dates")
+    assert [r[:2] for r in ledger] == [(D2, 1)]
+    # no dimension written since: D2's unknown member cannot have healed, both dates are skipped,
+    # the ledger row stays, and a full restatement finds nothing to write
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert (s.skipped, s.deleted, s.inserted, s.updated) == ([D1, D2], 0, 0, 0)
+    assert q(wh, "select date::text, source_rows, dw_updated_at from dw.unknown_member_dates") == ledger
+    s = load_jobs_full(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert (s.skipped, s.deleted, s.inserted, s.updated, s.unknown) == ([], 0, 0, 0, 1)
+    # a dimension the fact looks up is written (a rename: the fact's keys stay): nothing skipped
+    load_orgs(wh, lake, dw_tables, [org(ORG_A, "acme-renamed", "2024-03-05T00:00:00Z")], D2, AT2)
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert (s.skipped, s.deleted, s.inserted, s.updated) == ([], 0, 0, 0)
+    # a dimension load that writes nothing moves no watermark
+    load_orgs(wh, lake, dw_tables, [org(ORG_A, "acme-renamed", "2024-03-05T00:00:00Z")], D2, AT2)
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert s.skipped == [D1, D2]
+    # the late project arrives (a write to project_dim: no date skipped): D2 heals, then both are skipped
+    p = dw_tables["project_dim"]
+    load(wh, lake, dw_tables, "project_dim",
+         put(lake, "project_dim", D2, p.column_names, [[PROJ_LATE, ORG_A, "late", "private", None, "2024-03-05T00:00:00Z"]]),
+         D2, AT2)
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert (s.skipped, s.deleted, s.inserted, s.unknown) == ([], 1, 1, 0)
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D3, at=AT2)
+    assert s.skipped == [D1, D2]
+
+
+def test_a_hand_edited_fact_is_repaired_only_by_a_full_restatement(wh, lake, dw_tables):
+    seed_dims(wh, lake, dw_tables)
+    rows = [job(date=D1, credits=1), job(date=D2, credits=2)]
+    load_jobs(wh, lake, dw_tables, rows)
+    right = facts(wh)
+    q(wh, "update dw.job_ran_fact set credits_used = 999 where date = %s returning 1", (D1,))
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert s.skipped == [D1, D2] and [r[10] for r in facts(wh, D1)] == [999]
+    s = load_jobs_full(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert (s.skipped, s.updated) == ([], 1) and facts(wh) == right
+    # a date whose rows are gone (a partition dropped by hand) is not skipped: it is loaded again
+    q(wh, "delete from dw.job_ran_fact where date = %s returning 1", (D2,))
+    s = load_jobs(wh, lake, dw_tables, rows, ds=D2, at=AT2)
+    assert (s.skipped, s.inserted) == ([D1], 1) and facts(wh) == right
 
 
 # --------------------------------------------------------------------------- SCD2

@@ -240,7 +240,11 @@ def build_warehouse_dag() -> DAG:
         params={"look_back_days": Param(None, type=["null", "integer"], minimum=1, description=(
             "this run's fact extracts restate documents updated up to this many days after their "
             f"creation (default: lake.yaml look_back_days, {lake.look_back_days}); to restate the late "
-            "updates an extract reported (docs/decisions/0020)"))},
+            "updates an extract reported (docs/decisions/0020)")),
+            "full_restatement": Param(False, type="boolean", description=(
+                "fact loads resolve and merge every date of their extracts, also those whose extract "
+                "and dimensions did not change since their last load (which are otherwise skipped): "
+                "to repair fact rows changed by hand (include/runbooks/load.md, docs/decisions/0032)"))},
     ) as dag:
         migrate = MigrateWarehouseOperator(task_id="migrate")
         docs.append((migrate, "migrate.md", {}))

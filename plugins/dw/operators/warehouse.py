@@ -163,6 +163,7 @@ class WarehouseLoadOperator(BaseOperator):
             dag_id=getattr(ti, "dag_id", None), run_id=getattr(ti, "run_id", None), task_id=getattr(ti, "task_id", None),
             try_number=getattr(ti, "try_number", None),
             query_id=extract.get("query_id") if isinstance(extract, dict) else None,
+            full_restatement=bool((context.get("params") or {}).get("full_restatement")),
         )
         t0 = time.monotonic()
         with WarehouseHook(self.conn_id).connect() as conn:

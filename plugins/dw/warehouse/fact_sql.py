@@ -64,8 +64,9 @@ def _lookup_join(cfg: TableConfig, tables: dict[str, TableConfig], i: int) -> sq
     )
 
 
-def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Composed:
-    """``resolved``: the stage with surrogate keys, aggregated to the grain. A key that matches no
+def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig], skip: bool = False) -> sql.Composed:
+    """``resolved``: the stage with surrogate keys, aggregated to the grain; with ``skip``, the
+    stage rows of the dates in parameter ``skipped`` (date[], ``dw.warehouse.digest``) are left out. A key that matches no
     dimension row resolves to the Not applicable member when it is absent (``sql.key_absent``:
     the extract has no key for that dimension), else to the Unknown member
     (docs/decisions/0044). Duplicate grain rows in one extract, and several natural keys
@@ -93,6 +94,8 @@ def fact_resolve(cfg: TableConfig, tables: dict[str, TableConfig]) -> sql.Compos
     inner.append(sql.SQL("CASE WHEN {} THEN 1 ELSE 0 END AS {}").format(open_row(cfg, tables), OPEN_ROWS))
     outer.append(sql.SQL("sum(r.{n})::bigint AS {n}").format(n=OPEN_ROWS))
     joins = [_lookup_join(cfg, tables, i) for i in range(len(cfg.lookups))]
+    if skip:
+        joins.append(sql.SQL("WHERE {} <> ALL({}::date[])").format(sql.Identifier("s", cfg.date_column), sql.Placeholder("skipped")))
     group_by = sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(cfg.grain)))
     return sql.SQL(
         "CREATE TEMP TABLE {} ON COMMIT DROP AS\nSELECT {}\nFROM (SELECT {}\n  FROM {} AS s\n  {}\n  OFFSET 0) AS r\nGROUP BY {}"

@@ -20,7 +20,9 @@ One transaction per table and run:
    day's observations replace the day's in ``dw.<table>_observations``, and the versions of
    the keys the day had or has are rebuilt from every recorded observation and merged
    (``dimension_sql.scd2_observe``, ``scd2_statements``; docs/decisions/0021).
-   Fact: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
+   Fact: dates whose extract slice, resolve statement and looked-up dimensions are those of
+   their last load are skipped (``dw.warehouse.digest``; not with ``full_restatement``); the
+   others: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
    monthly partitions of its dates must exist (the migrate task makes them; a missing one is a
    ``LoadError`` naming it); from
    then on the fact is read by its primary key only (``FACT_BY_KEY``); dates
@@ -91,28 +93,37 @@ class LoadStats:
     updated: int = 0
     unknown: int = 0  # fact rows written pointing at an unknown member (any lookup)
     dates: list[str] = field(default_factory=list)  # fact dates the extract restated
+    skipped: list[str] = field(default_factory=list)  # of those, unchanged dates left as they were (0032)
     quarantined: int = 0  # extract rows set aside in dw.load_quarantine
     changes: list = field(default_factory=list)  # dw.contracts.Change seen (new labels, refused values)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The counts for XCom; ``skipped`` only when the load skipped dates."""
+        d = asdict(self)
+        if not d["skipped"]:
+            del d["skipped"]
+        return d
 
     def summary(self) -> str:
         return (
             f"COPY {self.copied} / DELETE {self.deleted} / INSERT {self.inserted} / UPDATE {self.updated}"
             f" (unknown {self.unknown})" + (f" / QUARANTINE {self.quarantined}" if self.quarantined else "")
+            + (f" / {len(self.skipped)} unchanged date(s) skipped" if self.skipped else "")
         )
 
 
 @dataclass(frozen=True)
 class LoadContext:
-    """Who loads: written to ``dw.load_audit`` with the counts (all optional)."""
+    """Who loads: written to ``dw.load_audit`` with the counts (all optional). ``full_restatement``:
+    a fact load resolves and merges every date of its extract, unchanged ones too
+    (``dw.warehouse.digest``; the warehouse DAG's ``full_restatement`` param)."""
 
     dag_id: str | None = None
     run_id: str | None = None
     task_id: str | None = None
     try_number: int | None = None
     query_id: str | None = None
+    full_restatement: bool = False
 
 
 _AUDIT_INSERT = """
@@ -252,7 +263,7 @@ def _load(conn, cfg, extract_uri, run_date, loaded_at, s3, tables, ctx: LoadCont
                 inserted, updated = cur.execute(dimension_sql.dimension_upsert(cfg), params).fetchone()
                 stats = LoadStats(copied=copied, inserted=inserted, updated=updated)
         else:
-            stats = _load_fact(cur, cfg, tables, params, copied, label)
+            stats = _load_fact(cur, cfg, tables, params, copied, label, ctx.full_restatement)
         # this load's quarantine and changes replace what earlier loads of its dates recorded
         qp = {"table": cfg.table, "run_date": run_date, "dates": stats.dates, "file": extract_uri, "loaded_at": loaded_at}
         for stmt in quarantine.replace_quarantine(quarantined is not None):
@@ -429,12 +440,17 @@ def _load_scd2(cur, cfg: TableConfig, params: dict, copied: int) -> LoadStats:
     return LoadStats(copied=copied, deleted=deleted, inserted=opened, updated=closed + changed)
 
 
-def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int, label: str) -> LoadStats:
-    from dw.warehouse import ddl, fact_sql, ledger, totals
+def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: dict, copied: int, label: str,
+               full: bool = False) -> LoadStats:
+    from dw.warehouse import ddl, digest, fact_sql, ledger, totals
     from dw.warehouse.sql import RESOLVED, analyze
 
+    # dates whose extract slice and resolution are those of their last load are left as they
+    # are, unless a full restatement was asked for (docs/decisions/0032-skip-unchanged-dates.md)
+    digests = digest.date_digests(cur, cfg, fact_sql.fact_resolve(cfg, tables).as_string(cur))
+    skipped = [] if full else digest.unchanged_dates(cur, cfg, digests)
     by_key = dimensions_by_key(cur, copied, [lk.dimension for lk in cfg.lookups])
-    cur.execute(fact_sql.fact_resolve(cfg, tables))
+    cur.execute(fact_sql.fact_resolve(cfg, tables, skip=bool(skipped)), {"skipped": skipped} if skipped else None)
     if by_key:  # the statements after the resolve join temp tables and the fact: the planner chooses
         cur.execute(JOINS_BY_COST)
     cur.execute(analyze(RESOLVED))
@@ -471,7 +487,10 @@ def _load_fact(cur, cfg: TableConfig, tables: dict[str, TableConfig], params: di
     ledger.expire(cur, cfg, params["loaded_at"])
     # extract vs warehouse rows and sums per restated date, for the Warehouse view (dw.load_totals)
     totals.record(cur, cfg, dates, params["loaded_at"])
+    # what the load resolved, for the next loads of these dates to skip them if it stays so (0032)
+    digest.record(cur, cfg, dates, digests)
+    iso = lambda ds: [d.isoformat() if hasattr(d, "isoformat") else str(d) for d in ds]  # noqa: E731
     return LoadStats(
         copied=copied, deleted=deleted, inserted=inserted, updated=updated, unknown=unknown,
-        dates=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in dates],
+        dates=iso(sorted([*dates, *skipped])), skipped=iso(skipped),
     )

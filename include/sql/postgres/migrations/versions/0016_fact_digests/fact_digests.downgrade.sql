@@ -1,0 +1,1 @@
+DROP TABLE dw.fact_digests;

@@ -1,0 +1,1 @@
+DROP INDEX dw.load_audit_table_writes;
