@@ -22,7 +22,8 @@ One transaction per table and run:
    (``dimension_sql.scd2_observe``, ``scd2_statements``; docs/decisions/0021).
    Fact: dates whose extract slice, resolve statement and looked-up dimensions are those of
    their last load are skipped (``dw.warehouse.digest``; not with ``full_restatement``); the
-   others: resolve surrogate keys (unknown member as fallback) and aggregate to the grain; the
+   others: resolve surrogate keys (Not applicable for a key the extract lacks, Unknown for one
+   whose dimension row is missing: docs/decisions/0044) and aggregate to the grain; the
    monthly partitions of its dates must exist (the migrate task makes them; a missing one is a
    ``LoadError`` naming it); from
    then on the fact is read by its primary key only (``FACT_BY_KEY``); dates
@@ -147,6 +148,15 @@ def _audit_params(cfg, run_date, uri, ctx: LoadContext, started_at, stats: LoadS
     }
 
 
+def connect_again(reconnect):
+    """A new autocommit connection to the load's server (``reconnect``: its dsn and password,
+    read before the load): for what must commit apart from the load's transaction."""
+    import psycopg
+
+    dsn, password = reconnect
+    return psycopg.connect(dsn, autocommit=True, connect_timeout=10, **({"password": password} if password else {}))
+
+
 def _audit_failure(conn, params: dict, reconnect: tuple[str, str | None]) -> None:
     """Record a failed load after its transaction rolled back. When the connection is what
     failed (a killed backend, a dropped network), the row is written on a new connection to the
@@ -156,9 +166,7 @@ def _audit_failure(conn, params: dict, reconnect: tuple[str, str | None]) -> Non
 
     try:
         if conn.closed or conn.broken:
-            dsn, password = reconnect
-            kwargs = {"password": password} if password else {}
-            with psycopg.connect(dsn, autocommit=True, connect_timeout=10, **kwargs) as fresh:
+            with connect_again(reconnect) as fresh:
                 fresh.execute(_AUDIT_INSERT, params)
             return
         with conn.transaction():
@@ -381,13 +389,12 @@ def _through_contracts(cur, cfg: TableConfig, body, run_date: str, label: str, r
     if frozen := [c for c in changes if c.mode == "freeze"]:
         raise LoadError(f"{label}: {q.frozen_message(frozen)}. Nothing was loaded.")
     if grown := [c for c in changes if c.kind == "enum_values" and c.mode == "evolve"]:
-        dsn, password = reconnect
-        with psycopg.connect(dsn, autocommit=True, connect_timeout=10, **({"password": password} if password else {})) as second:
+        with connect_again(reconnect) as second:
             q.grow_enums(second, cfg, run_date, f"{recorder}:enum_values", grown)
         log.warning("%s: added %s", label, ", ".join(f"{c.detail!r} to {c.column_name}" for c in grown))
     cur.execute(q.create_quarantined(cfg, changes), {"run_date": run_date})
     staged = cur.execute(q.fill_stage(cfg, changes)).rowcount
-    quarantined = cur.execute("SELECT count(*) FROM quarantined").fetchone()[0]
+    quarantined = cur.execute(q.COUNT_QUARANTINED).fetchone()[0]
     return staged, changes, quarantined
 
 

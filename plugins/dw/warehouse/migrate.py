@@ -283,7 +283,7 @@ def _own(cur, table: str) -> None:
         )
 
 
-_COLUMNS_SQL = """
+COLUMNS_SQL = """
 SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
 FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
@@ -301,9 +301,9 @@ def _check_columns(cur, cfg: TableConfig) -> None:
 
     probe = f"_dw_expected_{cfg.table}"[:63]
     cur.execute(expected_columns_table(cfg, probe))
-    expected = cur.execute(_COLUMNS_SQL, (f"pg_temp.{probe}",)).fetchall()
+    expected = cur.execute(COLUMNS_SQL, (f"pg_temp.{probe}",)).fetchall()
     cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(probe)))
-    actual = cur.execute(_COLUMNS_SQL, (f"{WAREHOUSE_SCHEMA}.{cfg.table}",)).fetchall()
+    actual = cur.execute(COLUMNS_SQL, (f"{WAREHOUSE_SCHEMA}.{cfg.table}",)).fetchall()
     if sorted(actual) != sorted(expected):
         def fmt(cols):
             return ", ".join(f"{n} {t}{' not null' if nn else ''}" for n, t, nn in cols)

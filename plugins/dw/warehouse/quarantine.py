@@ -30,13 +30,14 @@ import re
 
 from psycopg import sql
 
-from dw.config import TableConfig
+from dw.config import WAREHOUSE_SCHEMA, TableConfig
 from dw.contracts import Change
-from dw.warehouse.sql import STAGE, ids, stage_not_null, type_sql
+from dw.warehouse.sql import LOADER_ROLE, STAGE, ids, stage_not_null, type_sql
 
 RAW = sql.Identifier("stage_raw")
 QUARANTINED = sql.Identifier("quarantined")
-LOAD_QUARANTINE = sql.Identifier("dw", "load_quarantine")
+COUNT_QUARANTINED = sql.SQL("SELECT count(*) FROM {}").format(QUARANTINED)
+LOAD_QUARANTINE = sql.Identifier(WAREHOUSE_SCHEMA, "load_quarantine")
 SOURCE = "warehouse"
 # what dw.add_enum_value accepts (the same pattern)
 PLAIN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,62}$")
@@ -194,9 +195,10 @@ def replace_quarantine(quarantined: bool) -> list[sql.Composed]:
     """Delete the table's ``dw.load_quarantine`` rows of ``%(dates)s`` and the run's date, then
     (``quarantined``: the slow path ran) insert ``quarantined``'s rows. Parameters: table,
     run_date, dates (the fact dates the load restated), file, loaded_at."""
+    also = sql.SQL(" || ARRAY(SELECT DISTINCT dt FROM {})").format(QUARANTINED) if quarantined else sql.SQL("")
     stmts = [sql.SQL(
-        "DELETE FROM {lq} WHERE table_name = %(table)s AND dt = ANY(%(dates)s::date[] || %(run_date)s::date"
-        + (" || ARRAY(SELECT DISTINCT dt FROM quarantined)" if quarantined else "") + ")").format(lq=LOAD_QUARANTINE)]
+        "DELETE FROM {lq} WHERE table_name = %(table)s AND dt = ANY(%(dates)s::date[] || %(run_date)s::date{also})"
+    ).format(lq=LOAD_QUARANTINE, also=also)]
     if quarantined:
         stmts.append(sql.SQL(
             "INSERT INTO {lq} (table_name, dt, file, line, column_name, reason, record, quarantined_at)\n"
@@ -218,7 +220,7 @@ def grow_enums(conn, cfg: TableConfig, run_date: str, recorded_by: str, added: l
 
     types = {c.name: c.type for c in cfg.columns}
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SET LOCAL ROLE dw_loader")
+        cur.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(LOADER_ROLE)))
         cur.execute("SELECT pg_catalog.set_config('lock_timeout', '5min', true)")
         for ch in added:
             cur.execute("SELECT dw.add_enum_value(%s, %s)", (types[ch.column_name].removeprefix("dw."), ch.detail))

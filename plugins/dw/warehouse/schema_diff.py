@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dw.config import WAREHOUSE_SCHEMA, TableConfig
+from dw.warehouse.migrate import COLUMNS_SQL
 from dw.warehouse.sql import WColumn, table_columns
 
 TYPES_FILE = "include/config/warehouse/types.yaml"
@@ -78,13 +79,6 @@ WHERE t.typnamespace = %s::regnamespace
 GROUP BY t.typname
 """
 
-_COLUMNS_SQL = """
-SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
-FROM pg_catalog.pg_attribute a
-WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
-"""
-
 
 def database_enums(cur) -> dict[str, list[str]]:
     """The enum types of schema dw with their values, in their sort order."""
@@ -96,7 +90,7 @@ def database_columns(cur, table: str) -> dict[str, tuple[str, bool]] | None:
     name = f"{WAREHOUSE_SCHEMA}.{table}"
     if cur.execute("SELECT to_regclass(%s) IS NULL", (name,)).fetchone()[0]:
         return None
-    return {n: (t, nn) for n, t, nn in cur.execute(_COLUMNS_SQL, (name,)).fetchall()}
+    return {n: (t, nn) for n, t, nn in cur.execute(COLUMNS_SQL, (name,)).fetchall()}
 
 
 def type_differences(have: dict[str, list[str]], types: dict[str, list[str]]) -> list[Difference]:
