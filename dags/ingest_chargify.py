@@ -4,8 +4,8 @@
 # the dag-processor pre-imports them once in its own process ([dag_processor]
 # parsing_pre_import_modules: the `airflow.*` imports of the DAG file itself) instead of every
 # parsing process importing them again (docs/decisions/0016-dag-parse-time.md).
-import airflow.sdk.definitions.timetables.trigger  # noqa: F401
-import airflow.timetables.trigger  # noqa: F401
+import airflow.sdk.definitions.timetables.interval  # noqa: F401
+import airflow.timetables.interval  # noqa: F401
 
 from dw.dag_factory import build_ingest_vendor_dag
 

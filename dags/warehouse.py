@@ -6,8 +6,8 @@
 # parsing process importing them again (docs/decisions/0016-dag-parse-time.md).
 import airflow.providers.common.sql.operators.sql  # noqa: F401
 import airflow.sdk.bases.sensor  # noqa: F401
-import airflow.sdk.definitions.timetables.trigger  # noqa: F401
-import airflow.timetables.trigger  # noqa: F401
+import airflow.sdk.definitions.timetables.interval  # noqa: F401
+import airflow.timetables.interval  # noqa: F401
 
 from dw.dag_factory import build_warehouse_dag
 
