@@ -44,6 +44,21 @@ def upload_args(content_type: str) -> dict[str, str]:
         args["SSEKMSKeyId"] = key
     return args
 _DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DT_KEY = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
+
+
+def objects_in_bounds(s3, bucket: str, prefix: str, bounds=None):
+    """The objects (``list_objects_v2`` entries) under ``prefix``, in key order; with ``bounds``
+    (first, last ``dt``), only those of a partition within them, listed from the first on, so
+    the listing too is bounded by the window, not by the age of the lake."""
+    kw = {"StartAfter": f"{prefix}dt={bounds[0]}"} if bounds else {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **kw):
+        for o in page.get("Contents", []):
+            m = _DT_KEY.search(o["Key"])
+            if bounds and m and m.group(1) > bounds[1]:
+                return
+            if not bounds or (m and m.group(1) >= bounds[0]):
+                yield o
 
 
 def check_ds(ds: str) -> str:

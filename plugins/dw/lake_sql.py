@@ -34,7 +34,7 @@ import datetime as dt
 from pathlib import Path
 
 from dw import paths
-from dw.lake import check_ds
+from dw.lake import check_ds, objects_in_bounds
 from dw.sources import RAW_TABLE_RE, RawTable
 
 ATHENA_DIALECT = "athena"
@@ -322,26 +322,11 @@ def lake_state(s3, bucket: str, raw_tables: list[str],
     snapshot of a table a dimension reads for D only) does not
     (docs/decisions/0015-stale-extracts.md, 0020)."""
     import hashlib
-    import re
 
-    dt_re = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
     out = {}
     for raw_table in sorted(set(raw_tables)):
-        prefix = raw_table_prefix(raw_table)
-        b = (bounds or {}).get(raw_table)
-        kw = {"StartAfter": f"{prefix}dt={b[0]}"} if b else {}
         h = hashlib.sha256()
-        done = False
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **kw):
-            for o in page.get("Contents", []):  # listed in key order
-                m = dt_re.search(o["Key"])
-                if b and m and m.group(1) > b[1]:
-                    done = True
-                    break
-                if b and not (m and m.group(1) >= b[0]):
-                    continue
-                h.update(f"{o['Key']}\t{o['ETag']}\t{o['Size']}\n".encode())
-            if done:
-                break
+        for o in objects_in_bounds(s3, bucket, raw_table_prefix(raw_table), (bounds or {}).get(raw_table)):
+            h.update(f"{o['Key']}\t{o['ETag']}\t{o['Size']}\n".encode())
         out[raw_table] = h.hexdigest()
     return out

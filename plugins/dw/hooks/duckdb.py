@@ -26,6 +26,7 @@ from airflow.sdk import BaseHook
 
 from dw.hooks.connections import LAKE_CONN_ID, get_connection
 from dw.hooks.lake import Finished, LakeEngine, s3_client, s3_hook
+from dw.lake import objects_in_bounds
 from dw.lake_sql import LakeQueryError, dt_bounds, raw_table_columns, raw_table_prefix, to_duckdb
 
 
@@ -154,7 +155,7 @@ class DuckDBLake:
         # Binding reads only the first file's schema, so a partition the query prunes (by dt or
         # by the day's bounds) is never opened; when the first file lacks a declared column, or
         # (extract_to_csv) the files' schemas differ, every file's schema is read (union_by_name).
-        by_name = union_by_name or False
+        by_name = union_by_name
         present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader(by_name)}").fetchall()}
         if not by_name and not {c.name for c in cols} <= present:
             by_name = True
@@ -171,17 +172,8 @@ class DuckDBLake:
     def _partition_files(self, prefix: str, bounds: tuple[str, str] | None = None) -> list[str]:
         """The Parquet objects under ``prefix`` (with ``dt`` in ``bounds``: listed from the first
         of them on, in key order, so the listing too is bounded by the window)."""
-        s3 = s3_client(self.aws_conn_id)
-        kw = {"StartAfter": f"{prefix}dt={bounds[0]}"} if bounds else {}
-        keys = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, **kw):
-            for o in page.get("Contents", []):
-                m = _DT_RE.search(o["Key"])
-                if bounds and m and m.group(1) > bounds[1]:
-                    return keys
-                if o["Key"].endswith(".parquet") and (not bounds or (m and bounds[0] <= m.group(1))):
-                    keys.append(o["Key"])
-        return keys
+        return [o["Key"] for o in objects_in_bounds(s3_client(self.aws_conn_id), self.bucket, prefix, bounds)
+                if o["Key"].endswith(".parquet")]
 
     def rows(self, athena_sql: str) -> list[dict]:
         """A small query's rows, values as text (``None`` for NULL)."""
@@ -221,7 +213,6 @@ class DuckDBLake:
 
 
 _SCHEMA_MISMATCH = re.compile(r"schema|union_by_name|column .* not found|mismatch", re.I)
-_DT_RE = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 
 
 def _quote(ident: str) -> str:
