@@ -43,7 +43,7 @@ def upload_args(content_type: str) -> dict[str, str]:
     if cfg.server_side_encryption == "aws:kms" and key:
         args["SSEKMSKeyId"] = key
     return args
-_DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # a dt value: YYYY-MM-DD
 _DT_KEY = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 
 
@@ -62,7 +62,7 @@ def objects_in_bounds(s3, bucket: str, prefix: str, bounds=None):
 
 
 def check_ds(ds: str) -> str:
-    if not _DS_RE.match(ds):
+    if not DS_RE.match(ds):
         raise ValueError(f"not a YYYY-MM-DD date: {ds!r}")
     dt.date.fromisoformat(ds)
     return ds
@@ -192,3 +192,25 @@ def parquet_rows(s3, bucket: str, key: str) -> int:
         data = tail(footer_len + 8)
     # the leading magic and the footer: all a reader of the metadata looks at
     return pq.ParquetFile(pa.BufferReader(b"PAR1" + data[-(footer_len + 8):])).metadata.num_rows
+
+
+LANDING_META = "dw-landing"  # S3 user metadata (x-amz-meta-dw-landing) on every object of one landing
+
+
+def landing_id(*paths: str) -> str:
+    """The id of one landing of a partition: a digest of its local files (the Parquet; for a vendor,
+    the raw JSON too), written on each of its objects."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def is_missing(e) -> bool:
+    """Whether a botocore ``ClientError`` says the object is not there."""
+    return str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound")

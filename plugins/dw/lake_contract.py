@@ -250,22 +250,14 @@ class DayContract:
                               self.new_mode))
         seen: Counter = Counter()
         for x in self.issues:
-            seen[(x.field, x.observed)] += 1
-        for (field, observed), n in sorted(seen.items()):
+            seen[(x.field, x.observed, x.expected)] += 1
+        for (field, observed, expected), n in sorted(seen.items()):
             mode = self.conv.modes.get(field, "freeze")
-            out.append(Change(self.source, self.entity, field, "data_type",
-                              f"{observed} (expected {_expected(self.conv, field)})", n, mode))
+            out.append(Change(self.source, self.entity, field, "data_type", f"{observed} (expected {expected})", n, mode))
         return out
 
     def quarantine_table(self) -> pa.Table:
         return pa.Table.from_pylist(self.quarantine, QUARANTINE_SCHEMA)
-
-
-def _expected(conv: BatchConverter, field: str) -> str:
-    for f in conv.fields:
-        if f.name == field:
-            return f.field.type
-    return "?"
 
 
 def manifest(*, source: str, entity: str, ds: str, recorded_by: str, day: DayContract, partition_uri: str,

@@ -34,11 +34,10 @@ import datetime as dt
 from pathlib import Path
 
 from dw import paths
-from dw.lake import check_ds, objects_in_bounds
+from dw.lake import DS_RE, check_ds, objects_in_bounds
 from dw.sources import RAW_TABLE_RE, RawTable
 
 ATHENA_DIALECT = "athena"
-_DS_LIKE = __import__("re").compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # The tail of every raw table's DDL: one partition per day under <location>dt=YYYY-MM-DD/, found
@@ -220,7 +219,7 @@ def dt_bounds(sql_text: str) -> dict[str, tuple[str, str] | None]:
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
 
     def lit(e) -> str | None:
-        return e.this if isinstance(e, exp.Literal) and e.is_string and _DS_LIKE.match(e.this) else None
+        return e.this if isinstance(e, exp.Literal) and e.is_string and DS_RE.match(e.this) else None
 
     def is_dt(e, alias: str, single: bool) -> bool:
         return isinstance(e, exp.Column) and e.name == "dt" and (e.table == alias or (not e.table and single))

@@ -25,7 +25,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from dw.hooks.connections import LAKE_CONN_ID
-from dw.lake import RawPartition, run_date
+from dw.lake import LANDING_META, RawPartition, is_missing, run_date
 
 
 class LakeChangesOperator(BaseOperator):
@@ -52,7 +52,7 @@ class LakeChangesOperator(BaseOperator):
             try:
                 body = s3.get_object(Bucket=part.bucket, Key=part.manifest_key)["Body"].read()
             except ClientError as e:
-                if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                if is_missing(e):
                     self.log.info("%s.%s dt=%s: no manifest at %s (landed before contracts): nothing to record",
                                   self.source, entity, ds, part.manifest_uri)
                     continue
@@ -76,7 +76,6 @@ class LakeChangesOperator(BaseOperator):
         until the ingest task's retry writes both."""
         from airflow.sdk.exceptions import AirflowException
 
-        from dw.sources.http import LANDING_META
 
         landed = s3.head_object(Bucket=part.bucket, Key=part.key).get("Metadata", {}).get(LANDING_META)
         if m.get("landing") != landed:

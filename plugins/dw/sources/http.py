@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode
 
+from dw.lake import LANDING_META, is_missing, landing_id
+
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 _SHOW = 300
@@ -405,22 +407,6 @@ def json_key(parquet_key: str) -> str:
     return f"{head}_json/dt={tail.replace('.parquet', '.jsonl.gz')}"
 
 
-LANDING_META = "dw-landing"  # S3 user metadata (x-amz-meta-dw-landing) on both objects of a vendor day
-
-
-def landing_id(*paths: str) -> str:
-    """The id of one landing of a vendor day: a digest of both local files, written on both objects."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        h.update(b"\0")
-    return h.hexdigest()[:32]
-
-
 def pair_landed(s3_client, bucket: str, key: str) -> tuple[bool, str]:
     """Whether the vendor day whose Parquet is ``key`` has landed *as a pair*: both objects
     exist and carry the same ``dw-landing`` id (or, landed before the id existed, neither has
@@ -434,7 +420,7 @@ def pair_landed(s3_client, bucket: str, key: str) -> tuple[bool, str]:
         try:
             ids.append(s3_client.head_object(Bucket=bucket, Key=k).get("Metadata", {}).get(LANDING_META))
         except ClientError as e:
-            if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+            if is_missing(e):
                 return False, f"s3://{bucket}/{k} is missing"
             raise
     if ids[0] != ids[1]:

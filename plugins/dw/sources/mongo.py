@@ -228,7 +228,7 @@ def land_partition(
     """Extract to a local temp file, then upload it to ``s3://bucket/key`` in one
     ``upload_file`` (one PUT, or one multipart upload that S3 makes visible only when
     it completes): the object is replaced whole or not at all, tagged with its landing id
-    (``dw.sources.http.landing_id``). With ``part`` (the ``dw.lake.RawPartition``), the day's
+    (``dw.lake.landing_id``). With ``part`` (the ``dw.lake.RawPartition``), the day's
     quarantine and then its manifest (carrying the same id) are replaced after it
     (``dw.lake_contract.upload_day``). The temp file is removed in every case."""
     fd, path = tempfile.mkstemp(prefix=f"dw-mongo-{coll.name}-", suffix=".parquet", dir=tmp_dir)
@@ -237,7 +237,7 @@ def land_partition(
         stats = extract_to_parquet(collection, coll, query=query, batch_size=batch_size, pii_key=pii_key,
                                    path=path, label=label)
         from dw.lake import upload_args
-        from dw.sources.http import LANDING_META, landing_id
+        from dw.lake import LANDING_META, landing_id
 
         landing = landing_id(path)
         s3_client.upload_file(path, bucket, key, ExtraArgs={**upload_args("application/vnd.apache.parquet"),
