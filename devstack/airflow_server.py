@@ -7,10 +7,10 @@
   ``<state>/airflow-server/logs/<component>.log``;
 - the SIMPLE auth manager with one user, ``admin``; Airflow generates its password into
   ``<state>/airflow-server/simple_auth_manager_passwords.json.generated``;
-- connections: the stack's are written into the metadata DB through the REST API on every ``up``;
-  so are the pools of include/config/airflow.yaml
-  (the stack's ports change when it restarts). The Airflow processes get no ``AIRFLOW_CONN_*``
-  variables, so the connection the UI shows is the one tasks use.
+- connections: the stack's are written into the metadata DB through the REST API on every ``up``
+  (the stack's ports change when it restarts); so are the pools of include/config/airflow.yaml.
+  The Airflow processes get no ``AIRFLOW_CONN_*`` variables, so the connection the UI shows is
+  the one tasks use.
 
 ``stop`` (run by ``Stack.down``) stops the four processes and everything they started.
 """

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from dw import config_cache, paths
-from dw.contracts import check_contract
+from dw.contracts import check_contract, resolve_mode
 from dw.sources import VENDORS, source_module
 
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
@@ -101,6 +101,13 @@ def lake_contract(value, level: str) -> dict[str, str] | None:
     return c
 
 
+def lake_mode(entity, kind: str, field: str | None = None) -> str:
+    """The mode of ``kind`` for a collection or vendor entity (or its ``field``): the field's, else
+    the entity's, else the source's, else ``LAKE_DEFAULTS``."""
+    f = entity.fields[field].contract if field else None
+    return resolve_mode(kind, entity.source_contract, entity.contract, f, default=LAKE_DEFAULTS[kind])
+
+
 # --------------------------------------------------------------------------- lake
 
 
@@ -169,10 +176,7 @@ class MongoCollection(_Model):
     def contract_mode(self, kind: str, field: str | None = None) -> str:
         """The contract mode of ``kind`` for this collection (or its ``field``): the field's, else
         the collection's, else the source's, else ``LAKE_DEFAULTS``."""
-        from dw.contracts import resolve_mode
-
-        f = self.fields[field].contract if field else None
-        return resolve_mode(kind, self.source_contract, self.contract, f, default=LAKE_DEFAULTS[kind])
+        return lake_mode(self, kind, field)
 
     @field_validator("fields")
     @classmethod
@@ -284,10 +288,7 @@ class VendorEntity(_Model):
 
     def contract_mode(self, kind: str, field: str | None = None) -> str:
         """The contract mode of ``kind`` for this entity (or its ``field``), as ``MongoCollection.contract_mode``."""
-        from dw.contracts import resolve_mode
-
-        f = self.fields[field].contract if field else None
-        return resolve_mode(kind, self.source_contract, self.contract, f, default=LAKE_DEFAULTS[kind])
+        return lake_mode(self, kind, field)
 
     @property
     def known_keys(self) -> set[str]:
@@ -372,7 +373,6 @@ WAREHOUSE_CONTRACT_KINDS = ("enum_values", "data_type")
 
 def _warehouse_contract(contract: dict | None, where: str) -> dict[str, str]:
     """``contract`` checked (``dw.contracts.check_contract``) and limited to the kinds a load applies."""
-    from dw.contracts import check_contract
 
     checked = check_contract(contract, where)
     for kind in checked:
@@ -487,8 +487,6 @@ class TableConfig(_Model):
     def contract_mode(self, kind: str, column: str) -> str:
         """The mode of ``kind`` for ``column``: its own contract, else the table's, else the
         default (``WAREHOUSE_CONTRACT_DEFAULTS``)."""
-        from dw.contracts import resolve_mode
-
         return resolve_mode(kind, self.contract, self.column(column).contract,
                             default=WAREHOUSE_CONTRACT_DEFAULTS[kind])
 

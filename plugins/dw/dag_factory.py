@@ -123,13 +123,10 @@ def _table_config(table: str, operator: str):
     return tables[table]
 
 
-def pool_args(role: str) -> dict:
-    """``pool`` (and for a load, one task instance at a time per DAG) of the tasks of ``role``
-    (``athena``: extracts; ``warehouse_loads``: loads), from include/config/airflow.yaml."""
-    args = {"pool": airflow_config().pools[role].name}
-    if role == "warehouse_loads":
-        args["max_active_tis_per_dag"] = 1  # one load per table at a time, across runs and backfills
-    return args
+def pool(role: str) -> str:
+    """The pool of the tasks of ``role`` (``athena``: extracts; ``warehouse_loads``: loads), from
+    include/config/airflow.yaml."""
+    return airflow_config().pools[role].name
 
 
 def lake_query_task(*, table: str, **kwargs):
@@ -137,7 +134,7 @@ def lake_query_task(*, table: str, **kwargs):
     from dw.operators.lake_query import LakeQueryOperator
 
     _table_config(table, "LakeQueryOperator")
-    return LakeQueryOperator.for_table(table, **{**pool_args("athena"), **kwargs})
+    return LakeQueryOperator.for_table(table, **{"pool": pool("athena"), **kwargs})
 
 
 def load_task(*, table: str, extract_task_id: str, **kwargs):
@@ -148,7 +145,9 @@ def load_task(*, table: str, extract_task_id: str, **kwargs):
     tables = warehouse_tables()
     dims = {lk.dimension: tables[lk.dimension] for lk in cfg.lookups if lk.dimension in tables}
     return WarehouseLoadOperator(table_config=cfg, dimensions=dims, bucket=lake_config().bucket,
-                                 extract_task_id=extract_task_id, **{**pool_args("warehouse_loads"), **kwargs})
+                                 extract_task_id=extract_task_id,
+                                 # one load per table at a time, across runs and backfills
+                                 **{"pool": pool("warehouse_loads"), "max_active_tis_per_dag": 1, **kwargs})
 
 
 # --------------------------------------------------------------------------- ingest_mongo

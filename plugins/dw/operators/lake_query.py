@@ -121,13 +121,14 @@ class LakeQueryOperator(BaseOperator):
         from dw.lake_sql import LakeQueryError, dt_bounds, lake_state
 
         ds = run_date(context)
-        sql = self._sql(ds, (context.get("params") or {}).get("look_back_days"))
+        look_back = (context.get("params") or {}).get("look_back_days")
+        sql = self._sql(ds, look_back)
         engine = lake_engine(self.aws_conn_id)
         self.log.info("%s on %s, SQL %s:\n%s", self._label(ds), engine.name, self.sql_path, sql)
         # the partitions this query can read: the load redoes the extract if one of them changes
         bounds = {t: (list(b) if b else None) for t, b in dt_bounds(sql).items()}
         state = lake_state(s3_client(self.aws_conn_id), self.bucket, self.lake_tables, bounds)
-        late = self._late_documents(engine, sql, ds, context)
+        late = self._late_documents(engine, sql, ds, look_back, context.get("ti"))
         try:
             started = engine.start(sql, bucket=self.bucket, prefix=extract_prefix(self.table, ds, self.extracts_prefix),
                                    database=self.database, workgroup=self.workgroup, label=self._label(ds),
@@ -143,13 +144,13 @@ class LakeQueryOperator(BaseOperator):
                        kwargs={"ds": ds, "lake_state": state, "lake_bounds": bounds, "late_documents": late})
         return {**started.result, "lake_state": state, "lake_bounds": bounds, **late}
 
-    def _late_documents(self, engine, sql: str, ds: str, context=None) -> dict:
+    def _late_documents(self, engine, sql: str, ds: str, look_back: int | None, ti) -> dict:
         """``{"late_documents": n, "late_oldest_created": day}`` for an extract built on
         ``latest_versions``: the day's documents updated more than the look-back after their
         creation, which the extract does not restate. Logged as a warning and recorded in
         ``dw.late_updates`` (the day's row replaced; none: no row), where on-call reads them; the
-        runbook extract.md says how to restate them (docs/decisions/0020, 0021). Empty for
-        another extract."""
+        runbook extract.md says how to restate them (docs/decisions/0020, 0021). ``look_back``: the
+        run's ``look_back_days`` param (None: lake.yaml's). Empty for another extract."""
         from dw.config import lake_config
         from dw.hooks.warehouse import WarehouseHook
         from dw.lake import extract_prefix
@@ -163,8 +164,7 @@ class LakeQueryOperator(BaseOperator):
                            database=self.database, workgroup=self.workgroup)
         n = int((rows[0].get("documents") if rows else 0) or 0)
         oldest = rows[0].get("oldest_created") if rows else None
-        look_back = ((context or {}).get("params") or {}).get("look_back_days") or lake_config().look_back_days
-        ti = (context or {}).get("ti")
+        look_back = look_back or lake_config().look_back_days
         recorded_by = f"{getattr(ti, 'dag_id', None) or 'warehouse'}.{self.task_id}"
         with WarehouseHook(self.warehouse_conn_id).connect() as conn:
             if not record_late_updates(conn, self.table, ds, n, oldest, int(look_back), recorded_by):

@@ -22,6 +22,7 @@ from airflow.sdk import BaseSensorOperator
 
 from dw.hooks.connections import LAKE_CONN_ID
 from dw.lake import RawPartition, parquet_rows
+from dw.sources import VENDORS
 
 
 class LakePartitionSensor(BaseSensorOperator):
@@ -72,15 +73,16 @@ class LakePartitionSensor(BaseSensorOperator):
             self.log.info("not yet in the lake: %s — waiting for ingest_%s (task %s) to land date %s",
                           part.uri, self.source, self.entity, part.ds)
             return False
-        if self.source != "mongo":  # a vendor day is two objects: landed only as a pair (decision 0040)
+        s3 = hook.get_conn()
+        if self.source in VENDORS:  # a vendor day is two objects: landed only as a pair (decision 0040)
             from dw.sources.http import pair_landed
 
-            landed, why = pair_landed(hook.get_conn(), part.bucket, part.key)
+            landed, why = pair_landed(s3, part.bucket, part.key)
             if not landed:
                 self.log.warning("%s not landed yet: %s — waiting for ingest_%s (task %s) to land date %s whole "
                                  "(its retry lands both objects)", part.uri, why, self.source, self.entity, part.ds)
                 return False
-        rows = parquet_rows(hook.get_conn(), part.bucket, part.key)
+        rows = parquet_rows(s3, part.bucket, part.key)
         self.log.info("%s: %d rows (this source promises at least %d a day)", part.uri, rows, self.min_rows)
         if rows < self.min_rows:
             from airflow.sdk.exceptions import AirflowFailException
