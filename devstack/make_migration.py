@@ -110,22 +110,20 @@ def type_sql(name: str, values: list[str], diffs: list[Difference]) -> tuple[str
 
 def table_sql(cfg: TableConfig, diffs: list[Difference]) -> tuple[str, str]:
     """(upgrade, downgrade) of one table: created from its config, or its new columns added."""
-    from dw.warehouse.ddl import before_partition_name, create_table
+    from dw.warehouse.ddl import before_partition_name, create_table, table_comment
     from dw.warehouse.migrate import grant_statements
-    from dw.warehouse.sql import OWNER_ROLE, table_ident, type_sql as column_type
+    from dw.warehouse.sql import OWNER_ROLE, column_of, table_ident, type_sql as column_type
 
     t, owner = table_ident(cfg), sql.Identifier(OWNER_ROLE)
     if any(d.kind == "new_table" for d in diffs):
         up = list(create_table(cfg))
-        up.append(sql.SQL("COMMENT ON TABLE {} IS {}").format(
-            t, sql.Literal(f"{cfg.description.strip()} (include/config/warehouse/{cfg.table}.yaml)")))
+        up.append(table_comment(cfg))
         up.append(sql.SQL("ALTER TABLE {} OWNER TO {}").format(t, owner))
         if cfg.kind == "fact":
             up.append(sql.SQL("ALTER TABLE {} OWNER TO {}").format(
                 sql.Identifier(WAREHOUSE_SCHEMA, before_partition_name(cfg)), owner))
         up += grant_statements(cfg)
         return _text(up), _text([sql.SQL("DROP TABLE IF EXISTS {}").format(t)])
-    from dw.warehouse.sql import column_of
 
     up, down = [], []
     for d in diffs:
@@ -179,11 +177,16 @@ def next_revision(versions: Path) -> tuple[str, str]:
     return f"{max(numbers, default=0) + 1:04d}", heads[0]
 
 
+def check_name(name: str) -> None:
+    """Refuse a revision name that is not lower-case letters, digits and _ (``NAME_RE``)."""
+    if not NAME_RE.match(name):
+        raise SystemExit(f"NAME={name!r}: lower-case letters, digits and _ (at most 41), starting with a letter")
+
+
 def write_revision(diffs, tables, types, name: str, versions: Path, rev: str | None = None,
                    down: str | None = None, today: dt.date | None = None) -> Path:
     """Write the revision for ``diffs`` into ``versions``; returns the path of its .py file."""
-    if not NAME_RE.match(name):
-        raise SystemExit(f"NAME={name!r}: lower-case letters, digits and _ (at most 41), starting with a letter")
+    check_name(name)
     files = render(diffs, tables, types)
     if rev is None or down is None:
         free, head = next_revision(versions)
@@ -235,8 +238,7 @@ def main(argv: list[str] | None = None, admin_uri: str | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True)
     args = p.parse_args(argv)
-    if not NAME_RE.match(args.name):
-        raise SystemExit(f"NAME={args.name!r}: lower-case letters, digits and _ (at most 41), starting with a letter")
+    check_name(args.name)
     versions = migrations_dir() / "versions"
     tables, types = warehouse_tables(), warehouse_types()
     diffs = scratch_differences(admin_uri or Stack().up()["pg_uri"], tables, types)

@@ -48,6 +48,12 @@ def _constraint(cfg: TableConfig, suffix: str) -> sql.Identifier:
     return sql.Identifier(f"{cfg.table}_{suffix}"[:63])
 
 
+def table_comment(cfg: TableConfig) -> sql.Composed:
+    """The table's comment: its description and the YAML it comes from."""
+    return sql.SQL("COMMENT ON TABLE {} IS {}").format(
+        table_ident(cfg), sql.Literal(f"{cfg.description.strip()} (include/config/warehouse/{cfg.table}.yaml)"))
+
+
 def create_table(cfg: TableConfig) -> list[sql.Composed]:
     """``CREATE TABLE IF NOT EXISTS`` (and its extra indexes) for a config-declared table."""
     cols = table_columns(cfg)

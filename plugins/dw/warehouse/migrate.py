@@ -199,8 +199,8 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
     grant. ``pg``: a psycopg connection inside the migration transaction."""
     from psycopg import sql
 
-    from dw.warehouse.ddl import before_partition_name, create_table, member_inserts
-    from dw.warehouse.sql import session_settings, table_ident
+    from dw.warehouse.ddl import before_partition_name, create_table, member_inserts, table_comment
+    from dw.warehouse.sql import session_settings
 
     created: list[str] = []
     with pg.cursor() as cur:
@@ -214,11 +214,7 @@ def ensure_tables(pg, tables: dict[str, TableConfig]) -> list[str]:
             else:
                 for stmt in create_table(cfg):
                     cur.execute(stmt)
-                cur.execute(
-                    sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                        table_ident(cfg), sql.Literal(f"{cfg.description.strip()} (include/config/warehouse/{name}.yaml)")
-                    )
-                )
+                cur.execute(table_comment(cfg))
                 created.append(name)
                 log.info("created dw.%s", name)
             _own(cur, name)
